@@ -1,0 +1,113 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// One setting list for every target: Swift 6 language mode with complete strict concurrency.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "checkout-suite",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "command-service", targets: ["CommandService"]),
+        .executable(name: "projection-service", targets: ["ProjectionService"]),
+        .executable(name: "saga-orchestrator", targets: ["SagaOrchestrator"]),
+        .executable(name: "kafka-dev", targets: ["KafkaDev"]),
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "ServiceSupport", targets: ["ServiceSupport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+    ],
+    targets: [
+        // librdkafka from Debian (librdkafka-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Shared/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/Kafka",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ServiceSupport",
+            dependencies: [
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Shared/ServiceSupport",
+            swiftSettings: strict
+        ),
+        // Test support shipped beside the library: throwaway clusters and waiting with deadlines.
+        .target(
+            name: "SuiteTesting",
+            dependencies: ["Kafka", "ServiceSupport"],
+            path: "Shared/SuiteTesting",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "CommandService",
+            dependencies: ["ServiceSupport"],
+            path: "Services/CommandService",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ProjectionService",
+            dependencies: ["ServiceSupport"],
+            path: "Services/ProjectionService",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "SagaOrchestrator",
+            dependencies: ["ServiceSupport"],
+            path: "Services/SagaOrchestrator",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "KafkaDev",
+            dependencies: [
+                "Kafka",
+                "ServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/KafkaDev",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ServiceSupportTests",
+            dependencies: [
+                "ServiceSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/ServiceSupportTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KafkaIntegrationTests",
+            dependencies: ["Kafka", "SuiteTesting"],
+            path: "Tests/KafkaIntegrationTests",
+            swiftSettings: strict
+        ),
+    ]
+)

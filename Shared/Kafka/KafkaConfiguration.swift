@@ -1,0 +1,68 @@
+import CRdKafka
+
+/// librdkafka properties for one client. Every property passes through unchanged, so TLS,
+/// SASL and tuning settings work against a real cluster without code changes.
+public struct KafkaConfiguration: Sendable {
+    public var properties: [String: String]
+
+    public init(bootstrapServers: String, properties: [String: String] = [:]) {
+        self.properties = properties
+        self.properties["bootstrap.servers"] = bootstrapServers
+    }
+
+    public subscript(property: String) -> String? {
+        get { properties[property] }
+        set { properties[property] = newValue }
+    }
+
+    /// Idempotent producer: acks from all in-sync replicas, no duplicates on retry, per-partition order kept.
+    public static func producer(bootstrapServers: String, overrides: [String: String] = [:]) -> Self {
+        var configuration = Self(
+            bootstrapServers: bootstrapServers,
+            properties: [
+                "enable.idempotence": "true",
+                "acks": "all",
+                "linger.ms": "5",
+                "compression.type": "lz4",
+            ])
+        configuration.properties.merge(overrides) { _, override in override }
+        return configuration
+    }
+
+    /// Consumer group member with manual commits and cooperative-sticky assignment.
+    /// `auto.offset.reset=error`: a position that vanished is an incident to report, never a silent skip.
+    public static func consumer(
+        bootstrapServers: String, groupID: String, overrides: [String: String] = [:]
+    ) -> Self {
+        var configuration = Self(
+            bootstrapServers: bootstrapServers,
+            properties: [
+                "group.id": groupID,
+                "enable.auto.commit": "false",
+                "enable.auto.offset.store": "false",
+                "partition.assignment.strategy": "cooperative-sticky",
+                "auto.offset.reset": "error",
+                "session.timeout.ms": "6000",
+                "heartbeat.interval.ms": "500",
+            ])
+        configuration.properties.merge(overrides) { _, override in override }
+        return configuration
+    }
+
+    /// Builds the native configuration; the caller owns the returned `rd_kafka_conf_t`.
+    func makeNative() throws(KafkaError) -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(.clientCreationFailed, reason: "rd_kafka_conf_new returned nothing")
+        }
+        for (name, value) in properties.sorted(by: { $0.key < $1.key }) {
+            var errorText = [CChar](repeating: 0, count: 512)
+            let result = rd_kafka_conf_set(conf, name, value, &errorText, errorText.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                throw KafkaError(.invalidConfiguration, reason: "property '\(name)': \(reason)")
+            }
+        }
+        return conf
+    }
+}
