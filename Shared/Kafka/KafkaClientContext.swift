@@ -40,8 +40,10 @@ private func kafkaLogCallback(handle: OpaquePointer?, level: Int32, facility: Un
     let facilityName = facility.map { String(cString: $0) } ?? ""
     let swiftLevel: Logger.Level =
         switch level {
-        case ...3: .error
-        case 4: .warning
+        // librdkafka logs transient trouble (a refused connection) at LOG_ERR and recovers by
+        // itself; failures that matter reach callers as typed errors instead.
+        case ...2: .error
+        case 3, 4: .warning
         case 5, 6: .info
         default: .debug
         }

@@ -1,0 +1,64 @@
+import Foundation
+import Kafka
+import SuiteTesting
+import Synchronization
+import Testing
+
+@Suite("Consumer groups")
+struct ConsumerGroupTests {
+    @Test("two members split the partitions; when one leaves, the other continues from its commits")
+    func membersSplitAndTakeOver() async throws {
+        let kafka = try TestKafka()
+        let topic = try kafka.makeTopic("group", partitions: 6)
+        let group = "group-\(UUID())"
+        let producer = try kafka.producer()
+        let firstHalf = (0..<600).map { KafkaOutgoingMessage(topic: topic, key: "k\($0 % 60)", value: Array("v\($0)".utf8)) }
+        for result in await producer.send(firstHalf) { _ = try result.get() }
+
+        let log = RecordLog()
+        let first = try kafka.consumer(group: group, topics: [topic], rebalance: log.tracking("first"))
+        let second = try kafka.consumer(group: group, topics: [topic], rebalance: log.tracking("second"))
+        let firstRunning = Atomic<Bool>(true)
+        let secondRunning = Atomic<Bool>(true)
+
+        // Each member commits exactly what it processed, after processing it.
+        @Sendable func run(_ consumer: KafkaConsumer, while running: borrowing Atomic<Bool>) async throws {
+            while running.load(ordering: .acquiring) {
+                let batch = try await consumer.poll(maxMessages: 50, timeout: .milliseconds(100))
+                guard !batch.isEmpty else { continue }
+                log.append(batch)
+                var positions: [KafkaTopicPartition: Int64] = [:]
+                for record in batch { positions[record.topicPartition] = record.offset + 1 }
+                try await consumer.commit(positions)
+            }
+        }
+        async let firstLoop: Void = run(first, while: firstRunning)
+        async let secondLoop: Void = run(second, while: secondRunning)
+
+        try await waitUntil("both members own partitions and consumed the first half", timeout: .seconds(60)) {
+            !log.assignment(of: "first").isEmpty && !log.assignment(of: "second").isEmpty && log.count >= firstHalf.count
+        }
+        let all = Set((0..<6).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) })
+        #expect(log.assignment(of: "first").isDisjoint(with: log.assignment(of: "second")))
+        #expect(log.assignment(of: "first").union(log.assignment(of: "second")) == all)
+
+        firstRunning.store(false, ordering: .releasing)
+        try await firstLoop
+        await first.close()
+        try await waitUntil("the second member owns every partition", timeout: .seconds(60)) {
+            log.assignment(of: "second") == all
+        }
+
+        let secondHalf = (600..<1_200).map { KafkaOutgoingMessage(topic: topic, key: "k\($0 % 60)", value: Array("v\($0)".utf8)) }
+        for result in await producer.send(secondHalf) { _ = try result.get() }
+        try await waitUntil("every record consumed", timeout: .seconds(60)) { log.count >= 1_200 }
+        secondRunning.store(false, ordering: .releasing)
+        try await secondLoop
+        await second.close()
+        await producer.close()
+
+        let values = log.all.map { String(decoding: $0.value, as: UTF8.self) }
+        #expect(values.count == 1_200, "a record was consumed twice")
+        #expect(Set(values) == Set((0..<1_200).map { "v\($0)" }), "a record was lost")
+    }
+}
