@@ -62,6 +62,7 @@ private func kafkaErrorCallback(handle: OpaquePointer?, code: Int32, reason: Uns
         context.recordFatal(KafkaError(.deliveryFailed, reason: "fatal: \(fatalReason)", rdKafkaCode: underlying.rawValue))
         context.logger.critical("Kafka client fatal error", metadata: ["reason": "\(fatalReason)"])
     } else {
-        context.logger.warning("Kafka client error", metadata: ["code": "\(code)", "reason": "\(text)"])
+        // Transient: librdkafka retries, and its log callback already reported the cause.
+        context.logger.debug("Kafka client error", metadata: ["code": "\(code)", "reason": "\(text)"])
     }
 }

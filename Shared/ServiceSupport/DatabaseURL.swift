@@ -1,0 +1,59 @@
+import Foundation
+import NIOSSL
+public import PostgresNIO
+
+/// A `postgres://user:password@host:port/database?sslmode=...` URL, parsed into PostgresNIO's
+/// client configuration. `sslmode` is `disable` (default), `prefer` or `require`.
+public struct DatabaseURL: Sendable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String?
+    public var sslMode: String
+
+    public init(_ text: String, variable: String = "DATABASE_URL") throws(ConfigurationError) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme,
+            ["postgres", "postgresql"].contains(scheme)
+        else {
+            throw ConfigurationError(
+                variable: variable, value: Self.redacted(text),
+                reason: "must look like postgres://user:password@host:5432/database")
+        }
+        guard let host = components.host, !host.isEmpty else {
+            throw ConfigurationError(variable: variable, value: Self.redacted(text), reason: "has no host")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw ConfigurationError(variable: variable, value: Self.redacted(text), reason: "has no user name")
+        }
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        guard ["disable", "prefer", "require"].contains(mode) else {
+            throw ConfigurationError(variable: variable, value: Self.redacted(text), reason: "sslmode must be disable, prefer or require")
+        }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = user.removingPercentEncoding ?? user
+        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        self.database = path.isEmpty ? nil : path
+        self.sslMode = mode
+    }
+
+    public var clientConfiguration: PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS =
+            switch sslMode {
+            case "require": .require(.makeClientConfiguration())
+            case "prefer": .prefer(.makeClientConfiguration())
+            default: .disable
+            }
+        return PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: tls)
+    }
+
+    /// The URL with its password replaced, safe for logs and error messages.
+    public static func redacted(_ text: String) -> String {
+        guard var components = URLComponents(string: text), components.password != nil else { return text }
+        components.password = "***"
+        return components.string ?? "<unparseable>"
+    }
+}

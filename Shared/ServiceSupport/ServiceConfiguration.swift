@@ -1,0 +1,97 @@
+public import Foundation
+public import Logging
+
+/// A service's settings, read from the environment. Defaults make a local run work with no
+/// variables set (PostgreSQL and Kafka on their usual local ports).
+public struct ServiceConfiguration: Sendable {
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text
+        case json
+    }
+
+    public var serviceName: String
+    public var databaseURL: String
+    public var kafkaBrokers: String
+    public var host: String
+    public var port: Int
+    public var instanceID: String
+    /// Nil means the admin API is off (never open without a token).
+    public var adminToken: String?
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+
+    public static let defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/checkout?sslmode=disable"
+    public static let defaultKafkaBrokers = "127.0.0.1:9092"
+
+    public init(
+        serviceName: String, databaseURL: String = Self.defaultDatabaseURL, kafkaBrokers: String = Self.defaultKafkaBrokers,
+        host: String = "0.0.0.0", port: Int, instanceID: String? = nil, adminToken: String? = nil,
+        logLevel: Logger.Level = .info, logFormat: LogFormat = .text
+    ) {
+        self.serviceName = serviceName
+        self.databaseURL = databaseURL
+        self.kafkaBrokers = kafkaBrokers
+        self.host = host
+        self.port = port
+        self.instanceID = instanceID ?? "\(serviceName)-\(ProcessInfo.processInfo.processIdentifier)"
+        self.adminToken = adminToken
+        self.logLevel = logLevel
+        self.logFormat = logFormat
+    }
+
+    /// Reads `DATABASE_URL`, `KAFKA_BROKERS`, `HOST`, `PORT`, `INSTANCE_ID`, `ADMIN_TOKEN`,
+    /// `LOG_LEVEL` and `LOG_FORMAT`; an invalid value is an error naming the variable.
+    public static func fromEnvironment(
+        service: String, defaultPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationError) -> Self {
+        func value(_ name: String) -> String? {
+            guard let raw = environment[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        var configuration = Self(serviceName: service, port: defaultPort, instanceID: value("INSTANCE_ID"))
+        if let url = value("DATABASE_URL") {
+            _ = try DatabaseURL(url, variable: "DATABASE_URL")
+            configuration.databaseURL = url
+        }
+        if let brokers = value("KAFKA_BROKERS") { configuration.kafkaBrokers = brokers }
+        if let host = value("HOST") { configuration.host = host }
+        if let port = value("PORT") {
+            guard let number = Int(port), (0...65_535).contains(number) else {
+                throw ConfigurationError(variable: "PORT", value: port, reason: "must be a port number from 0 to 65535")
+            }
+            configuration.port = number
+        }
+        configuration.adminToken = value("ADMIN_TOKEN")
+        if let level = value("LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError(
+                    variable: "LOG_LEVEL", value: level,
+                    reason: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.logLevel = parsed
+        }
+        if let format = value("LOG_FORMAT") {
+            guard let parsed = LogFormat(rawValue: format.lowercased()) else {
+                throw ConfigurationError(variable: "LOG_FORMAT", value: format, reason: "must be text or json")
+            }
+            configuration.logFormat = parsed
+        }
+        return configuration
+    }
+}
+
+/// An environment variable with a value the service cannot use.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var variable: String
+    /// The offending value; secrets are never echoed (see `DatabaseURL`).
+    public var value: String
+    public var reason: String
+
+    public init(variable: String, value: String, reason: String) {
+        self.variable = variable
+        self.value = value
+        self.reason = reason
+    }
+
+    public var description: String { "\(variable)=\(value): \(reason)" }
+}

@@ -1,0 +1,89 @@
+import Foundation
+public import Hummingbird
+public import Kafka
+public import Logging
+public import PostgresNIO
+public import Prometheus
+public import ServiceLifecycle
+
+/// What a service's setup code gets: its configuration and the shared clients.
+public struct ServiceContext: Sendable {
+    public var configuration: ServiceConfiguration
+    public var logger: Logger
+    public var registry: PrometheusCollectorRegistry
+    public var postgres: PostgresClient
+    public var kafkaProducer: KafkaProducer
+}
+
+/// The common shape of the suite's executables: configuration from the environment, logging
+/// and metrics, a PostgreSQL pool and a Kafka producer, the operational routes, the service's
+/// own routes and background services, and an HTTP server, all in one ServiceLifecycle group
+/// that drains on SIGTERM/SIGINT.
+public enum ServiceHost {
+    public typealias Setup = @Sendable (ServiceContext, Router<BasicRequestContext>) async throws -> [any Service]
+
+    /// Runs the service until it is told to stop. Exits with status 2 on a configuration error
+    /// and 1 when the service fails.
+    public static func run(service: String, defaultPort: Int, setup: Setup) async -> Never {
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration.fromEnvironment(service: service, defaultPort: defaultPort)
+        } catch {
+            FileHandle.standardError.write(Data("\(service): configuration error: \(error)\n".utf8))
+            exit(2)
+        }
+        let (logger, registry) = Observability.bootstrap(configuration)
+        do {
+            try await run(configuration, logger: logger, registry: registry, setup: setup)
+            exit(0)
+        } catch {
+            logger.critical("service failed", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+    }
+
+    static func run(
+        _ configuration: ServiceConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, setup: Setup
+    ) async throws {
+        let database = try DatabaseURL(configuration.databaseURL)
+        let postgres = PostgresClient(configuration: database.clientConfiguration, backgroundLogger: logger)
+        let producer = try KafkaProducer(
+            configuration: .producer(bootstrapServers: configuration.kafkaBrokers), logger: logger)
+        let context = ServiceContext(
+            configuration: configuration, logger: logger, registry: registry, postgres: postgres, kafkaProducer: producer)
+
+        let router = Router()
+        router.add(middleware: MetricsMiddleware())
+        router.addOperationalRoutes(
+            checks: [.postgres(postgres, logger: logger), .kafka(producer)], registry: registry)
+        let services = try await setup(context, router)
+
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serviceName),
+            services: [postgres, KafkaProducerService(producer: producer)] + services,
+            onServerRunning: { channel in
+                logger.info(
+                    "listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+            },
+            logger: logger)
+        logger.info(
+            "starting", metadata: ["database": "\(DatabaseURL.redacted(configuration.databaseURL))", "kafka": "\(configuration.kafkaBrokers)"])
+        try await app.runService()
+        logger.info("stopped cleanly")
+    }
+}
+
+extension ReadinessCheck {
+    public static func postgres(_ client: PostgresClient, logger: Logger) -> Self {
+        Self(name: "postgres") {
+            for try await _ in try await client.query("SELECT 1", logger: logger) {}
+        }
+    }
+
+    public static func kafka(_ producer: KafkaProducer) -> Self {
+        Self(name: "kafka") {
+            _ = try await producer.metadata(timeout: .seconds(2))
+        }
+    }
+}
