@@ -18,6 +18,8 @@ let package = Package(
         .executable(name: "projection-service", targets: ["ProjectionService"]),
         .executable(name: "saga-orchestrator", targets: ["SagaOrchestrator"]),
         .executable(name: "kafka-dev", targets: ["KafkaDev"]),
+        .library(name: "EventSourcing", targets: ["EventSourcing"]),
+        .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "ServiceSupport", targets: ["ServiceSupport"]),
     ],
@@ -48,6 +50,32 @@ let package = Package(
             path: "Shared/Kafka",
             swiftSettings: strict
         ),
+        // The pure core: envelope, deciders, codecs with upcasting. No I/O.
+        .target(
+            name: "EventSourcing",
+            path: "Shared/EventSourcing",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EventStore",
+            dependencies: [
+                "EventSourcing",
+                "Kafka",
+                "ServiceSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/EventStore",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Checkout",
+            dependencies: ["EventSourcing"],
+            path: "Shared/Checkout",
+            swiftSettings: strict
+        ),
         .target(
             name: "ServiceSupport",
             dependencies: [
@@ -72,7 +100,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "CommandService",
-            dependencies: ["ServiceSupport"],
+            dependencies: ["ServiceSupport", "EventSourcing", "EventStore", "Checkout", "Kafka"],
             path: "Services/CommandService",
             swiftSettings: strict
         ),

@@ -1,8 +1,22 @@
+import Checkout
+import EventStore
 import ServiceSupport
 
 @main
 enum CommandServiceMain {
     static func main() async {
-        await ServiceHost.run(service: "command-service", defaultPort: 8081) { _, _ in [] }
+        await ServiceHost.run(service: "command-service", defaultPort: 8081) { context, router in
+            let store = PostgresEventStore(
+                client: context.postgres, logger: context.logger, topicForStreamType: CheckoutTopics.topic(forStreamType:))
+            let commands = CheckoutCommands(store: store)
+            CommandRoutes(commands: commands).register(on: router)
+            return ServicePlan(
+                migrations: [{ try await store.migrate() }],
+                services: [
+                    OutboxRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger),
+                    CommandConsumer(
+                        commands: commands, configuration: context.configuration, producer: context.kafkaProducer, logger: context.logger),
+                ])
+        }
     }
 }

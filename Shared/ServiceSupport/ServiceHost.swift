@@ -4,7 +4,7 @@ public import Kafka
 public import Logging
 public import PostgresNIO
 public import Prometheus
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// What a service's setup code gets: its configuration and the shared clients.
 public struct ServiceContext: Sendable {
@@ -20,7 +20,7 @@ public struct ServiceContext: Sendable {
 /// own routes and background services, and an HTTP server, all in one ServiceLifecycle group
 /// that drains on SIGTERM/SIGINT.
 public enum ServiceHost {
-    public typealias Setup = @Sendable (ServiceContext, Router<BasicRequestContext>) async throws -> [any Service]
+    public typealias Setup = @Sendable (ServiceContext, Router<BasicRequestContext>) async throws -> ServicePlan
 
     /// Runs the service until it is told to stop. Exits with status 2 on a configuration error
     /// and 1 when the service fails.
@@ -56,17 +56,28 @@ public enum ServiceHost {
         router.add(middleware: MetricsMiddleware())
         router.addOperationalRoutes(
             checks: [.postgres(postgres, logger: logger), .kafka(producer)], registry: registry)
-        let services = try await setup(context, router)
+        let plan = try await setup(context, router)
+        let gate = StartupGate()
 
-        let app = Application(
+        var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serviceName),
-            services: [postgres, KafkaProducerService(producer: producer)] + services,
+            services: [postgres, KafkaProducerService(producer: producer)] + plan.services.map { GatedService(gate: gate, inner: $0) },
             onServerRunning: { channel in
                 logger.info(
                     "listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
             },
             logger: logger)
+        app.beforeServerStarts {
+            do {
+                for migrate in plan.migrations { try await migrate() }
+                gate.open(succeeded: true)
+            } catch {
+                gate.open(succeeded: false)
+                logger.critical("migrations failed", metadata: ["error": "\(String(reflecting: error))"])
+                throw error
+            }
+        }
         logger.info(
             "starting", metadata: ["database": "\(DatabaseURL.redacted(configuration.databaseURL))", "kafka": "\(configuration.kafkaBrokers)"])
         try await app.runService()

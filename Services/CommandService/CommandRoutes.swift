@@ -1,0 +1,179 @@
+import Checkout
+import EventSourcing
+import EventStore
+import Foundation
+import Hummingbird
+import ServiceSupport
+
+/// The client API: place and cancel orders, restock, and read streams (events and state, also
+/// as of a past time or version). Bad input is a JSON error naming the field; nothing is written.
+struct CommandRoutes: Sendable {
+    let commands: CheckoutCommands
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/orders", use: placeOrder)
+        router.post("/orders/:orderId/cancel", use: cancelOrder)
+        router.post("/stock/:sku/restock", use: restock)
+        router.get("/streams/:streamId/events", use: streamEvents)
+        router.get("/streams/:streamId/state", use: streamState)
+    }
+
+    struct PlaceOrderRequest: Decodable {
+        var customerId: String
+        var lines: [OrderLine]
+        var paymentMethod: String
+    }
+
+    struct CommandResponse: ResponseEncodable {
+        var orderId: String?
+        var sku: String?
+        var streamId: String
+        var version: Int64
+        var correlationId: String
+    }
+
+    @Sendable func placeOrder(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await RequestJSON.decode(PlaceOrderRequest.self, from: request, context: context)
+        let orderID = UUID().uuidString.lowercased()
+        let correlationID = RequestJSON.correlationID(of: request)
+        let command = OrderCommand.place(customerID: body.customerId, lines: body.lines, paymentMethod: body.paymentMethod)
+        let idempotencyKey = try RequestJSON.idempotencyKey(of: request)
+        let outcome = try await CommandOutcomes.run { () async throws(CommandError) in
+            try await commands.order(orderID).handle(
+                command, on: Order.stream(orderID),
+                context: CommandContext(commandID: idempotencyKey.map { "http:orders:\($0)" }, correlationID: correlationID),
+                result: { appended in
+                    CommandOutcomes.encode(
+                        CommandResponse(orderId: orderID, streamId: appended.streamID, version: appended.nextExpectedVersion, correlationId: correlationID))
+                })
+        }
+        return try CommandOutcomes.response(outcome, created: true) { version in
+            CommandResponse(orderId: orderID, streamId: Order.stream(orderID).description, version: version, correlationId: correlationID)
+        }
+    }
+
+    struct CancelRequest: Decodable {
+        var reason: String?
+    }
+
+    @Sendable func cancelOrder(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let orderID = try RequestJSON.pathParameter("orderId", of: context)
+        let body = try await RequestJSON.decodeOptional(CancelRequest.self, from: request, context: context)
+        let correlationID = RequestJSON.correlationID(of: request)
+        let idempotencyKey = try RequestJSON.idempotencyKey(of: request)
+        let outcome = try await CommandOutcomes.run { () async throws(CommandError) in
+            try await commands.order(orderID).handle(
+                .cancel(reason: body?.reason ?? "cancelled by customer"), on: Order.stream(orderID),
+                context: CommandContext(commandID: idempotencyKey.map { "http:cancel:\(orderID):\($0)" }, correlationID: correlationID),
+                result: { appended in
+                    CommandOutcomes.encode(
+                        CommandResponse(orderId: orderID, streamId: appended.streamID, version: appended.nextExpectedVersion, correlationId: correlationID))
+                })
+        }
+        return try CommandOutcomes.response(outcome, created: false) { version in
+            CommandResponse(orderId: orderID, streamId: Order.stream(orderID).description, version: version, correlationId: correlationID)
+        }
+    }
+
+    struct RestockRequest: Decodable {
+        var quantity: Int
+    }
+
+    @Sendable func restock(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let sku = try RequestJSON.pathParameter("sku", of: context)
+        let body = try await RequestJSON.decode(RestockRequest.self, from: request, context: context)
+        let correlationID = RequestJSON.correlationID(of: request)
+        let idempotencyKey = try RequestJSON.idempotencyKey(of: request)
+        let outcome = try await CommandOutcomes.run { () async throws(CommandError) in
+            try await commands.stock(sku).handle(
+                .restock(quantity: body.quantity), on: Stock.stream(sku),
+                context: CommandContext(commandID: idempotencyKey.map { "http:restock:\(sku):\($0)" }, correlationID: correlationID),
+                result: { appended in
+                    CommandOutcomes.encode(
+                        CommandResponse(sku: sku, streamId: appended.streamID, version: appended.nextExpectedVersion, correlationId: correlationID))
+                })
+        }
+        return try CommandOutcomes.response(outcome, created: false) { version in
+            CommandResponse(sku: sku, streamId: Stock.stream(sku).description, version: version, correlationId: correlationID)
+        }
+    }
+
+    @Sendable func streamEvents(_ request: Request, context: BasicRequestContext) async throws -> StreamEventsResponse {
+        let streamID = try RequestJSON.pathParameter("streamId", of: context)
+        let from = try RequestJSON.queryInt64("from", of: request, minimum: 1) ?? 1
+        let to = try RequestJSON.queryInt64("to", of: request, minimum: 1)
+        let events = try await CommandOutcomes.storeCall { () throws(EventStoreError) in
+            try await commands.store.readStream(streamID, from: from, through: to)
+        }
+        if events.isEmpty, try await CommandOutcomes.storeCall({ () throws(EventStoreError) in try await commands.store.version(of: streamID) }) == nil {
+            throw ServiceError.notFound("stream", id: streamID)
+        }
+        return StreamEventsResponse(streamId: streamID, events: events.map(EventView.init))
+    }
+
+    @Sendable func streamState(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let streamID = try RequestJSON.pathParameter("streamId", of: context)
+        let asOf = try RequestJSON.queryDate("asOf", of: request)
+        let version = try RequestJSON.queryInt64("version", of: request, minimum: 0)
+        if asOf != nil, version != nil {
+            throw ServiceError.invalidField("asOf", reason: "give either asOf or version, not both")
+        }
+        guard let name = StreamName(streamID) else { throw ServiceError.notFound("stream", id: streamID) }
+        let view: StateView
+        switch name.category {
+        case Order.category: view = try await StateView.of(commands.order(name.id), name, asOf: asOf, version: version)
+        case Stock.category: view = try await StateView.of(commands.stock(name.id), name, asOf: asOf, version: version)
+        case Payment.category: view = try await StateView.of(commands.payment(name.id), name, asOf: asOf, version: version)
+        default: throw ServiceError.notFound("stream", id: streamID)
+        }
+        guard view.version > 0 || asOf != nil || version != nil else { throw ServiceError.notFound("stream", id: streamID) }
+        return try CommandOutcomes.json(.ok, view)
+    }
+}
+
+struct StreamEventsResponse: ResponseEncodable {
+    var streamId: String
+    var events: [EventView]
+}
+
+/// An event as the API shows it: the envelope and the payload as JSON.
+struct EventView: Encodable {
+    var eventId: String
+    var type: String
+    var streamVersion: Int64
+    var globalPosition: Int64
+    var schemaVersion: Int
+    var recordedAt: Date
+    var correlationId: String
+    var causationId: String?
+    var data: JSONValue
+
+    init(_ event: RecordedEvent) {
+        eventId = event.eventID.uuidString.lowercased()
+        type = event.type
+        streamVersion = event.streamVersion
+        globalPosition = event.globalPosition
+        schemaVersion = event.schemaVersion
+        recordedAt = event.recordedAt
+        correlationId = event.correlationID
+        causationId = event.causationID
+        data = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.payload))) ?? .null
+    }
+}
+
+struct StateView: Encodable {
+    var streamId: String
+    var version: Int64
+    var asOf: Date?
+    var state: JSONValue
+
+    static func of<C, S: Codable & Sendable, E>(
+        _ handler: CommandHandler<C, S, E>, _ stream: StreamName, asOf: Date?, version: Int64?
+    ) async throws -> StateView {
+        let (state, reached) = try await CommandOutcomes.run { () async throws(CommandError) in
+            if asOf == nil, version == nil { try await handler.load(stream) } else { try await handler.state(of: stream, asOf: asOf, version: version) }
+        }
+        let json = try JSONDecoder().decode(JSONValue.self, from: try EventJSON.encoder().encode(state))
+        return StateView(streamId: stream.description, version: reached, asOf: asOf, state: json)
+    }
+}

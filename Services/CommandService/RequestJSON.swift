@@ -1,0 +1,109 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ServiceSupport
+
+/// Request parsing that turns every problem into a 400 naming the field and the reason.
+enum RequestJSON {
+    static let maxBodyBytes = 1 << 20
+
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: BasicRequestContext) async throws -> T {
+        let body = try await collect(request)
+        guard body.readableBytes > 0 else { throw ServiceError.invalidField("body", reason: "a JSON body is required") }
+        return try decode(type, from: Data(buffer: body))
+    }
+
+    /// Like `decode`, but an empty body is allowed and gives nil.
+    static func decodeOptional<T: Decodable>(_ type: T.Type, from request: Request, context: BasicRequestContext) async throws -> T? {
+        let body = try await collect(request)
+        guard body.readableBytes > 0 else { return nil }
+        return try decode(type, from: Data(buffer: body))
+    }
+
+    private static func collect(_ request: Request) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            throw ServiceError(.contentTooLarge, code: "body_too_large", message: "the body is larger than \(maxBodyBytes) bytes")
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch let error as DecodingError {
+            throw fieldError(error)
+        }
+    }
+
+    static func fieldError(_ error: DecodingError) -> ServiceError {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .invalidField(path(context.codingPath + [key]), reason: "is required")
+        case .typeMismatch(let type, let context):
+            return .invalidField(path(context.codingPath), reason: "must be \(describe(type))")
+        case .valueNotFound(let type, let context):
+            return .invalidField(path(context.codingPath), reason: "must be \(describe(type)), not null")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty { return .invalidField("body", reason: "is not valid JSON") }
+            return .invalidField(path(context.codingPath), reason: context.debugDescription)
+        @unknown default:
+            return .invalidField("body", reason: "cannot be read")
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        var text = ""
+        for key in keys {
+            if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+        }
+        return text.isEmpty ? "body" : text
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int64.Type: "a whole number"
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        default: "\(type)".hasPrefix("Array") ? "an array" : "an object"
+        }
+    }
+
+    static func pathParameter(_ name: String, of context: BasicRequestContext) throws -> String {
+        guard let value = context.parameters.get(name), !value.isEmpty else {
+            throw ServiceError.invalidField(name, reason: "is required")
+        }
+        return value
+    }
+
+    static func queryInt64(_ name: String, of request: Request, minimum: Int64) throws -> Int64? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard let value = Int64(text), value >= minimum else {
+            throw ServiceError.invalidField(name, reason: "must be a whole number >= \(minimum)")
+        }
+        return value
+    }
+
+    static func queryDate(_ name: String, of request: Request) throws -> Date? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        throw ServiceError.invalidField(name, reason: "must be an ISO-8601 time such as 2026-01-31T12:00:00Z")
+    }
+
+    /// The caller's correlation id (`X-Correlation-ID`), or a new one.
+    static func correlationID(of request: Request) -> String {
+        if let field = HTTPField.Name("X-Correlation-ID"), let value = request.headers[field], !value.isEmpty, value.count <= 200 {
+            return value
+        }
+        return UUID().uuidString.lowercased()
+    }
+
+    static func idempotencyKey(of request: Request) throws -> String? {
+        guard let field = HTTPField.Name("Idempotency-Key"), let value = request.headers[field] else { return nil }
+        guard !value.isEmpty, value.count <= 200 else {
+            throw ServiceError.invalidField("Idempotency-Key", reason: "must be 1 to 200 characters")
+        }
+        return value
+    }
+}

@@ -1,0 +1,166 @@
+public import EventSourcing
+public import Foundation
+import Logging
+
+/// Who asked, and why: carried onto every event the command causes.
+public struct CommandContext: Sendable {
+    /// Idempotency key: a repeat returns the first result and appends nothing.
+    public var commandID: String?
+    public var correlationID: String
+    public var causationID: String?
+    public var metadata: [String: String]
+
+    public init(commandID: String? = nil, correlationID: String, causationID: String? = nil, metadata: [String: String] = [:]) {
+        self.commandID = commandID
+        self.correlationID = correlationID
+        self.causationID = causationID
+        self.metadata = metadata
+    }
+}
+
+public enum CommandOutcome<State: Sendable, Event: Sendable>: Sendable {
+    case appended(events: [Event], result: AppendResult, state: State)
+    /// The decision changed nothing (an already-satisfied command).
+    case unchanged(state: State, version: Int64)
+    /// The command id was seen before; this is the first execution's stored result.
+    case duplicate(storedResult: [UInt8])
+}
+
+public enum CommandError: Error, Sendable, CustomStringConvertible {
+    /// A business rule said no.
+    case rejected(DomainError)
+    /// Still conflicting after re-reading and re-deciding the allowed number of times.
+    case conflict(EventStoreError)
+    case store(EventStoreError)
+    case codec(EventCodingError)
+
+    public var description: String {
+        switch self {
+        case .rejected(let error): "rejected: \(error)"
+        case .conflict(let error): "conflict: \(error)"
+        case .store(let error): "\(error)"
+        case .codec(let error): "\(error)"
+        }
+    }
+}
+
+/// The command side of one stream type: load (snapshot + tail), fold, decide, append with the
+/// version read as the expected version; on a conflict re-read and re-decide, a bounded number
+/// of times (Equinox's resync loop).
+public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event: Sendable>: Sendable {
+    public let decider: Decider<Command, State, Event>
+    public let codec: EventCodec<Event>
+    public let store: PostgresEventStore
+    /// Take a snapshot each time a stream crosses a multiple of this many events (nil: never).
+    public let snapshotEvery: Int64?
+    /// Bump when `State`'s shape changes: older snapshots are then ignored and rebuilt.
+    public let stateSchema: Int
+    public let maxAttempts: Int
+
+    public init(
+        decider: Decider<Command, State, Event>, codec: EventCodec<Event>, store: PostgresEventStore,
+        snapshotEvery: Int64? = nil, stateSchema: Int = 1, maxAttempts: Int = 5
+    ) {
+        self.decider = decider
+        self.codec = codec
+        self.store = store
+        self.snapshotEvery = snapshotEvery
+        self.stateSchema = stateSchema
+        self.maxAttempts = maxAttempts
+    }
+
+    /// The current state and version of a stream (0 when it does not exist).
+    public func load(_ stream: StreamName) async throws(CommandError) -> (state: State, version: Int64) {
+        let streamID = stream.description
+        var state = decider.initialState
+        var version: Int64 = 0
+        do {
+            if snapshotEvery != nil, let snapshot = try await store.loadSnapshot(of: streamID), snapshot.stateSchema == stateSchema,
+                let decoded = try? EventJSON.decoder().decode(State.self, from: Data(snapshot.state))
+            {
+                state = decoded
+                version = snapshot.version
+            }
+            let tail = try await store.readStream(streamID, from: version + 1)
+            for event in tail {
+                state = decider.evolve(state, try codec.decode(event.encoded))
+                version = event.streamVersion
+            }
+        } catch let error as EventStoreError {
+            throw .store(error)
+        } catch let error as EventCodingError {
+            throw .codec(error)
+        } catch {
+            throw .store(.database(error, stream: streamID))
+        }
+        return (state, version)
+    }
+
+    /// The state as it was at `time` (temporal query), or after `version`.
+    public func state(of stream: StreamName, asOf time: Date? = nil, version: Int64? = nil) async throws(CommandError) -> (state: State, version: Int64) {
+        let streamID = stream.description
+        do {
+            let events =
+                if let time { try await store.readStream(streamID, asOf: time) } else { try await store.readStream(streamID, through: version) }
+            var state = decider.initialState
+            for event in events { state = decider.evolve(state, try codec.decode(event.encoded)) }
+            return (state, events.last?.streamVersion ?? 0)
+        } catch let error as EventStoreError {
+            throw .store(error)
+        } catch let error as EventCodingError {
+            throw .codec(error)
+        } catch {
+            throw .store(.database(error, stream: streamID))
+        }
+    }
+
+    public func handle(
+        _ command: Command, on stream: StreamName, context: CommandContext,
+        result: @escaping @Sendable (AppendResult) -> [UInt8] = { _ in Array("{}".utf8) }
+    ) async throws(CommandError) -> CommandOutcome<State, Event> {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (state, version) = try await load(stream)
+            let events: [Event]
+            do { events = try decider.decide(command, state) } catch { throw .rejected(error) }
+            guard !events.isEmpty else { return .unchanged(state: state, version: version) }
+            let newEvents: [NewEvent]
+            do {
+                newEvents = try events.map { event throws(EventCodingError) in
+                    NewEvent(
+                        encoded: try codec.encode(event), correlationID: context.correlationID,
+                        causationID: context.causationID, metadata: context.metadata)
+                }
+            } catch {
+                throw .codec(error)
+            }
+            let record = context.commandID.map { CommandRecord(id: $0, result: result) }
+            do {
+                switch try await store.append(to: stream, expected: .exact(version), events: newEvents, command: record) {
+                case .duplicateCommand(let stored):
+                    return .duplicate(storedResult: stored)
+                case .appended(let appended):
+                    let newState = decider.fold(events, from: state)
+                    await snapshotIfDue(stream, state: newState, from: version, to: appended.nextExpectedVersion)
+                    return .appended(events: events, result: appended, state: newState)
+                }
+            } catch where error.code == .wrongExpectedVersion {
+                if attempt >= maxAttempts { throw .conflict(error) }
+                continue
+            } catch {
+                throw .store(error)
+            }
+        }
+    }
+
+    /// Best effort: a snapshot only saves reading; a failed one is rebuilt by the next crossing.
+    private func snapshotIfDue(_ stream: StreamName, state: State, from oldVersion: Int64, to newVersion: Int64) async {
+        guard let every = snapshotEvery, every > 0, oldVersion / every != newVersion / every,
+            let bytes = try? EventJSON.encoder().encode(state)
+        else { return }
+        try? await store.saveSnapshot(
+            Snapshot(version: newVersion, stateSchema: stateSchema, state: Array(bytes)), streamID: stream.description,
+            streamType: stream.category)
+    }
+}

@@ -1,0 +1,71 @@
+public import ServiceSupport
+
+/// The `event_store` schema. Events are append-only: nothing here updates or deletes them.
+public enum EventStoreSchema {
+    public static let migrator = Migrator(schema: "event_store", migrations: migrations)
+
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1, name: "streams, events, outbox, snapshots, command log",
+            statements: [
+                // One row per stream: its version. Appends to one stream serialise on this row
+                // only; appends to different streams never share a hot row.
+                """
+                CREATE TABLE event_store.streams (
+                    stream_id text PRIMARY KEY,
+                    stream_type text NOT NULL,
+                    version bigint NOT NULL CHECK (version >= 0),
+                    updated_at timestamptz NOT NULL DEFAULT now())
+                """,
+                // transaction_id lets readers of the global log wait for transactions that took
+                // a position but have not committed yet (no skipped gaps).
+                """
+                CREATE TABLE event_store.events (
+                    global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    event_id uuid NOT NULL UNIQUE,
+                    stream_id text NOT NULL,
+                    stream_type text NOT NULL,
+                    stream_version bigint NOT NULL CHECK (stream_version >= 1),
+                    event_type text NOT NULL,
+                    schema_version integer NOT NULL,
+                    payload jsonb NOT NULL,
+                    metadata jsonb NOT NULL DEFAULT '{}',
+                    correlation_id text NOT NULL,
+                    causation_id text,
+                    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                    transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+                    UNIQUE (stream_id, stream_version))
+                """,
+                "CREATE INDEX events_stream_time ON event_store.events (stream_id, recorded_at)",
+                "CREATE INDEX events_correlation ON event_store.events (correlation_id)",
+                // Written in the append transaction; the relay publishes and marks rows, the
+                // pruner deletes published ones.
+                """
+                CREATE TABLE event_store.outbox (
+                    global_position bigint PRIMARY KEY,
+                    stream_id text NOT NULL,
+                    topic text NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    published_at timestamptz)
+                """,
+                "CREATE INDEX outbox_pending ON event_store.outbox (global_position) WHERE published_at IS NULL",
+                """
+                CREATE TABLE event_store.snapshots (
+                    stream_id text PRIMARY KEY,
+                    stream_type text NOT NULL,
+                    version bigint NOT NULL,
+                    state_schema integer NOT NULL,
+                    state jsonb NOT NULL,
+                    taken_at timestamptz NOT NULL DEFAULT now())
+                """,
+                // Command idempotency: a repeated command id returns the first result.
+                """
+                CREATE TABLE event_store.command_log (
+                    command_id text PRIMARY KEY,
+                    stream_id text NOT NULL,
+                    result jsonb,
+                    recorded_at timestamptz NOT NULL DEFAULT now())
+                """,
+            ]),
+    ]
+}
