@@ -94,7 +94,10 @@ let package = Package(
         // Test support shipped beside the library: throwaway clusters and waiting with deadlines.
         .target(
             name: "SuiteTesting",
-            dependencies: ["Kafka", "ServiceSupport"],
+            dependencies: [
+                "Kafka", "ServiceSupport", "EventSourcing",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             path: "Shared/SuiteTesting",
             swiftSettings: strict
         ),
@@ -133,6 +136,30 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/ServiceSupportTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CheckoutTests",
+            dependencies: ["Checkout", "EventSourcing", "SuiteTesting"],
+            path: "Tests/CheckoutTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EventStoreIntegrationTests",
+            dependencies: [
+                "EventStore", "EventSourcing", "Checkout", "Kafka", "SuiteTesting", "ServiceSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/EventStoreIntegrationTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CommandServiceTests",
+            dependencies: [
+                "CommandService", "EventStore", "Checkout", "SuiteTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/CommandServiceTests",
             swiftSettings: strict
         ),
         .testTarget(

@@ -67,7 +67,11 @@ enum CommandOutcomes {
     static func encode(_ body: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
+        // Fractional seconds: a time read from the API must work as an `asOf` for that event.
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        }
         return (try? Array(encoder.encode(body))) ?? Array("{}".utf8)
     }
 }

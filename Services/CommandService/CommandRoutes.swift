@@ -98,7 +98,7 @@ struct CommandRoutes: Sendable {
         }
     }
 
-    @Sendable func streamEvents(_ request: Request, context: BasicRequestContext) async throws -> StreamEventsResponse {
+    @Sendable func streamEvents(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let streamID = try RequestJSON.pathParameter("streamId", of: context)
         let from = try RequestJSON.queryInt64("from", of: request, minimum: 1) ?? 1
         let to = try RequestJSON.queryInt64("to", of: request, minimum: 1)
@@ -108,7 +108,7 @@ struct CommandRoutes: Sendable {
         if events.isEmpty, try await CommandOutcomes.storeCall({ () throws(EventStoreError) in try await commands.store.version(of: streamID) }) == nil {
             throw ServiceError.notFound("stream", id: streamID)
         }
-        return StreamEventsResponse(streamId: streamID, events: events.map(EventView.init))
+        return try CommandOutcomes.json(.ok, StreamEventsResponse(streamId: streamID, events: events.map(EventView.init)))
     }
 
     @Sendable func streamState(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -131,7 +131,7 @@ struct CommandRoutes: Sendable {
     }
 }
 
-struct StreamEventsResponse: ResponseEncodable {
+struct StreamEventsResponse: Encodable {
     var streamId: String
     var events: [EventView]
 }

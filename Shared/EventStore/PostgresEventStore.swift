@@ -53,6 +53,10 @@ public final class PostgresEventStore: Sendable {
                 }
                 return .appended(result)
             }
+        } catch let error as PostgresTransactionError {
+            // A rule the transaction enforced (the expected version) comes back wrapped.
+            if let rule = error.closureError as? EventStoreError, error.commitError == nil { throw rule }
+            throw .database(error, stream: streamID)
         } catch let error as EventStoreError {
             throw error
         } catch {
