@@ -75,13 +75,13 @@ public enum Order {
         switch command {
         case .place(let customerID, let lines, let paymentMethod):
             guard state.status == .none else { throw DomainError("order_exists", "order \(orderID) was already placed") }
-            guard !customerID.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard !customerID.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw DomainError("invalid_customer", "a customer id is required", field: "customerId")
             }
             guard !lines.isEmpty else { throw DomainError("no_lines", "an order needs at least one line", field: "lines") }
             var total = 0
             for (index, line) in lines.enumerated() {
-                guard !line.sku.trimmingCharacters(in: .whitespaces).isEmpty else {
+                guard !line.sku.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                     throw DomainError("invalid_sku", "a SKU is required", field: "lines[\(index)].sku")
                 }
                 guard line.quantity > 0 else {
@@ -117,7 +117,7 @@ public enum Order {
             case .confirmed: throw DomainError("order_confirmed", "order \(orderID) is confirmed and cannot be cancelled")
             case .cancelled: return []
             case .pending:
-                let trimmed = reason.trimmingCharacters(in: .whitespaces)
+                let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
                 return [.cancelled(OrderCancelled(orderId: orderID, reason: trimmed.isEmpty ? "cancelled" : trimmed))]
             }
         }

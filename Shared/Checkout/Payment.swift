@@ -71,8 +71,8 @@ public enum Payment {
     static func decide(_ command: PaymentCommand, _ state: PaymentState, orderID: String) throws(DomainError) -> [PaymentEvent] {
         switch command {
         case .authorize(let amount, let method):
-            guard amount > 0 else { throw DomainError("invalid_amount", "amount must be positive", field: "amountCents") }
             guard state.status == .none else { return [] }
+            guard amount > 0 else { throw DomainError("invalid_amount", "amount must be positive", field: "amountCents") }
             switch SimulatedPaymentGateway.answer(orderID: orderID, method: method) {
             case .authorized(let id): return [.authorized(PaymentAuthorized(orderId: orderID, amountCents: amount, authorizationId: id))]
             case .declined(let reason): return [.declined(PaymentDeclined(orderId: orderID, amountCents: amount, reason: reason))]

@@ -92,8 +92,13 @@ public enum Stock {
             }
             return [.reserved(StockReserved(sku: sku, orderId: orderID, quantity: quantity))]
         case .release(let orderID):
-            guard let quantity = state.reservations[orderID] else { return [] }
-            return [.released(StockReleased(sku: sku, orderId: orderID, quantity: quantity))]
+            if let quantity = state.reservations[orderID] {
+                return [.released(StockReleased(sku: sku, orderId: orderID, quantity: quantity))]
+            }
+            if state.settledOrders.contains(orderID) { return [] }
+            // Released before any reservation arrived (compensation raced ahead): record the
+            // order as settled, so a reservation that arrives later is refused, never leaked.
+            return [.released(StockReleased(sku: sku, orderId: orderID, quantity: 0))]
         case .commit(let orderID):
             guard let quantity = state.reservations[orderID] else {
                 if state.settledOrders.contains(orderID) { return [] }

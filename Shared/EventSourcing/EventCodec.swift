@@ -81,7 +81,10 @@ public struct EventCodec<Event: Sendable>: Sendable {
         guard let schema = schemasByType[encoded.type] else {
             throw EventCodingError(type: encoded.type, version: encoded.schemaVersion, reason: "unknown event type")
         }
-        guard encoded.schemaVersion <= schema.version, encoded.schemaVersion >= 1 else {
+        guard encoded.schemaVersion >= 1 else {
+            throw EventCodingError(type: encoded.type, version: encoded.schemaVersion, reason: "schema versions start at 1")
+        }
+        guard encoded.schemaVersion <= schema.version else {
             throw EventCodingError(
                 type: encoded.type, version: encoded.schemaVersion,
                 reason: "schema version is newer than this code knows (\(schema.version)); deploy the newer code")

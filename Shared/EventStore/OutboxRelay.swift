@@ -61,9 +61,9 @@ public struct OutboxRelay: Service {
     }
 
     /// Publishes while holding the lock; returns (to retry later) when another instance has it.
-    private func lead(on connection: PostgresConnection) async throws {
-        let acquired = try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger)
-            .collect().first?.decode(Bool.self) ?? false
+    private func lead(on pooled: PostgresConnection) async throws {
+        let connection = RelayConnection(connection: pooled, logger: logger)
+        let acquired = try await connection.run("SELECT pg_try_advisory_lock(\(Self.lockKey))").first?.decode(Bool.self) ?? false
         guard acquired else {
             try await Task.sleep(for: configuration.standbyInterval)
             return
@@ -81,25 +81,31 @@ public struct OutboxRelay: Service {
                 if count < configuration.batchSize { try await Task.sleep(for: configuration.idleInterval) }
             }
         } catch {
-            _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger).collect()
+            await unlock(connection)
             throw error
         }
-        _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger).collect()
+        await unlock(connection)
+    }
+
+    /// Gives the lock back; a closed connection already released it (and a query on it must
+    /// not be attempted: it would never complete).
+    private func unlock(_ connection: RelayConnection) async {
+        _ = try? await connection.run("SELECT pg_advisory_unlock(\(Self.lockKey))")
     }
 
     /// One round: read pending rows in position order, publish, mark what was acknowledged.
     /// Returns how many rows it read.
-    func publishBatch(on connection: PostgresConnection) async throws -> Int {
-        let rows = try await connection.query(
+    func publishBatch(on connection: RelayConnection) async throws -> Int {
+        let rows = try await connection.run(
             """
             SELECT \(unescaped: PostgresEventStore.eventColumns), o.topic
             FROM event_store.outbox o JOIN event_store.events e ON e.global_position = o.global_position
             WHERE o.published_at IS NULL
             ORDER BY o.global_position
             LIMIT \(configuration.batchSize)
-            """, logger: logger
-        ).collect()
+            """)
         guard !rows.isEmpty else { return 0 }
+        logger.trace("outbox batch read", metadata: ["rows": "\(rows.count)"])
         var topics: [String] = []
         var events: [RecordedEvent] = []
         for row in rows {
@@ -109,10 +115,9 @@ public struct OutboxRelay: Service {
         }
         let results = await producer.send(zip(events, topics).map { EventKafkaMapping.message(for: $0, topic: $1) })
         let acknowledged = Self.acknowledgedInOrder(events: events, results: results)
+        logger.trace("outbox batch sent", metadata: ["acknowledged": "\(acknowledged.count)"])
         if !acknowledged.isEmpty {
-            _ = try await connection.query(
-                "UPDATE event_store.outbox SET published_at = now() WHERE global_position = ANY(\(acknowledged))", logger: logger
-            ).collect()
+            try await connection.run("UPDATE event_store.outbox SET published_at = now() WHERE global_position = ANY(\(acknowledged))")
             published.increment(by: acknowledged.count)
         }
         if acknowledged.count < events.count {
@@ -141,13 +146,12 @@ public struct OutboxRelay: Service {
         return positions
     }
 
-    private func prune(on connection: PostgresConnection) async throws {
+    private func prune(on connection: RelayConnection) async throws {
         let seconds = Int64(configuration.retention.components.seconds)
-        _ = try await connection.query(
+        try await connection.run(
             """
             DELETE FROM event_store.outbox
             WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => \(seconds))
-            """, logger: logger
-        ).collect()
+            """)
     }
 }

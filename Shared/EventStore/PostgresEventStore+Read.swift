@@ -4,8 +4,8 @@ import PostgresNIO
 
 extension PostgresEventStore {
     static let eventColumns = """
-        e.global_position, event_id, stream_id, stream_type, stream_version, event_type, schema_version,
-        payload::text, metadata::text, correlation_id, causation_id, recorded_at
+        e.global_position, e.event_id, e.stream_id, e.stream_type, e.stream_version, e.event_type, e.schema_version,
+        e.payload::text, e.metadata::text, e.correlation_id, e.causation_id, e.recorded_at
         """
 
     /// The stream's events from `version` (inclusive) up to `through` (inclusive, if given).

@@ -36,3 +36,31 @@ public struct TestKafka: Sendable {
             topics: topics, rebalance: rebalance, logger: testLogger("consumer"))
     }
 }
+
+extension TestKafka {
+    /// The suite's topics (fixed names; every test has its own cluster).
+    public func createSuiteTopics(partitions: Int = 6) throws {
+        for topic in ["checkout.orders.events", "checkout.stock.events", "checkout.payments.events", "checkout.commands", "checkout.deadletter"] {
+            try cluster.createTopic(.init(name: topic, partitions: partitions))
+        }
+    }
+
+    /// Reads `topics` from the beginning until `done` says the records seen so far suffice.
+    public func readAll(
+        _ topics: [String], timeout: Duration = .seconds(60), until done: ([KafkaConsumedMessage]) -> Bool
+    ) async throws -> [KafkaConsumedMessage] {
+        let reader = try consumer(group: "reader-\(UUID())", topics: topics)
+        var records: [KafkaConsumedMessage] = []
+        do {
+            try await waitUntil("records on \(topics)", timeout: timeout, every: .milliseconds(1)) {
+                records += try await reader.poll(maxMessages: 5_000)
+                return done(records)
+            }
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
+        return records
+    }
+}
