@@ -19,12 +19,14 @@ extension PostgresEventStore {
             """, stream: streamID)
     }
 
-    /// The stream's events recorded at or before `time`: the stream as it was then.
+    /// The stream's events recorded at or before `time`: the stream as it was then. Compared at
+    /// millisecond precision, the precision the API prints, so an event's own `recordedAt`
+    /// includes it.
     public func readStream(_ streamID: String, asOf time: Date) async throws(EventStoreError) -> [RecordedEvent] {
         try await read(
             """
             SELECT \(unescaped: Self.eventColumns) FROM event_store.events e
-            WHERE stream_id = \(streamID) AND recorded_at <= \(time)
+            WHERE stream_id = \(streamID) AND date_trunc('milliseconds', recorded_at) <= \(time)
             ORDER BY stream_version
             """, stream: streamID)
     }
