@@ -6,12 +6,20 @@ import Logging
 import ServiceLifecycle
 import ServiceSupport
 
-/// Starts a local Kafka-protocol cluster (librdkafka's mock cluster) with the suite's topics,
-/// prints its bootstrap servers on one line and runs until SIGTERM or SIGINT.
 @main
 struct KafkaDevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka-dev",
+        abstract: "A local Kafka-protocol cluster for development and tests, and a topic reader.",
+        subcommands: [KafkaDevServe.self, KafkaDevTail.self],
+        defaultSubcommand: KafkaDevServe.self)
+}
+
+/// Starts a local Kafka-protocol cluster (librdkafka's mock cluster) with the suite's topics,
+/// prints its bootstrap servers on one line and runs until SIGTERM or SIGINT.
+struct KafkaDevServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run a local Kafka-protocol cluster for development and tests (in memory; not for production).",
         discussion: """
             Prints the bootstrap servers on standard output (one line) and, with --bootstrap-file, \
