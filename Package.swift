@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "projection-service", targets: ["ProjectionService"]),
         .executable(name: "saga-orchestrator", targets: ["SagaOrchestrator"]),
         .executable(name: "kafka-dev", targets: ["KafkaDev"]),
+        .executable(name: "suite-bench", targets: ["SuiteBench"]),
         .library(name: "EventSourcing", targets: ["EventSourcing"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Kafka", targets: ["Kafka"]),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // librdkafka from Debian (librdkafka-dev), found through pkg-config.
@@ -127,6 +129,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/KafkaDev",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "SuiteBench",
+            dependencies: [
+                "EventSourcing", "EventStore", "ServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Services/SuiteBench",
             swiftSettings: strict
         ),
         .testTarget(

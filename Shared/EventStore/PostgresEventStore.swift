@@ -10,12 +10,14 @@ public final class PostgresEventStore: Sendable {
     public let client: PostgresClient
     let logger: Logger
     private let topicForStreamType: @Sendable (String) -> String
+    private let batcher: AppendBatcher
 
     /// `topicForStreamType` names the Kafka topic of each stream type (the outbox's target).
     public init(client: PostgresClient, logger: Logger, topicForStreamType: @escaping @Sendable (String) -> String) {
         self.client = client
         self.logger = logger
         self.topicForStreamType = topicForStreamType
+        self.batcher = AppendBatcher { batch in await Self.writeBatch(batch, client: client, logger: logger) }
     }
 
     public func migrate() async throws {
@@ -30,6 +32,21 @@ public final class PostgresEventStore: Sendable {
     ) async throws(EventStoreError) -> AppendOutcome {
         let streamID = stream.description
         let topic = topicForStreamType(stream.category)
+        // Appends with a version check go through group commit; `.any` takes its own transaction.
+        switch expected {
+        case .noStream, .exact:
+            let versionRead: Int64 = if case .exact(let version) = expected { version } else { 0 }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let rows = events.map { event in
+                NewEventRow(event: event, metadataJSON: (try? encoder.encode(event.metadata)).map { String(decoding: $0, as: UTF8.self) } ?? "{}")
+            }
+            return try await batcher.submit(
+                stream: streamID, category: stream.category, topic: topic, expected: versionRead, events: rows, command: command
+            ).get()
+        case .any:
+            break
+        }
         let logger = self.logger
         do {
             return try await client.withTransaction(logger: logger) { connection -> AppendOutcome in

@@ -1,0 +1,163 @@
+import ArgumentParser
+import EventSourcing
+import EventStore
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceSupport
+
+/// Appends through the event store (expected-version check, events and outbox rows in one
+/// transaction) against the simplest raw SQL writing the same rows (one autocommitted INSERT
+/// per event), with the same number of concurrent writers, in the same database.
+struct AppendBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "append", abstract: "Event store appends vs raw INSERTs.")
+
+    @Option(help: "Concurrent writers.") var writers: Int = 16
+    @Option(help: "Streams per writer (each writer owns its streams, as in a partitioned service).") var streamsPerWriter: Int = 50
+    @Option(help: "Appends per writer per round.") var appendsPerWriter: Int = 500
+    @Option(help: "Events per append.") var eventsPerAppend: Int = 1
+    @Option(help: "Rounds (alternating suite and baseline).") var rounds: Int = 3
+    @Option(help: "PostgreSQL URL of the cluster to create the benchmark database on (default $DATABASE_URL).") var databaseURL: String?
+    @Option(help: "Write results as JSON to this file.") var json: String?
+
+    func validate() throws {
+        guard writers >= 1, streamsPerWriter >= 1, appendsPerWriter >= 1, eventsPerAppend >= 1, rounds >= 1 else {
+            throw ValidationError("every count must be at least 1")
+        }
+    }
+
+    func run() async throws {
+        let logger = {
+            var logger = Logger(label: "suite-bench")
+            logger.logLevel = .warning
+            return logger
+        }()
+        guard let base = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+            throw ValidationError("give --database-url or set DATABASE_URL (scripts/dev-postgres start prints one)")
+        }
+        let result = try await BenchDatabase.withFresh(baseURL: base, logger: logger) { client in
+            try await measure(client: client, logger: logger)
+        }
+        result.forEach { $0.printLine() }
+        if let json { try BenchmarkResult.write(result, to: json) }
+    }
+
+    private func measure(client: PostgresClient, logger: Logger) async throws -> [BenchmarkResult] {
+        let store = PostgresEventStore(client: client, logger: logger) { "bench.\($0).events" }
+        try await store.migrate()
+        _ = try await client.query(
+            """
+            CREATE TABLE bench_raw (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id text NOT NULL, version bigint NOT NULL,
+                event_type text NOT NULL, payload jsonb NOT NULL, UNIQUE (stream_id, version))
+            """, logger: logger
+        ).collect()
+        let payload = #"{"sku":"SKU-1","quantity":1,"orderId":"o-0000000000"}"#
+        var suiteRates: [Double] = []
+        var baselineRates: [Double] = []
+        var suiteLatency = LatencyRecorder()
+        var baselineLatency = LatencyRecorder()
+        let events = writers * appendsPerWriter * eventsPerAppend
+        for round in 0..<rounds {
+            let baseline = try await runWriters(round: round) { writer, stream, version in
+                for offset in 0..<Int64(eventsPerAppend) {
+                    _ = try await client.query(
+                        "INSERT INTO bench_raw (stream_id, version, event_type, payload) VALUES (\(stream), \(version + offset + 1), 'Noted', \(payload)::jsonb)",
+                        logger: logger
+                    ).collect()
+                }
+            }
+            baselineRates.append(Double(events) / baseline.seconds)
+            baselineLatency.add(baseline.latency)
+
+            let suite = try await runWriters(round: round) { writer, stream, version in
+                let batch = (0..<eventsPerAppend).map { _ in
+                    NewEvent(encoded: EncodedEvent(type: "Noted", schemaVersion: 1, payload: Array(payload.utf8)), correlationID: "bench")
+                }
+                _ = try await store.append(to: StreamName(category: "bench", id: stream), expected: .exact(version), events: batch)
+            }
+            suiteRates.append(Double(events) / suite.seconds)
+            suiteLatency.add(suite.latency)
+        }
+        let baselineRate = median(baselineRates)
+        let suiteRate = median(suiteRates)
+        let details = [
+            "writers": "\(writers)", "events_per_append": "\(eventsPerAppend)", "appends_per_writer": "\(appendsPerWriter)",
+            "streams": "\(writers * streamsPerWriter)",
+        ]
+        return [
+            BenchmarkResult(
+                name: "append", throughput: suiteRate, unit: "events/s", p50_ms: suiteLatency.milliseconds(atPercentile: 50),
+                p99_ms: suiteLatency.milliseconds(atPercentile: 99), baseline_throughput: baselineRate, ratio: suiteRate / baselineRate,
+                rounds: rounds, operations: events * rounds, details: details),
+            BenchmarkResult(
+                name: "append.baseline.raw-insert", throughput: baselineRate, unit: "events/s",
+                p50_ms: baselineLatency.milliseconds(atPercentile: 50), p99_ms: baselineLatency.milliseconds(atPercentile: 99),
+                baseline_throughput: nil, ratio: nil, rounds: rounds, operations: events * rounds, details: details),
+        ]
+    }
+
+    /// Runs every writer over its own streams; returns the wall time and per-append latencies.
+    private func runWriters(
+        round: Int, _ append: @escaping @Sendable (Int, String, Int64) async throws -> Void
+    ) async throws -> (seconds: Double, latency: LatencyRecorder) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let streamsPerWriter = self.streamsPerWriter
+        let appendsPerWriter = self.appendsPerWriter
+        let eventsPerAppend = Int64(self.eventsPerAppend)
+        let latency = try await withThrowingTaskGroup(of: LatencyRecorder.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    var recorder = LatencyRecorder()
+                    var versions = [Int64](repeating: 0, count: streamsPerWriter)
+                    for index in 0..<appendsPerWriter {
+                        let slot = index % streamsPerWriter
+                        let stream = "r\(round)-w\(writer)-s\(slot)"
+                        let began = clock.now
+                        try await append(writer, stream, versions[slot])
+                        recorder.record(clock.now - began)
+                        versions[slot] += eventsPerAppend
+                    }
+                    return recorder
+                }
+            }
+            var total = LatencyRecorder()
+            for try await recorder in group { total.add(recorder) }
+            return total
+        }
+        let elapsed = clock.now - start
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, latency)
+    }
+}
+
+/// A throwaway database for one benchmark run, dropped afterwards.
+enum BenchDatabase {
+    static func withFresh<T: Sendable>(baseURL: String, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        let name = "bench_\(UUID().uuidString.prefix(8).lowercased())"
+        try await withClient(baseURL, logger: logger) { admin in
+            _ = try await admin.query("CREATE DATABASE \(unescaped: name)", logger: logger).collect()
+        }
+        guard var components = URLComponents(string: baseURL) else { throw ValidationError("cannot parse the database URL") }
+        components.path = "/" + name
+        let result = try await withClient(components.string ?? baseURL, logger: logger, body)
+        try? await withClient(baseURL, logger: logger) { admin in
+            _ = try await admin.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger).collect()
+        }
+        return result
+    }
+
+    static func withClient<T: Sendable>(_ url: String, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        var configuration = try DatabaseURL(url).clientConfiguration
+        configuration.options.maximumConnections = 40
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+}
