@@ -99,4 +99,59 @@ struct OptimisticConcurrencyTests {
             #expect(try await store.readStream(stream.description).count == 1)
         }
     }
+
+    @Test("the same command id sent 20 times at once appends once; every caller gets the first result")
+    func concurrentDuplicateCommands() async throws {
+        try await withEventStore { store in
+            let stream = StreamName(category: "ledger", id: "dup")
+            let record = CommandRecord(id: "cmd-dup") { result in Array("{\"version\":\(result.nextExpectedVersion)}".utf8) }
+            let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        switch try await store.append(to: stream, expected: .noStream, events: [event()], command: record) {
+                        case .appended(let result): return "appended \(result.nextExpectedVersion)"
+                        case .duplicateCommand(let stored): return String(decoding: stored, as: UTF8.self).replacingOccurrences(of: " ", with: "")
+                        }
+                    }
+                }
+                var all: [String] = []
+                for try await outcome in group { all.append(outcome) }
+                return all
+            }
+            #expect(outcomes.filter { $0 == "appended 1" }.count == 1)
+            #expect(outcomes.filter { $0 == "{\"version\":1}" }.count == 19)
+            #expect(try await store.readStream(stream.description).count == 1)
+        }
+    }
+
+    @Test("appends to many streams at once, some with stale versions: the stale ones conflict, the rest commit")
+    func mixedBatch() async throws {
+        try await withEventStore { store in
+            for index in 0..<50 {
+                _ = try await store.append(to: StreamName(category: "ledger", id: "m\(index)"), expected: .noStream, events: [event()])
+            }
+            let results = await withTaskGroup(of: (Int, Bool).self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        // Even streams are appended with the right version, odd ones with a stale one.
+                        let expected: Int64 = index % 2 == 0 ? 1 : 0
+                        do {
+                            _ = try await store.append(to: StreamName(category: "ledger", id: "m\(index)"), expected: .exact(expected), events: [event(), event()])
+                            return (index, true)
+                        } catch {
+                            return (index, false)
+                        }
+                    }
+                }
+                var all: [Int: Bool] = [:]
+                for await (index, ok) in group { all[index] = ok }
+                return all
+            }
+            for index in 0..<50 {
+                #expect(results[index] == (index % 2 == 0), "stream m\(index)")
+                let version = try await store.version(of: "ledger-m\(index)")
+                #expect(version == (index % 2 == 0 ? 3 : 1))
+            }
+        }
+    }
 }
