@@ -73,6 +73,27 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Projections",
+            dependencies: [
+                "EventSourcing", "EventStore", "Kafka", "ServiceSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/Projections",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CheckoutReadModels",
+            dependencies: [
+                "Checkout", "EventSourcing", "Projections", "ServiceSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Shared/CheckoutReadModels",
+            swiftSettings: strict
+        ),
+        .target(
             name: "Checkout",
             dependencies: ["EventSourcing"],
             path: "Shared/Checkout",
@@ -111,7 +132,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ProjectionService",
-            dependencies: ["ServiceSupport"],
+            dependencies: ["ServiceSupport", "Projections", "CheckoutReadModels", "Kafka"],
             path: "Services/ProjectionService",
             swiftSettings: strict
         ),

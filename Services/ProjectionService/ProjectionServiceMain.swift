@@ -1,8 +1,18 @@
+import CheckoutReadModels
+import Projections
 import ServiceSupport
 
 @main
 enum ProjectionServiceMain {
     static func main() async {
-        await ServiceHost.run(service: "projection-service", defaultPort: 8082) { _, _ in ServicePlan() }
+        await ServiceHost.run(service: "projection-service", defaultPort: 8082) { context, router in
+            let faults = FaultSwitch()
+            let runtime = ProjectionRuntime.checkout(context: context, faults: faults)
+            QueryRoutes(queries: ReadModelQueries(client: context.postgres, logger: context.logger), runtime: runtime).register(on: router)
+            AdminRoutes(runtime: runtime, faults: faults).register(on: router, token: context.configuration.adminToken)
+            return ServicePlan(
+                migrations: [{ try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: context.postgres, logger: context.logger) }],
+                services: [runtime.processor])
+        }
     }
 }

@@ -1,0 +1,93 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Projections
+import ServiceSupport
+
+/// `/admin/...` (bearer token): dead letters (list, show, replay, skip) and fault injection.
+struct AdminRoutes: Sendable {
+    let runtime: ProjectionRuntime
+    let faults: FaultSwitch
+
+    struct ReplayRequest: Decodable {
+        var projection: String
+        var stream: String?
+        var fingerprint: String?
+    }
+
+    struct SkipRequest: Decodable {
+        var reason: String
+    }
+
+    struct FaultRequest: Decodable {
+        var stream: String
+        var enabled: Bool
+    }
+
+    func register(on router: Router<BasicRequestContext>, token: String?) {
+        let admin = router.group("/admin").add(middleware: AdminAuthMiddleware(token: token))
+        let store = runtime.deadLetters
+        admin.get("/dead-letters") { request, _ in
+            let query = request.uri.queryParameters
+            let status = query.get("status") ?? "parked"
+            let filter = DeadLetterStore.Filter(
+                projection: query.get("projection"), stream: query.get("stream"), status: status == "all" ? nil : status,
+                fingerprint: query.get("fingerprint"), olderThanSeconds: query.get("olderThanSeconds", as: Int.self),
+                limit: min(query.get("limit", as: Int.self) ?? 100, 1_000))
+            return try JSONResponse.make(try await store.list(filter))
+        }
+        admin.get("/dead-letters/groups") { _, _ in
+            struct Group: Encodable {
+                var fingerprint: String
+                var projection: String
+                var count: Int64
+                var streams: Int64
+            }
+            return try JSONResponse.make(try await store.groups().map { Group(fingerprint: $0.0, projection: $0.1, count: $0.2, streams: $0.3) })
+        }
+        admin.get("/dead-letters/:id") { _, context in
+            guard let id = context.parameters.get("id", as: Int64.self) else { throw ServiceError.invalidField("id", reason: "must be a number") }
+            guard let letter = try await store.get(id) else { throw ServiceError.notFound("dead letter", id: "\(id)") }
+            struct Detail: Encodable {
+                var deadLetter: DeadLetter
+                var event: String?
+                var behind: [DeadLetter]
+            }
+            let behind = try await store.list(.init(projection: letter.projection, stream: letter.streamId, status: "parked")).filter { $0.id != id }
+            return try JSONResponse.make(Detail(deadLetter: letter, event: try await store.event(of: id), behind: behind))
+        }
+        admin.post("/dead-letters/replay") { request, context in
+            let body = try await request.decode(as: ReplayRequest.self, context: context)
+            let who = Self.operatorName(request)
+            if let stream = body.stream {
+                return try JSONResponse.make(try await Self.mapped { try await store.replay(projection: body.projection, stream: stream, operator: who) })
+            }
+            return try JSONResponse.make(
+                try await Self.mapped { try await store.replayAll(projection: body.projection, fingerprint: body.fingerprint, operator: who) })
+        }
+        admin.post("/dead-letters/:id/skip") { request, context in
+            guard let id = context.parameters.get("id", as: Int64.self) else { throw ServiceError.invalidField("id", reason: "must be a number") }
+            let body = try await request.decode(as: SkipRequest.self, context: context)
+            return try JSONResponse.make(try await Self.mapped { try await store.skip(id, reason: body.reason, operator: Self.operatorName(request)) })
+        }
+        admin.post("/faults") { request, context in
+            let body = try await request.decode(as: FaultRequest.self, context: context)
+            faults.set(stream: body.stream, failing: body.enabled)
+            return try JSONResponse.make(["failingStreams": faults.streams.sorted()])
+        }
+    }
+
+    /// Who acts, for the record: the `X-Operator` header, or "admin".
+    static func operatorName(_ request: Request) -> String {
+        guard let name = HTTPField.Name("X-Operator"), let value = request.headers[name], !value.isEmpty else { return "admin" }
+        return String(value.prefix(100))
+    }
+
+    static func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DeadLetterError {
+            throw ServiceError(.unprocessableContent, code: "dead_letter", message: error.reason)
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import CheckoutReadModels
+import Foundation
+import Kafka
+import Projections
+import ServiceSupport
+
+/// The checkout projections as this service runs them: one processor (one consumer group)
+/// over the three event topics, and the dead-letter store for operators.
+struct ProjectionRuntime: Sendable {
+    static let processorName = "checkout-read-models"
+    static let topics = ["checkout.orders.events", "checkout.stock.events", "checkout.payments.events"]
+
+    let processor: ProjectionProcessor
+    let deadLetters: DeadLetterStore
+    let context: ServiceContext
+
+    static func checkout(context: ServiceContext, faults: FaultSwitch) -> ProjectionRuntime {
+        let plain: [any Projection] = [OrderSummaryProjection(), StockLevelsProjection(), CustomerProjection()]
+        let projections: [any Projection] = plain.map { projection -> any Projection in FaultInjectingProjection(projection, faults: faults) }
+        var configuration = ProjectionProcessor.Configuration(
+            name: processorName, topics: topics, instanceID: context.configuration.instanceID,
+            bootstrapServers: context.configuration.kafkaBrokers)
+        if let attempts = ProcessInfo.processInfo.environment["PROJECTION_RETRY_ATTEMPTS"].flatMap(Int.init) {
+            configuration.retry = RetryPolicy(attempts: attempts)
+        }
+        return ProjectionRuntime(
+            processor: ProjectionProcessor(
+                configuration: configuration, projections: projections, client: context.postgres, producer: context.kafkaProducer,
+                logger: context.logger),
+            deadLetters: DeadLetterStore(client: context.postgres, logger: context.logger, projections: projections),
+            context: context)
+    }
+}

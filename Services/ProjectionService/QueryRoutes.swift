@@ -1,0 +1,133 @@
+import CheckoutReadModels
+import Foundation
+import Hummingbird
+import Kafka
+import PostgresNIO
+import Projections
+import ServiceSupport
+
+/// Read-model queries and projection status.
+struct QueryRoutes: Sendable {
+    let queries: ReadModelQueries
+    let runtime: ProjectionRuntime
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/orders/:orderId") { _, context in
+            let id = try Self.parameter("orderId", context)
+            guard let order = try await queries.order(id) else { throw ServiceError.notFound("order", id: id) }
+            return try JSONResponse.make(order)
+        }
+        router.get("/customers/:customerId/orders") { request, context in
+            let id = try Self.parameter("customerId", context)
+            let limit = try Self.limit(request)
+            guard let customer = try await queries.customer(id, limit: limit) else { throw ServiceError.notFound("customer", id: id) }
+            return try JSONResponse.make(customer)
+        }
+        router.get("/stock/:sku") { _, context in
+            let sku = try Self.parameter("sku", context)
+            guard let stock = try await queries.stock(sku) else { throw ServiceError.notFound("sku", id: sku) }
+            return try JSONResponse.make(stock)
+        }
+        router.get("/projections") { _, _ in
+            try JSONResponse.make(try await ProjectionsReport.make(runtime: runtime))
+        }
+    }
+
+    static func parameter(_ name: String, _ context: BasicRequestContext) throws -> String {
+        guard let value = context.parameters.get(name), !value.isEmpty else { throw ServiceError.invalidField(name, reason: "is required") }
+        return value
+    }
+
+    static func limit(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return 100 }
+        guard let value = Int(text), (1...1_000).contains(value) else {
+            throw ServiceError.invalidField("limit", reason: "must be a whole number from 1 to 1000")
+        }
+        return value
+    }
+}
+
+/// `GET /projections`: per partition the checkpoint, the end offset, the lag and the instance
+/// that wrote the checkpoint; per projection its state and parked dead letters.
+struct ProjectionsReport: Encodable {
+    struct PartitionView: Encodable {
+        var topic: String
+        var partition: Int32
+        var checkpoint: Int64?
+        var endOffset: Int64?
+        var lag: Int64?
+        var owner: String?
+        var ownedHere: Bool
+    }
+
+    struct ProjectionView: Encodable {
+        var name: String
+        var state: String
+        var parkedDeadLetters: Int64
+    }
+
+    var processor: String
+    var instance: String
+    var state: String
+    var partitions: [PartitionView]
+    var projections: [ProjectionView]
+
+    static func make(runtime: ProjectionRuntime) async throws -> ProjectionsReport {
+        let client = runtime.context.postgres
+        let logger = runtime.context.logger
+        var checkpoints: [KafkaTopicPartition: (Int64, String)] = [:]
+        for row in try await client.query(
+            "SELECT topic, partition, next_offset, owner FROM read_models.checkpoints WHERE processor = \(ProjectionRuntime.processorName)",
+            logger: logger
+        ).collect() {
+            let (topic, partition, next, owner) = try row.decode((String, Int32, Int64, String).self)
+            checkpoints[KafkaTopicPartition(topic: topic, partition: partition)] = (next, owner)
+        }
+        let status = runtime.processor.status
+        let owned = status.ownedPartitions
+        var partitions: [KafkaTopicPartition] = Array(Set(checkpoints.keys).union(owned.keys))
+        if let consumer = status.consumer, let metadata = try? await consumer.metadata(timeout: .seconds(2)) {
+            for topic in ProjectionRuntime.topics {
+                for number in 0..<(metadata.partitionCounts[topic] ?? 0) {
+                    partitions.append(KafkaTopicPartition(topic: topic, partition: Int32(number)))
+                }
+            }
+        }
+        var views: [PartitionView] = []
+        for partition in Set(partitions).sorted() {
+            let end = try? await status.consumer?.watermarks(partition, timeout: .seconds(2)).high
+            let checkpoint = checkpoints[partition]?.0
+            views.append(
+                PartitionView(
+                    topic: partition.topic, partition: partition.partition, checkpoint: checkpoint, endOffset: end,
+                    lag: end.map { $0 - (checkpoint ?? 0) }, owner: checkpoints[partition]?.1, ownedHere: owned.keys.contains(partition)))
+        }
+        var parked: [String: Int64] = [:]
+        for row in try await client.query(
+            "SELECT projection, count(*)::int8 FROM read_models.dead_letters WHERE status = 'parked' GROUP BY projection", logger: logger
+        ).collect() {
+            let (name, count) = try row.decode((String, Int64).self)
+            parked[name] = count
+        }
+        let projections = runtime.deadLetters.projections.map {
+            ProjectionView(name: $0.name, state: status.state, parkedDeadLetters: parked[$0.name] ?? 0)
+        }
+        return ProjectionsReport(
+            processor: ProjectionRuntime.processorName, instance: runtime.context.configuration.instanceID, state: status.state,
+            partitions: views, projections: projections)
+    }
+}
+
+enum JSONResponse {
+    static func make(_ body: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        }
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(body))))
+    }
+}

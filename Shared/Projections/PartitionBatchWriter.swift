@@ -1,0 +1,282 @@
+import EventSourcing
+import EventStore
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+
+/// Applies one partition's records to the projections in one transaction, with the
+/// partition's checkpoint, and parks what keeps failing.
+struct PartitionBatchWriter: Sendable {
+    let processor: String
+    let instanceID: String
+    let projections: [any Projection]
+    let retry: RetryPolicy
+    let logger: Logger
+
+    /// Outcome of one batch.
+    enum Outcome {
+        /// Applied; the checkpoint is now `nextOffset`. `parked` were dead-lettered.
+        case committed(nextOffset: Int64, applied: Int, skipped: Int, parked: [ParkedEvent])
+        /// Nothing new: every record was below the checkpoint.
+        case nothingNew
+        /// The checkpoint is not where this batch starts (another owner moved it, or this one is
+        /// a zombie): nothing was written; read again from `checkpoint`.
+        case fenced(checkpoint: Int64)
+    }
+
+    struct ParkedEvent: Sendable {
+        var record: KafkaConsumedMessage
+        var reason: String
+    }
+
+    struct Fenced: Error { var checkpoint: Int64 }
+
+    /// `careful` applies each event under a savepoint (to find and park a failing one); the
+    /// fast path applies the batch straight and falls back to careful on any failure.
+    func write(_ records: [KafkaConsumedMessage], on connection: PostgresConnection, careful: Bool) async throws -> Outcome {
+        guard let first = records.first else { return .nothingNew }
+        let topic = first.topic
+        let partition = first.partition
+        let checkpoint = try await connection.query(
+            """
+            SELECT next_offset FROM read_models.checkpoints
+            WHERE processor = \(processor) AND topic = \(topic) AND partition = \(Int32(partition)) FOR UPDATE
+            """, logger: logger
+        ).collect().first?.decode(Int64.self)
+        let fresh = records.filter { $0.offset >= (checkpoint ?? 0) }
+        guard let start = fresh.first else { return .nothingNew }
+        if let checkpoint, start.offset != checkpoint { return .fenced(checkpoint: checkpoint) }
+
+        var state = try await BatchState.load(for: fresh, projections: projections, on: connection, logger: logger)
+        var applied = 0
+        var skipped = 0
+        var parked: [ParkedEvent] = []
+        for record in fresh {
+            let event: RecordedEvent
+            do {
+                event = try EventKafkaMapping.event(from: record)
+            } catch {
+                // No envelope: nothing can apply it. Park it for every projection to see.
+                try await park(record, event: nil, projection: "*", error: "\(error)", attempts: 1, blockedBy: nil, on: connection)
+                parked.append(ParkedEvent(record: record, reason: "\(error)"))
+                continue
+            }
+            for projection in projections where projection.eventTypes.contains(event.type) {
+                let key = StreamKey(projection: projection.name, stream: event.streamID)
+                if let last = state.positions[key], event.streamVersion <= last {
+                    skipped += 1
+                    continue
+                }
+                if let blocker = state.parkedStreams[key] {
+                    try await park(record, event: event, projection: projection.name, error: "parked behind dead letter \(blocker)", attempts: 0, blockedBy: blocker, on: connection)
+                    parked.append(ParkedEvent(record: record, reason: "behind \(blocker)"))
+                    continue
+                }
+                if careful {
+                    if let failure = try await applyWithRetries(event, projection: projection, on: connection) {
+                        let id = try await park(
+                            record, event: event, projection: projection.name, error: failure.message, attempts: retry.attempts,
+                            blockedBy: nil, fingerprint: failure.fingerprint, on: connection)
+                        state.parkedStreams[key] = id
+                        parked.append(ParkedEvent(record: record, reason: failure.message))
+                        continue
+                    }
+                } else {
+                    try await projection.apply(event, to: ProjectionTarget(connection: connection, logger: logger))
+                }
+                state.positions[key] = event.streamVersion
+                state.changedPositions.insert(key)
+                applied += 1
+            }
+        }
+        try await state.savePositions(on: connection, logger: logger)
+        let next = (fresh.last?.offset ?? start.offset) + 1
+        let moved = try await connection.query(
+            """
+            INSERT INTO read_models.checkpoints AS c (processor, topic, partition, next_offset, owner)
+            VALUES (\(processor), \(topic), \(Int32(partition)), \(next), \(instanceID))
+            ON CONFLICT (processor, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, owner = EXCLUDED.owner, updated_at = now()
+            WHERE c.next_offset = \(checkpoint ?? -1)
+            RETURNING next_offset
+            """, logger: logger
+        ).collect()
+        // The row was created or moved by someone else since we read it: give up this batch.
+        guard !moved.isEmpty else { throw Fenced(checkpoint: checkpoint ?? 0) }
+        return .committed(nextOffset: next, applied: applied, skipped: skipped, parked: parked)
+    }
+
+    struct Failure {
+        var message: String
+        var fingerprint: String
+    }
+
+    /// Tries the event `retry.attempts` times with exponential backoff, each under a savepoint.
+    private func applyWithRetries(_ event: RecordedEvent, projection: any Projection, on connection: PostgresConnection) async throws -> Failure? {
+        var delay = retry.initialDelay
+        var lastError: (any Error)?
+        for attempt in 1...retry.attempts {
+            _ = try await connection.query("SAVEPOINT projection_event", logger: logger).collect()
+            do {
+                try await projection.apply(event, to: ProjectionTarget(connection: connection, logger: logger))
+                _ = try await connection.query("RELEASE SAVEPOINT projection_event", logger: logger).collect()
+                return nil
+            } catch {
+                _ = try await connection.query("ROLLBACK TO SAVEPOINT projection_event", logger: logger).collect()
+                lastError = error
+                logger.warning(
+                    "projection failed on event", metadata: [
+                        "projection": "\(projection.name)", "stream": "\(event.streamID)", "version": "\(event.streamVersion)",
+                        "attempt": "\(attempt)", "error": "\(error)",
+                    ])
+                if attempt < retry.attempts {
+                    try await Task.sleep(for: delay)
+                    delay *= 2
+                }
+            }
+        }
+        let message = lastError.map { "\($0)" } ?? "unknown error"
+        let errorType = lastError.map { String(describing: Swift.type(of: $0)) } ?? "Error"
+        return Failure(message: message, fingerprint: FailureFingerprint.of(errorType: errorType, message: message))
+    }
+
+    @discardableResult
+    private func park(
+        _ record: KafkaConsumedMessage, event: RecordedEvent?, projection: String, error: String, attempts: Int, blockedBy: Int64?,
+        fingerprint: String? = nil, on connection: PostgresConnection
+    ) async throws -> Int64 {
+        let envelope = event.map(StoredEnvelope.init) ?? StoredEnvelope(record: record)
+        let json = String(decoding: try JSONEncoder().encode(envelope), as: UTF8.self)
+        let shape = fingerprint ?? (blockedBy != nil ? "parked behind an earlier failure" : FailureFingerprint.of(errorType: "Envelope", message: error))
+        let rows = try await connection.query(
+            """
+            INSERT INTO read_models.dead_letters (processor, projection, topic, partition, kafka_offset, stream_id, stream_version, event_id,
+                                                  event_type, event, error, fingerprint, attempts, blocked_by)
+            VALUES (\(processor), \(projection), \(record.topic), \(Int32(record.partition)), \(record.offset),
+                    \(event?.streamID ?? record.keyString ?? "?"), \(event?.streamVersion ?? 0), \(event?.eventID ?? UUID()),
+                    \(event?.type ?? "?"), \(json)::jsonb, \(error), \(shape), \(Int32(attempts)), \(blockedBy))
+            ON CONFLICT (projection, event_id) DO UPDATE SET last_failed_at = now(), attempts = read_models.dead_letters.attempts + EXCLUDED.attempts
+            RETURNING id
+            """, logger: logger
+        ).collect()
+        return try rows.first?.decode(Int64.self) ?? 0
+    }
+}
+
+public struct RetryPolicy: Sendable {
+    public var attempts: Int
+    public var initialDelay: Duration
+
+    public init(attempts: Int = 3, initialDelay: Duration = .milliseconds(50)) {
+        self.attempts = max(1, attempts)
+        self.initialDelay = initialDelay
+    }
+}
+
+struct StreamKey: Hashable {
+    var projection: String
+    var stream: String
+}
+
+/// Per-batch view of stream positions and parked streams for the batch's streams.
+struct BatchState {
+    var positions: [StreamKey: Int64] = [:]
+    var changedPositions: Set<StreamKey> = []
+    /// Streams with a parked dead letter, and the first one's id.
+    var parkedStreams: [StreamKey: Int64] = [:]
+
+    static func load(
+        for records: [KafkaConsumedMessage], projections: [any Projection], on connection: PostgresConnection, logger: Logger
+    ) async throws -> BatchState {
+        var state = BatchState()
+        let streams = Array(Set(records.compactMap { $0.keyString }))
+        let names = projections.map(\.name)
+        // Locks the streams' position rows: a concurrent replay of the same stream waits.
+        for row in try await connection.query(
+            """
+            SELECT projection, stream_id, version FROM read_models.stream_positions
+            WHERE projection = ANY(\(names)) AND stream_id = ANY(\(streams)) FOR UPDATE
+            """, logger: logger
+        ).collect() {
+            let (projection, stream, version) = try row.decode((String, String, Int64).self)
+            state.positions[StreamKey(projection: projection, stream: stream)] = version
+        }
+        for row in try await connection.query(
+            """
+            SELECT projection, stream_id, min(id) FROM read_models.dead_letters
+            WHERE status = 'parked' AND projection = ANY(\(names)) AND stream_id = ANY(\(streams))
+            GROUP BY projection, stream_id
+            """, logger: logger
+        ).collect() {
+            let (projection, stream, id) = try row.decode((String, String, Int64).self)
+            state.parkedStreams[StreamKey(projection: projection, stream: stream)] = id
+        }
+        return state
+    }
+
+    func savePositions(on connection: PostgresConnection, logger: Logger) async throws {
+        guard !changedPositions.isEmpty else { return }
+        let keys = Array(changedPositions)
+        let projections = keys.map(\.projection)
+        let streams = keys.map(\.stream)
+        let versions = keys.map { positions[$0] ?? 0 }
+        _ = try await connection.query(
+            """
+            INSERT INTO read_models.stream_positions (projection, stream_id, version)
+            SELECT * FROM unnest(\(projections)::text[], \(streams)::text[], \(versions)::int8[])
+            ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
+            """, logger: logger
+        ).collect()
+    }
+}
+
+/// The event as kept in a dead letter (enough to replay it without Kafka).
+struct StoredEnvelope: Codable {
+    var eventId: String
+    var streamId: String
+    var streamType: String
+    var streamVersion: Int64
+    var globalPosition: Int64
+    var type: String
+    var schemaVersion: Int
+    var recordedAt: Date
+    var correlationId: String
+    var causationId: String?
+    var payload: String
+
+    init(_ event: RecordedEvent) {
+        eventId = event.eventID.uuidString.lowercased()
+        streamId = event.streamID
+        streamType = event.streamType
+        streamVersion = event.streamVersion
+        globalPosition = event.globalPosition
+        type = event.type
+        schemaVersion = event.schemaVersion
+        recordedAt = event.recordedAt
+        correlationId = event.correlationID
+        causationId = event.causationID
+        payload = String(decoding: event.payload, as: UTF8.self)
+    }
+
+    init(record: KafkaConsumedMessage) {
+        eventId = ""
+        streamId = record.keyString ?? "?"
+        streamType = ""
+        streamVersion = 0
+        globalPosition = 0
+        type = "?"
+        schemaVersion = 0
+        recordedAt = Date()
+        correlationId = ""
+        causationId = nil
+        payload = String(decoding: record.value, as: UTF8.self)
+    }
+
+    var event: RecordedEvent? {
+        guard let id = UUID(uuidString: eventId) else { return nil }
+        return RecordedEvent(
+            eventID: id, streamID: streamId, streamType: streamType, streamVersion: streamVersion, globalPosition: globalPosition,
+            type: type, schemaVersion: schemaVersion, recordedAt: recordedAt, correlationID: correlationId, causationID: causationId,
+            metadata: [:], payload: Array(payload.utf8))
+    }
+}

@@ -1,0 +1,41 @@
+public import Kafka
+import Synchronization
+
+/// What a running processor owns and where it stands, for `GET /projections`.
+public final class ProcessorStatus: Sendable {
+    private struct State {
+        var state = "starting"
+        var owned: [KafkaTopicPartition: Int64?] = [:]
+        var consumer: KafkaConsumer?
+    }
+
+    private let storage = Mutex(State())
+
+    public init() {}
+
+    public var state: String { storage.withLock { $0.state } }
+    public var ownedPartitions: [KafkaTopicPartition: Int64?] { storage.withLock { $0.owned } }
+    public var consumer: KafkaConsumer? { storage.withLock { $0.consumer } }
+
+    func setState(_ state: String) { storage.withLock { $0.state = state } }
+    func attach(_ consumer: KafkaConsumer) { storage.withLock { $0.consumer = consumer } }
+    func detach() { storage.withLock { $0.consumer = nil } }
+
+    func assigned(_ partitions: [KafkaTopicPartition], checkpoints: [KafkaTopicPartition: Int64]) {
+        storage.withLock { state in
+            for partition in partitions { state.owned[partition] = checkpoints[partition] }
+        }
+    }
+
+    func revoked(_ partitions: [KafkaTopicPartition]) {
+        storage.withLock { state in
+            for partition in partitions { state.owned[partition] = nil }
+        }
+    }
+
+    func recordCheckpoint(_ partition: KafkaTopicPartition, next: Int64) {
+        storage.withLock { state in
+            if state.owned.keys.contains(partition) { state.owned[partition] = next }
+        }
+    }
+}
