@@ -23,6 +23,9 @@ public struct KafkaConfiguration: Sendable {
                 "enable.idempotence": "true",
                 "acks": "all",
                 "linger.ms": "5",
+                // A record not acknowledged in 30 s fails back to the caller (who retries it)
+                // instead of librdkafka's 5 minutes of silence.
+                "message.timeout.ms": "30000",
                 "compression.type": "lz4",
             ])
         configuration.properties.merge(overrides) { _, override in override }

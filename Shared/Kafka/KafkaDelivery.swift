@@ -31,15 +31,31 @@ final class KafkaDeliveryBatch: Sendable {
         if let (waiter, results) = resume { waiter.resume(returning: results) }
     }
 
+    /// Waits for every report. A cancelled waiter stops waiting: records not reported yet
+    /// count as failed ("outcome unknown"): they may still be delivered, so a caller that
+    /// retries them delivers at least once, never zero times.
     func results() async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> [Result<KafkaDeliveryReport, KafkaError>]? in
-                if state.remaining == 0 { return state.results.compactMap { $0 } }
-                state.waiter = continuation
-                return nil
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> [Result<KafkaDeliveryReport, KafkaError>]? in
+                    if state.remaining == 0 || Task.isCancelled { return Self.settled(state.results) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
             }
-            if let ready { continuation.resume(returning: ready) }
+        } onCancel: {
+            let resume = state.withLock { state -> (CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>, [Result<KafkaDeliveryReport, KafkaError>])? in
+                guard let waiter = state.waiter else { return nil }
+                state.waiter = nil
+                return (waiter, Self.settled(state.results))
+            }
+            if let (waiter, results) = resume { waiter.resume(returning: results) }
         }
+    }
+
+    private static func settled(_ results: [Result<KafkaDeliveryReport, KafkaError>?]) -> [Result<KafkaDeliveryReport, KafkaError>] {
+        results.map { $0 ?? .failure(KafkaError(.deliveryFailed, reason: "cancelled while waiting: delivery outcome unknown")) }
     }
 }
 

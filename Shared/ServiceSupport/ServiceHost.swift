@@ -80,7 +80,11 @@ public enum ServiceHost {
         }
         logger.info(
             "starting", metadata: ["database": "\(DatabaseURL.redacted(configuration.databaseURL))", "kafka": "\(configuration.kafkaBrokers)"])
-        try await app.runService()
+        // SIGTERM drains; a drain stuck past 20 s becomes cancellation, bounded again by 5 s.
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(20)
+        group.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: group).run()
         logger.info("stopped cleanly")
     }
 }
