@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "SuiteTesting",
             dependencies: [
-                "Kafka", "ServiceSupport", "EventSourcing",
+                "Kafka", "ServiceSupport", "EventSourcing", "EventStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Shared/SuiteTesting",
@@ -194,6 +194,15 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/CommandServiceTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ProjectionIntegrationTests",
+            dependencies: [
+                "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka", "SuiteTesting", "ServiceSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/ProjectionIntegrationTests",
             swiftSettings: strict
         ),
         .testTarget(

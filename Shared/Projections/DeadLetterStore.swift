@@ -45,11 +45,11 @@ public struct DeadLetterStore: Sendable {
         return try await client.query(
             """
             SELECT \(unescaped: Self.columns) FROM read_models.dead_letters
-            WHERE (\(filter.projection) IS NULL OR projection = \(filter.projection))
-              AND (\(filter.stream) IS NULL OR stream_id = \(filter.stream))
-              AND (\(filter.status) IS NULL OR status = \(filter.status))
-              AND (\(filter.fingerprint) IS NULL OR fingerprint = \(filter.fingerprint))
-              AND (\(age) < 0 OR first_failed_at < now() - make_interval(secs => \(age)))
+            WHERE (\(filter.projection)::text IS NULL OR projection = \(filter.projection)::text)
+              AND (\(filter.stream)::text IS NULL OR stream_id = \(filter.stream)::text)
+              AND (\(filter.status)::text IS NULL OR status = \(filter.status)::text)
+              AND (\(filter.fingerprint)::text IS NULL OR fingerprint = \(filter.fingerprint)::text)
+              AND (\(age)::int8 < 0 OR first_failed_at < now() - make_interval(secs => \(age)::int8))
             ORDER BY id LIMIT \(Int64(filter.limit))
             """, logger: logger
         ).collect().map(Self.deadLetter)
@@ -115,7 +115,7 @@ public struct DeadLetterStore: Sendable {
             """
             SELECT stream_id FROM read_models.dead_letters
             WHERE status = 'parked' AND projection = \(projection) AND blocked_by IS NULL
-              AND (\(fingerprint) IS NULL OR fingerprint = \(fingerprint))
+              AND (\(fingerprint)::text IS NULL OR fingerprint = \(fingerprint)::text)
             GROUP BY stream_id ORDER BY min(id)
             """, logger: logger
         ).collect().map { try $0.decode(String.self) }

@@ -1,0 +1,29 @@
+public import EventSourcing
+import Foundation
+public import Kafka
+import EventStore
+
+/// Events as the relay would publish them, for driving consumers without the write side.
+public enum TestEvents {
+    public static func record(
+        stream: String, streamType: String, version: Int64, type: String, payload: String, position: Int64 = 0,
+        correlation: String = "test"
+    ) -> RecordedEvent {
+        RecordedEvent(
+            eventID: UUID(), streamID: stream, streamType: streamType, streamVersion: version, globalPosition: position, type: type,
+            schemaVersion: 1, recordedAt: Date(), correlationID: correlation, causationID: nil, metadata: [:], payload: Array(payload.utf8))
+    }
+
+    public static func message(_ event: RecordedEvent, topic: String) -> KafkaOutgoingMessage {
+        EventKafkaMapping.message(for: event, topic: topic)
+    }
+
+    /// `count` StockRestocked events on `stock-<sku>` with quantities 1...count (sum count·(count+1)/2).
+    public static func restocks(sku: String, count: Int) -> [RecordedEvent] {
+        (1...count).map { version in
+            record(
+                stream: "stock-\(sku)", streamType: "stock", version: Int64(version), type: "StockRestocked",
+                payload: "{\"sku\":\"\(sku)\",\"quantity\":\(version)}")
+        }
+    }
+}

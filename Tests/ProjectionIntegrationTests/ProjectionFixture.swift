@@ -1,0 +1,46 @@
+import CheckoutReadModels
+import EventSourcing
+import Foundation
+import Kafka
+import PostgresNIO
+import Projections
+import SuiteTesting
+
+let eventTopics = ["checkout.orders.events", "checkout.stock.events", "checkout.payments.events"]
+
+func migrateReadModels(_ client: PostgresClient) async throws {
+    try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: client, logger: testLogger("migrate"))
+}
+
+func publish(_ events: [RecordedEvent], to kafka: TestKafka, producer: KafkaProducer) async throws {
+    let messages = events.map { TestEvents.message($0, topic: "checkout.\($0.streamType == "stock" ? "stock" : $0.streamType == "order" ? "orders" : "payments").events") }
+    for chunk in stride(from: 0, to: messages.count, by: 5_000) {
+        for result in await producer.send(Array(messages[chunk..<min(chunk + 5_000, messages.count)])) { _ = try result.get() }
+    }
+}
+
+struct QueryFailed: Error, CustomStringConvertible {
+    var description: String
+}
+
+func scalar(_ client: PostgresClient, _ sql: String) async throws -> Int64 {
+    do {
+        return try await client.query(PostgresQuery(unsafeSQL: sql), logger: testLogger("q")).collect().first.map { try $0.decode(Int64.self) } ?? -1
+    } catch {
+        throw QueryFailed(description: "\(sql): \(String(reflecting: error))")
+    }
+}
+
+func migrateReadModelsVerbose(_ client: PostgresClient) async throws {
+    do { try await migrateReadModels(client) } catch { throw QueryFailed(description: String(reflecting: error)) }
+}
+
+func processor(
+    _ projections: [any Projection], client: PostgresClient, kafka: TestKafka, instance: String, retry: RetryPolicy = RetryPolicy(attempts: 3, initialDelay: .milliseconds(10))
+) -> ProjectionProcessor {
+    var configuration = ProjectionProcessor.Configuration(
+        name: "checkout-read-models", topics: eventTopics, instanceID: instance, bootstrapServers: kafka.bootstrapServers)
+    configuration.retry = retry
+    configuration.deadLetterTopic = nil
+    return ProjectionProcessor(configuration: configuration, projections: projections, client: client, producer: nil, logger: testLogger(instance))
+}
