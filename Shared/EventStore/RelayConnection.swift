@@ -1,6 +1,6 @@
 import Logging
 import PostgresNIO
-import Synchronization
+import ServiceSupport
 
 /// The relay's own connection (it carries the relay's advisory lock).
 ///
@@ -23,37 +23,13 @@ struct RelayConnection {
         guard !connection.isClosed else { throw Lost(reason: "closed by the server") }
         let connection = self.connection
         let logger = self.logger
-        return try await abandoning(after: deadline) {
-            try await connection.query(query, logger: logger).collect()
+        do {
+            return try await abandoning(after: deadline) {
+                try await connection.query(query, logger: logger).collect()
+            }
+        } catch let error as OperationAbandoned {
+            throw Lost(reason: error.description)
         }
     }
 }
 
-/// Runs `operation`, but stops waiting for it after `limit`: the caller gets `Lost` and the
-/// operation is left to finish (or not) on its own.
-func abandoning<T: Sendable>(after limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    let settled = OnceFlag()
-    return try await withCheckedThrowingContinuation { continuation in
-        Task {
-            do {
-                let value = try await operation()
-                if settled.claim() { continuation.resume(returning: value) }
-            } catch {
-                if settled.claim() { continuation.resume(throwing: error) }
-            }
-        }
-        Task {
-            try? await Task.sleep(for: limit)
-            if settled.claim() {
-                continuation.resume(throwing: RelayConnection.Lost(reason: "no answer within \(limit)"))
-            }
-        }
-    }
-}
-
-/// True for the first caller of `claim` only.
-final class OnceFlag: Sendable {
-    private let taken = Atomic<Bool>(false)
-
-    func claim() -> Bool { !taken.exchange(true, ordering: .acquiringAndReleasing) }
-}

@@ -4,6 +4,7 @@ import Foundation
 public import Kafka
 public import Logging
 import Metrics
+import ServiceSupport
 public import PostgresNIO
 public import ServiceLifecycle
 import Synchronization
@@ -132,9 +133,15 @@ public struct ProjectionProcessor: Service {
         }
     }
 
-    private func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// One batch transaction, abandoned if it has not finished in 45 s (past the 30 s lock timeout) (a connection the
+    /// server closed under us, e.g. after this process was paused, would otherwise hang it).
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let client = self.client
+        let logger = self.logger
         do {
-            return try await client.withTransaction(logger: logger) { try await body($0) }
+            return try await abandoning(after: .seconds(45)) {
+                try await client.withTransaction(logger: logger) { try await body($0) }
+            }
         } catch let error as PostgresTransactionError {
             if let inner = error.closureError { throw inner }
             throw error

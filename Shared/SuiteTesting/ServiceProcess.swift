@@ -1,0 +1,58 @@
+public import Foundation
+
+/// One of the suite's executables started as a real process, for tests that kill, pause and
+/// restart services. Output goes to a log file named after the process.
+public final class ServiceProcess: @unchecked Sendable {
+    // Process is not Sendable; this wrapper only calls thread-safe members (pid, signals).
+    private let process: Process
+    public let name: String
+    public let logFile: URL
+
+    /// The directory holding the built executables (the test bundle's own build folder).
+    public static var binaryDirectory: URL {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("projection-service").path) {
+            url = url.deletingLastPathComponent()
+        }
+        return url
+    }
+
+    public init(executable: String, name: String, environment: [String: String]) throws {
+        self.name = name
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("suite-test-logs", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        logFile = directory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let output = try FileHandle(forWritingTo: logFile)
+        process = Process()
+        process.executableURL = Self.binaryDirectory.appendingPathComponent(executable)
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { _, new in new }
+        process.environment = merged
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// SIGKILL, then wait until it is gone.
+    public func kill9() {
+        signal(SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM and wait for a clean exit; SIGKILL after `timeout`.
+    public func stop(timeout: Duration = .seconds(20)) async {
+        guard process.isRunning else { return }
+        signal(SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill9() }
+    }
+
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+}
