@@ -1,9 +1,9 @@
 public import EventSourcing
 public import Foundation
-import PostgresNIO
+package import PostgresNIO
 
 extension PostgresEventStore {
-    static let eventColumns = """
+    package static let eventColumns = """
         e.global_position, e.event_id, e.stream_id, e.stream_type, e.stream_version, e.event_type, e.schema_version,
         e.payload::text, e.metadata::text, e.correlation_id, e.causation_id, e.recorded_at
         """
@@ -70,7 +70,7 @@ extension PostgresEventStore {
 
     typealias EventColumns = (Int64, UUID, String, String, Int64, String, Int32, String, String, String, String?, Date)
 
-    static func recordedEvent(from row: PostgresRow) throws(EventStoreError) -> RecordedEvent {
+    package static func recordedEvent(from row: PostgresRow) throws(EventStoreError) -> RecordedEvent {
         do {
             return recordedEvent(try row.decode(EventColumns.self))
         } catch {
