@@ -132,7 +132,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ProjectionService",
-            dependencies: ["ServiceSupport", "Projections", "CheckoutReadModels", "Kafka"],
+            dependencies: ["ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "Kafka"],
             path: "Services/ProjectionService",
             swiftSettings: strict
         ),

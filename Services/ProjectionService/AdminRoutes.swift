@@ -70,6 +70,24 @@ struct AdminRoutes: Sendable {
             let body = try await request.decode(as: SkipRequest.self, context: context)
             return try JSONResponse.make(try await Self.mapped { try await store.skip(id, reason: body.reason, operator: Self.operatorName(request)) })
         }
+        admin.post("/projections/:name/rebuild") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let projection = runtime.deadLetters.projections.first(where: { $0.name == name }) else {
+                throw ServiceError.notFound("projection", id: name)
+            }
+            let rebuilder = ProjectionRebuilder(projection: projection, store: runtime.eventStore, logger: runtime.context.logger)
+            let logger = runtime.context.logger
+            // Runs in the background; progress is in GET /projections (read_models.rebuilds).
+            Task {
+                do { _ = try await rebuilder.rebuild() } catch {
+                    logger.error("rebuild failed", metadata: ["projection": "\(name)", "error": "\(String(reflecting: error))"])
+                    _ = try? await runtime.context.postgres.query(
+                        "UPDATE read_models.rebuilds SET status = 'failed', error = \("\(error)") WHERE projection = \(name)", logger: logger
+                    ).collect()
+                }
+            }
+            return try JSONResponse.make(["projection": name, "status": "started"], status: .accepted)
+        }
         admin.post("/faults") { request, context in
             let body = try await request.decode(as: FaultRequest.self, context: context)
             faults.set(stream: body.stream, failing: body.enabled)

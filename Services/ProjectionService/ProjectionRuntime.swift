@@ -1,4 +1,6 @@
+import Checkout
 import CheckoutReadModels
+import EventStore
 import Foundation
 import Kafka
 import Projections
@@ -12,6 +14,7 @@ struct ProjectionRuntime: Sendable {
 
     let processor: ProjectionProcessor
     let deadLetters: DeadLetterStore
+    let eventStore: PostgresEventStore
     let context: ServiceContext
 
     static func checkout(context: ServiceContext, faults: FaultSwitch) -> ProjectionRuntime {
@@ -28,6 +31,7 @@ struct ProjectionRuntime: Sendable {
                 configuration: configuration, projections: projections, client: context.postgres, producer: context.kafkaProducer,
                 logger: context.logger),
             deadLetters: DeadLetterStore(client: context.postgres, logger: context.logger, projections: projections),
+            eventStore: PostgresEventStore(client: context.postgres, logger: context.logger, topicForStreamType: CheckoutTopics.topic(forStreamType:)),
             context: context)
     }
 }

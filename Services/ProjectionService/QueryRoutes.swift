@@ -64,6 +64,16 @@ struct ProjectionsReport: Encodable {
         var name: String
         var state: String
         var parkedDeadLetters: Int64
+        var rebuild: RebuildView?
+    }
+
+    struct RebuildView: Encodable {
+        var status: String
+        var position: Int64
+        var eventsApplied: Int64
+        var startedAt: Date
+        var finishedAt: Date?
+        var error: String?
     }
 
     var processor: String
@@ -109,8 +119,17 @@ struct ProjectionsReport: Encodable {
             let (name, count) = try row.decode((String, Int64).self)
             parked[name] = count
         }
+        var rebuilds: [String: RebuildView] = [:]
+        for row in try await client.query(
+            "SELECT projection, status, position, events_applied, started_at, finished_at, error FROM read_models.rebuilds", logger: logger
+        ).collect() {
+            let r = try row.decode((String, String, Int64, Int64, Date, Date?, String?).self)
+            rebuilds[r.0] = RebuildView(status: r.1, position: r.2, eventsApplied: r.3, startedAt: r.4, finishedAt: r.5, error: r.6)
+        }
         let projections = runtime.deadLetters.projections.map {
-            ProjectionView(name: $0.name, state: status.state, parkedDeadLetters: parked[$0.name] ?? 0)
+            ProjectionView(
+                name: $0.name, state: rebuilds[$0.name]?.status == "running" ? "rebuilding" : status.state,
+                parkedDeadLetters: parked[$0.name] ?? 0, rebuild: rebuilds[$0.name])
         }
         return ProjectionsReport(
             processor: ProjectionRuntime.processorName, instance: runtime.context.configuration.instanceID, state: status.state,
