@@ -155,7 +155,7 @@ let package = Package(
         .executableTarget(
             name: "SuiteBench",
             dependencies: [
-                "EventSourcing", "EventStore", "ServiceSupport",
+                "EventSourcing", "EventStore", "ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
