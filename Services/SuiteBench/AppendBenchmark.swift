@@ -27,14 +27,8 @@ struct AppendBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = {
-            var logger = Logger(label: "suite-bench")
-            logger.logLevel = .warning
-            return logger
-        }()
-        guard let base = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
-            throw ValidationError("give --database-url or set DATABASE_URL (scripts/dev-postgres start prints one)")
-        }
+        let logger = BenchEnvironment.logger(level: .warning)
+        let base = try BenchEnvironment.databaseURL(databaseURL)
         let result = try await BenchDatabase.withFresh(baseURL: base, logger: logger) { client in
             try await measure(client: client, logger: logger)
         }

@@ -1,5 +1,7 @@
+import ArgumentParser
 import Foundation
 import Histogram
+import Logging
 
 /// One line of `--json` output (the fields DESIGN.md names).
 struct BenchmarkResult: Encodable {
@@ -49,4 +51,20 @@ func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return 0 }
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// What every benchmark needs: a quiet logger and the PostgreSQL cluster to run on.
+enum BenchEnvironment {
+    static func logger(level: Logger.Level) -> Logger {
+        var logger = Logger(label: "suite-bench")
+        logger.logLevel = level
+        return logger
+    }
+
+    static func databaseURL(_ option: String?) throws -> String {
+        guard let url = option ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+            throw ValidationError("give --database-url or set DATABASE_URL (scripts/dev-postgres start prints one)")
+        }
+        return url
+    }
 }

@@ -25,14 +25,8 @@ struct ProjectBenchmark: AsyncParsableCommand {
     @Option(help: "Write results as JSON to this file.") var json: String?
 
     func run() async throws {
-        let logger = {
-            var logger = Logger(label: "suite-bench")
-            logger.logLevel = .error
-            return logger
-        }()
-        guard let base = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
-            throw ValidationError("give --database-url or set DATABASE_URL (scripts/dev-postgres start prints one)")
-        }
+        let logger = BenchEnvironment.logger(level: .error)
+        let base = try BenchEnvironment.databaseURL(databaseURL)
         let results = try await BenchDatabase.withFresh(baseURL: base, logger: logger) { client in
             try await measure(client: client, logger: logger)
         }

@@ -86,12 +86,8 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
                 state = decider.evolve(state, try codec.decode(event.encoded))
                 version = event.streamVersion
             }
-        } catch let error as EventStoreError {
-            throw .store(error)
-        } catch let error as EventCodingError {
-            throw .codec(error)
         } catch {
-            throw .store(.database(error, stream: streamID))
+            throw Self.readFailure(error, stream: streamID)
         }
         return (state, version)
     }
@@ -105,12 +101,17 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
             var state = decider.initialState
             for event in events { state = decider.evolve(state, try codec.decode(event.encoded)) }
             return (state, events.last?.streamVersion ?? 0)
-        } catch let error as EventStoreError {
-            throw .store(error)
-        } catch let error as EventCodingError {
-            throw .codec(error)
         } catch {
-            throw .store(.database(error, stream: streamID))
+            throw Self.readFailure(error, stream: streamID)
+        }
+    }
+
+    /// Reading a stream fails either in the store or in decoding an event.
+    private static func readFailure(_ error: any Error, stream: String) -> CommandError {
+        switch error {
+        case let error as EventStoreError: .store(error)
+        case let error as EventCodingError: .codec(error)
+        default: .store(.database(error, stream: stream))
         }
     }
 
