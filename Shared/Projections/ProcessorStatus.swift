@@ -7,6 +7,7 @@ public final class ProcessorStatus: Sendable {
         var state = "starting"
         var owned: [KafkaTopicPartition: Int64?] = [:]
         var consumer: KafkaConsumer?
+        var lostAssignment = false
     }
 
     private let storage = Mutex(State())
@@ -27,9 +28,18 @@ public final class ProcessorStatus: Sendable {
         }
     }
 
-    func revoked(_ partitions: [KafkaTopicPartition]) {
+    func revoked(_ partitions: [KafkaTopicPartition], lost: Bool) {
         storage.withLock { state in
             for partition in partitions { state.owned[partition] = nil }
+            if lost { state.lostAssignment = true }
+        }
+    }
+
+    /// True once after the assignment was lost (session expired).
+    func takeLostAssignment() -> Bool {
+        storage.withLock { state in
+            defer { state.lostAssignment = false }
+            return state.lostAssignment
         }
     }
 

@@ -58,36 +58,55 @@ public struct ProjectionProcessor: Service {
         let writer = PartitionBatchWriter(
             processor: configuration.name, instanceID: configuration.instanceID, projections: projections,
             retry: configuration.retry, logger: logger)
+        let first = try makeConsumer()
+        status.setState("running")
+        let last = await cancelWhenGracefulShutdown { await consume(from: first, writer: writer) }
+        status.setState("stopped")
+        await (last ?? first).close()
+        status.detach()
+    }
+
+    /// The poll-apply loop; returns the consumer in use when it stops (nil if it was closed).
+    private func consume(from initial: KafkaConsumer, writer: PartitionBatchWriter) async -> KafkaConsumer? {
+        var consumer = initial
+        while !Task.isCancelled {
+            do {
+                if status.takeLostAssignment() {
+                    // The session expired (this process was paused or cut off): others own our
+                    // partitions now. Start over with a fresh member rather than trust a client
+                    // that lost its assignment (librdkafka 2.0.2 was seen fetching nothing after
+                    // re-joining).
+                    logger.warning("assignment lost; rejoining the group with a new consumer")
+                    await consumer.close()
+                    consumer = try makeConsumer()
+                }
+                let records = try await consumer.poll(maxMessages: configuration.maxBatch, timeout: configuration.pollTimeout)
+                guard !records.isEmpty else { continue }
+                try await process(records, writer: writer, consumer: consumer)
+            } catch let error as KafkaError where error.code == .offsetOutOfRange {
+                // The checkpoint fell behind the log start: never skip; stop and report.
+                status.setState("stalled: \(error)")
+                logger.critical("projection checkpoint is behind the Kafka log start; rebuild from the event store", metadata: ["error": "\(error)"])
+                try? await gracefulShutdown()
+                return consumer
+            } catch is CancellationError {
+                return consumer
+            } catch {
+                logger.error("projection batch failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        return consumer
+    }
+
+    private func makeConsumer() throws -> KafkaConsumer {
         var overrides = configuration.kafkaOverrides
         overrides["client.id"] = configuration.instanceID
         let consumer = try KafkaConsumer(
             configuration: .consumer(bootstrapServers: configuration.bootstrapServers, groupID: configuration.name, overrides: overrides),
             topics: configuration.topics, rebalance: rebalanceHandler(), logger: logger)
         status.attach(consumer)
-        status.setState("running")
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let records = try await consumer.poll(maxMessages: configuration.maxBatch, timeout: configuration.pollTimeout)
-                    guard !records.isEmpty else { continue }
-                    try await process(records, writer: writer, consumer: consumer)
-                } catch let error as KafkaError where error.code == .offsetOutOfRange {
-                    // The checkpoint fell behind the log start: never skip; stop and report.
-                    status.setState("stalled: \(error)")
-                    logger.critical("projection checkpoint is behind the Kafka log start; rebuild from the event store", metadata: ["error": "\(error)"])
-                    try? await gracefulShutdown()
-                    return
-                } catch is CancellationError {
-                    return
-                } catch {
-                    logger.error("projection batch failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-                    try? await Task.sleep(for: .milliseconds(500))
-                }
-            }
-        }
-        status.setState("stopped")
-        await consumer.close()
-        status.detach()
+        return consumer
     }
 
     /// Partitions of a poll are applied concurrently (each in its own transaction); records of
@@ -187,7 +206,7 @@ public struct ProjectionProcessor: Service {
                     }
                 }
             },
-            partitionsRevoked: { partitions, _ in status.revoked(partitions) })
+            partitionsRevoked: { partitions, lost in status.revoked(partitions, lost: lost) })
     }
 
     static func checkpoints(
