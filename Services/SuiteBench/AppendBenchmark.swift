@@ -134,11 +134,19 @@ enum BenchDatabase {
         }
         guard var components = URLComponents(string: baseURL) else { throw ValidationError("cannot parse the database URL") }
         components.path = "/" + name
-        let result = try await withClient(components.string ?? baseURL, logger: logger, body)
-        try? await withClient(baseURL, logger: logger) { admin in
-            _ = try await admin.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger).collect()
+        let drop: @Sendable () async -> Void = {
+            try? await withClient(baseURL, logger: logger) { admin in
+                _ = try await admin.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger).collect()
+            }
         }
-        return result
+        do {
+            let result = try await withClient(components.string ?? baseURL, logger: logger, body)
+            await drop()
+            return result
+        } catch {
+            await drop()
+            throw error
+        }
     }
 
     static func withClient<T: Sendable>(_ url: String, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
