@@ -59,19 +59,11 @@ enum CommandOutcomes {
     }
 
     static func json(_ status: HTTPResponse.Status, _ body: some Encodable) throws -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: encode(body))))
+        try JSONResponse.make(body, status: status)
     }
 
+    /// The stored body of a command's first response (replayed for a repeated key).
     static func encode(_ body: some Encodable) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Fractional seconds: a time read from the API must work as an `asOf` for that event.
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
-        }
-        return (try? Array(encoder.encode(body))) ?? Array("{}".utf8)
+        (try? Array(JSONResponse.encoder().encode(body))) ?? Array("{}".utf8)
     }
 }
