@@ -43,10 +43,14 @@ struct RebuildTests {
                 let queries = ReadModelQueries(client: client, logger: testLogger("reads"))
                 while !Task.isCancelled {
                     do {
-                        if try await queries.stock("SKU-7") == nil { failures.increment() }
+                        if try await queries.stock("SKU-7") == nil {
+                            failures.increment()
+                            Issue.record("SKU-7 missing during the rebuild")
+                        }
                         reads.increment()
                     } catch {
                         failures.increment()
+                        Issue.record("a read failed during the rebuild: \(String(reflecting: error))")
                     }
                 }
             }
