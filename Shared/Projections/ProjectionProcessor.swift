@@ -73,9 +73,8 @@ public struct ProjectionProcessor: Service {
             do {
                 if status.takeLostAssignment() {
                     // The session expired (this process was paused or cut off): others own our
-                    // partitions now. Start over with a fresh member rather than trust a client
-                    // that lost its assignment (librdkafka 2.0.2 was seen fetching nothing after
-                    // re-joining).
+                    // partitions now, and any batch we had in flight was fenced. Start over as a
+                    // fresh member, so nothing of the old member's fetch state survives.
                     logger.warning("assignment lost; rejoining the group with a new consumer")
                     await consumer.close()
                     consumer = try makeConsumer()
