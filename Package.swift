@@ -85,6 +85,19 @@ let package = Package(
             path: "Shared/Projections",
             swiftSettings: strict
         ),
+        // The saga runtime: instances, handled messages, deadlines, command outbox and relay.
+        .target(
+            name: "Sagas",
+            dependencies: [
+                "EventSourcing", "EventStore", "Kafka", "ServiceSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/Sagas",
+            swiftSettings: strict
+        ),
         .target(
             name: "CheckoutReadModels",
             dependencies: [
@@ -140,7 +153,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SagaOrchestrator",
-            dependencies: ["ServiceSupport"],
+            dependencies: ["ServiceSupport", "Sagas", "Checkout", "EventSourcing", "Kafka"],
             path: "Services/SagaOrchestrator",
             swiftSettings: strict
         ),

@@ -98,11 +98,7 @@ struct CommandConsumer: Service {
     private func deadLetter(_ record: KafkaConsumedMessage, reason: String) async {
         deadLettered.increment()
         logger.error("command dead-lettered", metadata: ["partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(reason)"])
-        var headers = record.headers
-        headers.append(KafkaHeader(key: "dlq-reason", string: reason))
-        headers.append(KafkaHeader(key: "dlq-source", string: "\(record.topic)/\(record.partition)/\(record.offset)"))
-        headers.append(KafkaHeader(key: "dlq-processor", string: "command-service"))
-        let letter = KafkaOutgoingMessage(topic: SuiteTopics.deadLetters, partition: nil, key: record.key, value: record.value, headers: headers)
+        let letter = DeadLetterMessage.make(from: record, reason: reason, processor: "command-service")
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {

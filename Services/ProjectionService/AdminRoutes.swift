@@ -58,7 +58,7 @@ struct AdminRoutes: Sendable {
         }
         admin.post("/dead-letters/replay") { request, context in
             let body = try await request.decode(as: ReplayRequest.self, context: context)
-            let who = Self.operatorName(request)
+            let who = request.operatorName
             if let stream = body.stream {
                 return try JSONResponse.make(try await Self.mapped { try await store.replay(projection: body.projection, stream: stream, operator: who) })
             }
@@ -68,7 +68,7 @@ struct AdminRoutes: Sendable {
         admin.post("/dead-letters/:id/skip") { request, context in
             guard let id = context.parameters.get("id", as: Int64.self) else { throw ServiceError.invalidField("id", reason: "must be a number") }
             let body = try await request.decode(as: SkipRequest.self, context: context)
-            return try JSONResponse.make(try await Self.mapped { try await store.skip(id, reason: body.reason, operator: Self.operatorName(request)) })
+            return try JSONResponse.make(try await Self.mapped { try await store.skip(id, reason: body.reason, operator: request.operatorName) })
         }
         admin.post("/projections/:name/rebuild") { _, context in
             let name = context.parameters.get("name") ?? ""
@@ -96,11 +96,6 @@ struct AdminRoutes: Sendable {
     }
 
     /// Who acts, for the record: the `X-Operator` header, or "admin".
-    static func operatorName(_ request: Request) -> String {
-        guard let name = HTTPField.Name("X-Operator"), let value = request.headers[name], !value.isEmpty else { return "admin" }
-        return String(value.prefix(100))
-    }
-
     static func mapped<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()

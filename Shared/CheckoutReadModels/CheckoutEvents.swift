@@ -1,27 +1,8 @@
 import Checkout
 import EventSourcing
 
-/// Any checkout event, decoded with its stream type's codec (upcasting old versions).
-enum CheckoutEvent {
-    case order(OrderEvent)
-    case stock(StockEvent)
-    case payment(PaymentEvent)
-}
-
-struct UnknownStreamType: Error, CustomStringConvertible {
-    var type: String
-    var description: String { "no checkout codec for stream type \(type)" }
-}
-
 enum CheckoutEvents {
-    static func decode(_ event: RecordedEvent) throws -> CheckoutEvent {
-        switch event.streamType {
-        case Order.category: .order(try Order.codec.decode(event.encoded))
-        case Stock.category: .stock(try Stock.codec.decode(event.encoded))
-        case Payment.category: .payment(try Payment.codec.decode(event.encoded))
-        default: throw UnknownStreamType(type: event.streamType)
-        }
-    }
+    static func decode(_ event: RecordedEvent) throws -> CheckoutEvent { try CheckoutEvent.decode(event) }
 
     /// The order an event is about, and a line for the order's timeline.
     static func describe(_ event: RecordedEvent) throws -> (orderID: String, detail: String) {

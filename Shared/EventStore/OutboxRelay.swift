@@ -45,52 +45,24 @@ public struct OutboxRelay: Service {
     }
 
     public func run() async throws {
+        let leadership = AdvisoryLeadership(
+            client: client, lockKey: Self.lockKey, role: "outbox relay", standbyInterval: configuration.standbyInterval, logger: logger)
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await client.withConnection { connection in try await lead(on: connection) }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    guard !Task.isCancelled else { return }
-                    logger.error("outbox relay failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-                    try? await Task.sleep(for: .seconds(1))
-                }
-            }
+            await leadership.run { connection in try await publish(on: connection) }
         }
     }
 
-    /// Publishes while holding the lock; returns (to retry later) when another instance has it.
-    private func lead(on pooled: PostgresConnection) async throws {
-        let connection = RelayConnection(connection: pooled, logger: logger)
-        let acquired = try await connection.run("SELECT pg_try_advisory_lock(\(Self.lockKey))").first?.decode(Bool.self) ?? false
-        guard acquired else {
-            try await Task.sleep(for: configuration.standbyInterval)
-            return
-        }
-        logger.info("outbox relay is publishing")
-        defer { logger.info("outbox relay stopped publishing") }
-        do {
-            var lastPrune = ContinuousClock.now - configuration.pruneInterval
-            while !Task.isCancelled {
-                let count = try await publishBatch(on: connection)
-                if ContinuousClock.now - lastPrune >= configuration.pruneInterval {
-                    try await prune(on: connection)
-                    lastPrune = .now
-                }
-                if count < configuration.batchSize { try await Task.sleep(for: configuration.idleInterval) }
+    /// Publishes while leading, until cancelled.
+    private func publish(on connection: RelayConnection) async throws {
+        var lastPrune = ContinuousClock.now - configuration.pruneInterval
+        while !Task.isCancelled {
+            let count = try await publishBatch(on: connection)
+            if ContinuousClock.now - lastPrune >= configuration.pruneInterval {
+                try await prune(on: connection)
+                lastPrune = .now
             }
-        } catch {
-            await unlock(connection)
-            throw error
+            if count < configuration.batchSize { try await Task.sleep(for: configuration.idleInterval) }
         }
-        await unlock(connection)
-    }
-
-    /// Gives the lock back; a closed connection already released it (and a query on it must
-    /// not be attempted: it would never complete).
-    private func unlock(_ connection: RelayConnection) async {
-        _ = try? await connection.run("SELECT pg_advisory_unlock(\(Self.lockKey))")
     }
 
     /// One round: read pending rows in position order, publish, mark what was acknowledged.
@@ -134,13 +106,20 @@ public struct OutboxRelay: Service {
     /// Positions safe to mark: per stream, every event before the stream's first failure.
     /// A later event of a stream whose earlier event failed is sent again after it, keeping order.
     static func acknowledgedInOrder(events: [RecordedEvent], results: [Result<KafkaDeliveryReport, KafkaError>]) -> [Int64] {
-        var blockedStreams: Set<String> = []
+        acknowledgedInOrder(events.map { (key: $0.streamID, position: $0.globalPosition) }, results: results)
+    }
+
+    /// The same rule for any keyed rows: per key, every row before the key's first failure.
+    package static func acknowledgedInOrder(
+        _ rows: [(key: String, position: Int64)], results: [Result<KafkaDeliveryReport, KafkaError>]
+    ) -> [Int64] {
+        var blockedKeys: Set<String> = []
         var positions: [Int64] = []
-        for (event, result) in zip(events, results) {
-            guard !blockedStreams.contains(event.streamID) else { continue }
+        for (row, result) in zip(rows, results) {
+            guard !blockedKeys.contains(row.key) else { continue }
             switch result {
-            case .success: positions.append(event.globalPosition)
-            case .failure: blockedStreams.insert(event.streamID)
+            case .success: positions.append(row.position)
+            case .failure: blockedKeys.insert(row.key)
             }
         }
         return positions

@@ -1,5 +1,5 @@
-import Logging
-import PostgresNIO
+package import Logging
+package import PostgresNIO
 import ServiceSupport
 
 /// The relay's own connection (it carries the relay's advisory lock).
@@ -8,18 +8,24 @@ import ServiceSupport
 /// fix for that, postgres-nio #487, was reverted in #501). So every statement first checks the
 /// connection and runs under a deadline; a statement past its deadline is abandoned (its task
 /// leaks) and the relay starts over on a new connection.
-struct RelayConnection {
-    struct Lost: Error, CustomStringConvertible {
-        var reason: String
-        var description: String { "relay connection lost: \(reason)" }
+package struct RelayConnection {
+    package struct Lost: Error, CustomStringConvertible {
+        package var reason: String
+        package var description: String { "relay connection lost: \(reason)" }
     }
 
-    let connection: PostgresConnection
-    let logger: Logger
-    var deadline: Duration = .seconds(30)
+    package init(connection: PostgresConnection, logger: Logger, deadline: Duration = .seconds(30)) {
+        self.connection = connection
+        self.logger = logger
+        self.deadline = deadline
+    }
+
+    package let connection: PostgresConnection
+    package let logger: Logger
+    package var deadline: Duration = .seconds(30)
 
     @discardableResult
-    func run(_ query: PostgresQuery) async throws -> [PostgresRow] {
+    package func run(_ query: PostgresQuery) async throws -> [PostgresRow] {
         guard !connection.isClosed else { throw Lost(reason: "closed by the server") }
         let connection = self.connection
         let logger = self.logger

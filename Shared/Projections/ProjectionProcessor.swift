@@ -168,13 +168,7 @@ public struct ProjectionProcessor: Service {
 
     private func copyToDeadLetterTopic(_ events: [PartitionBatchWriter.ParkedEvent]) async {
         guard let producer, let topic = configuration.deadLetterTopic else { return }
-        let messages = events.map { parked in
-            var headers = parked.record.headers
-            headers.append(KafkaHeader(key: "dlq-reason", string: parked.reason))
-            headers.append(KafkaHeader(key: "dlq-processor", string: configuration.name))
-            headers.append(KafkaHeader(key: "dlq-source", string: "\(parked.record.topic)/\(parked.record.partition)/\(parked.record.offset)"))
-            return KafkaOutgoingMessage(topic: topic, key: parked.record.key, value: parked.record.value, headers: headers)
-        }
+        let messages = events.map { DeadLetterMessage.make(from: $0.record, reason: $0.reason, processor: configuration.name, topic: topic) }
         for result in await producer.send(messages) {
             if case .failure(let error) = result {
                 // The dead letter is safe in PostgreSQL; the topic copy is for other tools.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 public import Hummingbird
 
 /// Guards `/admin/...`: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time.
@@ -31,5 +32,14 @@ public struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             difference |= (index < given.count ? given[index] : 0) ^ expected[index]
         }
         return difference == 0
+    }
+}
+
+extension Request {
+    /// Who performs an admin action, for the records: the `X-Operator` header (trimmed to 100
+    /// characters), "admin" when absent.
+    public var operatorName: String {
+        guard let name = HTTPField.Name("X-Operator"), let value = headers[name], !value.isEmpty else { return "admin" }
+        return String(value.prefix(100))
     }
 }

@@ -36,6 +36,10 @@ public enum ServiceHost {
         do {
             try await run(configuration, logger: logger, registry: registry, setup: setup)
             exit(0)
+        } catch let error as ConfigurationError {
+            // A service-specific variable (read in `setup`) is as fatal as a common one.
+            logger.critical("configuration error", metadata: ["error": "\(error)"])
+            exit(2)
         } catch {
             logger.critical("service failed", metadata: ["error": "\(error)"])
             exit(1)

@@ -1,0 +1,62 @@
+import Checkout
+import EventSourcing
+import Foundation
+import Hummingbird
+import Sagas
+import ServiceSupport
+
+/// `GET /sagas/{orderId}` (state, step, pending deadline, history), `GET /sagas?state=` and the
+/// admin retry of a failed saga.
+struct SagaRoutes: Sendable {
+    let queries: SagaQueries
+    let store: SagaStore<CheckoutSaga>
+
+    var saga: String { store.definition.name }
+
+    func register(on router: Router<BasicRequestContext>, token: String?) {
+        router.get("/sagas/:orderId") { _, context in
+            let id = try Self.orderID(context)
+            guard let view = try await queries.instance(saga: saga, correlationID: id) else { throw ServiceError.notFound("saga", id: id) }
+            return try JSONResponse.make(view)
+        }
+        router.get("/sagas") { request, _ in
+            struct Listing: Encodable {
+                var sagas: [SagaInstanceView]
+                var counts: [String: Int64]
+            }
+            let query = request.uri.queryParameters
+            var status: SagaStatus?
+            if let text = query.get("state") {
+                guard let parsed = SagaStatus(rawValue: text) else {
+                    throw ServiceError.invalidField("state", reason: "must be one of \(SagaStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                status = parsed
+            }
+            var limit = 100
+            if let text = query.get("limit") {
+                guard let value = Int(text), (1...1_000).contains(value) else {
+                    throw ServiceError.invalidField("limit", reason: "must be a whole number from 1 to 1000")
+                }
+                limit = value
+            }
+            return try JSONResponse.make(
+                Listing(sagas: try await queries.list(saga: saga, status: status, limit: limit), counts: try await queries.counts(saga: saga)))
+        }
+        let admin = router.group("/admin").add(middleware: AdminAuthMiddleware(token: token))
+        admin.post("/sagas/:orderId/retry") { request, context in
+            let id = try Self.orderID(context)
+            do {
+                let status = try await store.retry(id, operator: request.operatorName)
+                return try JSONResponse.make(["orderId": id, "state": status.rawValue])
+            } catch let error as SagaStore<CheckoutSaga>.NotRetryable {
+                if error.status == nil { throw ServiceError.notFound("saga", id: id) }
+                throw ServiceError(.conflict, code: "not_failed", message: error.description, details: ["state": error.status ?? ""])
+            }
+        }
+    }
+
+    private static func orderID(_ context: BasicRequestContext) throws -> String {
+        guard let id = context.parameters.get("orderId"), !id.isEmpty else { throw ServiceError.invalidField("orderId", reason: "is required") }
+        return id
+    }
+}

@@ -1,0 +1,39 @@
+public import EventSourcing
+
+/// Any checkout event, decoded with its stream type's codec (upcasting old versions).
+public enum CheckoutEvent: Sendable, Equatable {
+    case order(OrderEvent)
+    case stock(StockEvent)
+    case payment(PaymentEvent)
+
+    public static func decode(_ event: RecordedEvent) throws -> CheckoutEvent {
+        switch event.streamType {
+        case Order.category: .order(try Order.codec.decode(event.encoded))
+        case Stock.category: .stock(try Stock.codec.decode(event.encoded))
+        case Payment.category: .payment(try Payment.codec.decode(event.encoded))
+        default: throw UnknownStreamType(type: event.streamType)
+        }
+    }
+
+    /// The order the event is about; nil for events of no order (a restock).
+    public var orderID: String? {
+        switch self {
+        case .order(.placed(let e)): e.orderId
+        case .order(.confirmed(let e)): e.orderId
+        case .order(.cancelled(let e)): e.orderId
+        case .stock(.restocked): nil
+        case .stock(.reserved(let e)): e.orderId
+        case .stock(.reservationRejected(let e)): e.orderId
+        case .stock(.released(let e)): e.orderId
+        case .stock(.committed(let e)): e.orderId
+        case .payment(.authorized(let e)): e.orderId
+        case .payment(.declined(let e)): e.orderId
+        case .payment(.refunded(let e)): e.orderId
+        }
+    }
+}
+
+public struct UnknownStreamType: Error, CustomStringConvertible, Sendable {
+    public var type: String
+    public var description: String { "no checkout codec for stream type \(type)" }
+}

@@ -1,0 +1,53 @@
+public import ServiceSupport
+
+/// The saga runtime's tables in schema `sagas`, for any saga definition.
+public enum SagaSchema {
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1, name: "instances, handled messages, command outbox, history",
+            statements: [
+                // One row per saga instance; its row lock is what lets one worker at a time
+                // advance it (events of one checkout arrive on several partitions).
+                """
+                CREATE TABLE sagas.instances (
+                    saga text NOT NULL, correlation_id text NOT NULL,
+                    status text NOT NULL CHECK (status IN ('running', 'completed', 'compensated', 'failed')),
+                    step text NOT NULL, state jsonb NOT NULL, version bigint NOT NULL DEFAULT 1,
+                    deadline_at timestamptz, error text,
+                    started_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (saga, correlation_id))
+                """,
+                "CREATE INDEX instances_due ON sagas.instances (deadline_at) WHERE status = 'running' AND deadline_at IS NOT NULL",
+                "CREATE INDEX instances_by_status ON sagas.instances (saga, status, updated_at DESC)",
+                // Every event handled, by id: a redelivered event changes nothing.
+                """
+                CREATE TABLE sagas.handled_messages (
+                    saga text NOT NULL, message_id text NOT NULL, correlation_id text NOT NULL,
+                    handled_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (saga, message_id))
+                """,
+                // Commands written with the state change that decided them; the relay publishes
+                // them in position order and marks them after the broker acknowledged them.
+                """
+                CREATE TABLE sagas.outbox (
+                    position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    saga text NOT NULL, correlation_id text NOT NULL,
+                    command_id text NOT NULL, command_type text NOT NULL, topic text NOT NULL, key text NOT NULL,
+                    payload jsonb NOT NULL, causation_id text,
+                    created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz)
+                """,
+                "CREATE INDEX outbox_unpublished ON sagas.outbox (position) WHERE published_at IS NULL",
+                // What happened to each instance, in order: events, commands, deadlines, steps.
+                """
+                CREATE TABLE sagas.history (
+                    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    saga text NOT NULL, correlation_id text NOT NULL, at timestamptz NOT NULL DEFAULT now(),
+                    kind text NOT NULL CHECK (kind IN ('event', 'command', 'deadline', 'step', 'operator', 'error')),
+                    detail text NOT NULL, step text NOT NULL, status text NOT NULL)
+                """,
+                "CREATE INDEX history_by_instance ON sagas.history (saga, correlation_id, id)",
+            ]),
+    ]
+
+    public static let migrator = Migrator(schema: "sagas", migrations: migrations)
+}

@@ -1,0 +1,231 @@
+public import EventSourcing
+public import Foundation
+public import Logging
+public import PostgresNIO
+import ServiceSupport
+
+/// Stores the instances of one saga definition and advances them: each input (an event, a
+/// deadline, an operator's retry) is handled in ONE transaction that locks the instance row,
+/// records the event as handled, saves the new state, writes the commands to the outbox and
+/// appends to the history. A crash at any point leaves either all of it or none.
+public struct SagaStore<Definition: SagaDefinition>: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// The saga does not care about this event.
+        case ignored
+        /// Handled before (a redelivery): nothing changed.
+        case duplicate
+        case advanced(status: SagaStatus, commands: Int)
+    }
+
+    public let definition: Definition
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(definition: Definition, client: PostgresClient, logger: Logger) {
+        self.definition = definition
+        self.client = client
+        self.logger = logger
+    }
+
+    /// What the store holds about one instance.
+    struct Instance {
+        var state: Definition.State
+        var status: SagaStatus
+        var step: String
+    }
+
+    /// The input that caused a change, for the history and the commands' causation id.
+    struct Cause {
+        var kind: String
+        var detail: String
+        var causationID: String?
+    }
+
+    public func handle(_ event: RecordedEvent, now: Date = Date()) async throws -> Outcome {
+        guard let correlationID = definition.correlationID(of: event) else { return .ignored }
+        let definition = self.definition
+        return try await transaction { connection in
+            let fresh = try await connection.query(
+                """
+                INSERT INTO sagas.handled_messages (saga, message_id, correlation_id)
+                VALUES (\(definition.name), \(event.eventID.uuidString), \(correlationID)) ON CONFLICT DO NOTHING RETURNING 1
+                """, logger: logger
+            ).collect()
+            guard !fresh.isEmpty else { return .duplicate }
+            let cause = Cause(kind: "event", detail: "\(event.type) from \(event.streamID)@\(event.streamVersion)", causationID: event.eventID.uuidString)
+            guard let current = try await load(correlationID, on: connection) else {
+                let started: SagaReaction<Definition.State>?
+                do {
+                    started = try definition.start(with: event, now: now)
+                } catch {
+                    // No state to mark failed: keep the error where operators look for the instance.
+                    try await appendHistory(
+                        correlationID, [("error", "cannot start from \(cause.detail): \(error)")], step: "-", status: .failed, on: connection)
+                    logger.error("saga cannot start", metadata: ["correlationId": "\(correlationID)", "error": "\(error)"])
+                    return .advanced(status: .failed, commands: 0)
+                }
+                guard let started else { return .ignored }
+                try await save(started, correlationID, previous: nil, cause: cause, on: connection)
+                return .advanced(status: started.status, commands: started.commands.count)
+            }
+            do {
+                let reaction = try definition.react(to: event, in: current.state, now: now)
+                try await save(reaction, correlationID, previous: current, cause: cause, on: connection)
+                return .advanced(status: reaction.status, commands: reaction.commands.count)
+            } catch {
+                try await markFailed(correlationID, current, cause: cause, error: "\(error)", on: connection)
+                return .advanced(status: .failed, commands: 0)
+            }
+        }
+    }
+
+    /// Fires the deadlines that have passed (up to `limit`), each instance locked so that
+    /// concurrent orchestrators never fire the same one; returns how many fired.
+    public func fireDueDeadlines(limit: Int = 100, now: Date = Date()) async throws -> Int {
+        let definition = self.definition
+        return try await transaction { connection in
+            let rows = try await connection.query(
+                """
+                SELECT correlation_id, state::text, status, step, deadline_at FROM sagas.instances
+                WHERE saga = \(definition.name) AND status = 'running' AND deadline_at <= \(now)
+                ORDER BY deadline_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """, logger: logger
+            ).collect()
+            for row in rows {
+                let (correlationID, stateText, status, step, _) = try row.decode((String, String, String, String, Date).self)
+                let current = try instance(stateText: stateText, status: status, step: step)
+                let reaction = definition.deadlinePassed(in: current.state, now: now)
+                try await save(reaction, correlationID, previous: current, cause: Cause(kind: "deadline", detail: "deadline passed in step \(step)"), on: connection)
+            }
+            return rows.count
+        }
+    }
+
+    public struct NotRetryable: Error, CustomStringConvertible, Sendable {
+        public var correlationID: String
+        public var status: String?
+        public var description: String {
+            status.map { "saga \(correlationID) is \($0); only a failed saga can be retried" } ?? "no saga \(correlationID)"
+        }
+    }
+
+    /// An operator's retry of a failed instance.
+    public func retry(_ correlationID: String, operator name: String, now: Date = Date()) async throws -> SagaStatus {
+        let definition = self.definition
+        return try await transaction { connection in
+            guard let current = try await load(correlationID, on: connection), current.status == .failed else {
+                let status = try await connection.query(
+                    "SELECT status FROM sagas.instances WHERE saga = \(definition.name) AND correlation_id = \(correlationID)", logger: logger
+                ).collect().first?.decode(String.self)
+                throw NotRetryable(correlationID: correlationID, status: status)
+            }
+            let reaction = definition.retry(current.state, now: now)
+            try await save(reaction, correlationID, previous: current, cause: Cause(kind: "operator", detail: "retried by \(name)"), on: connection)
+            return reaction.status
+        }
+    }
+
+    // MARK: - Writing
+
+    private func load(_ correlationID: String, on connection: PostgresConnection) async throws -> Instance? {
+        guard
+            let row = try await connection.query(
+                """
+                SELECT state::text, status, step FROM sagas.instances
+                WHERE saga = \(definition.name) AND correlation_id = \(correlationID) FOR UPDATE
+                """, logger: logger
+            ).collect().first
+        else { return nil }
+        let (stateText, status, step) = try row.decode((String, String, String).self)
+        return try instance(stateText: stateText, status: status, step: step)
+    }
+
+    private func instance(stateText: String, status: String, step: String) throws -> Instance {
+        let state = try EventJSON.decoder().decode(Definition.State.self, from: Data(stateText.utf8))
+        return Instance(state: state, status: SagaStatus(rawValue: status) ?? .failed, step: step)
+    }
+
+    private func save(
+        _ reaction: SagaReaction<Definition.State>, _ correlationID: String, previous: Instance?, cause: Cause, on connection: PostgresConnection
+    ) async throws {
+        let stateText = String(decoding: try EventJSON.encoder().encode(reaction.state), as: UTF8.self)
+        let status = reaction.status.rawValue
+        let keepDeadline = reaction.deadline == .keep
+        let deadline: Date? = if case .at(let date) = reaction.deadline { date } else { nil }
+        if previous == nil {
+            _ = try await connection.query(
+                """
+                INSERT INTO sagas.instances (saga, correlation_id, status, step, state, deadline_at)
+                VALUES (\(definition.name), \(correlationID), \(status), \(reaction.step), \(stateText)::jsonb, \(deadline))
+                """, logger: logger
+            ).collect()
+        } else {
+            _ = try await connection.query(
+                """
+                UPDATE sagas.instances SET status = \(status), step = \(reaction.step), state = \(stateText)::jsonb,
+                    deadline_at = CASE WHEN \(keepDeadline) AND \(status) = 'running' THEN deadline_at ELSE \(deadline) END,
+                    error = CASE WHEN \(status) = 'failed' THEN error END,
+                    version = version + 1, updated_at = now()
+                WHERE saga = \(definition.name) AND correlation_id = \(correlationID)
+                """, logger: logger
+            ).collect()
+        }
+        if !reaction.commands.isEmpty {
+            let commands = reaction.commands
+            _ = try await connection.query(
+                """
+                INSERT INTO sagas.outbox (saga, correlation_id, command_id, command_type, topic, key, payload, causation_id)
+                SELECT \(definition.name), \(correlationID), c.id, c.type, c.topic, c.key, c.payload::jsonb, \(cause.causationID)
+                FROM unnest(\(commands.map(\.id))::text[], \(commands.map(\.type))::text[], \(commands.map(\.topic))::text[],
+                            \(commands.map(\.key))::text[], \(commands.map { String(decoding: $0.payload, as: UTF8.self) })::text[])
+                     WITH ORDINALITY AS c(id, type, topic, key, payload, n)
+                ORDER BY c.n
+                """, logger: logger
+            ).collect()
+        }
+        var entries: [(String, String)] = [(cause.kind, cause.detail)]
+        entries += reaction.commands.map { ("command", "\($0.type) to \($0.key) (id \($0.id))") }
+        if let note = reaction.note { entries.append(("step", note)) }
+        try await appendHistory(correlationID, entries, step: reaction.step, status: reaction.status, on: connection)
+    }
+
+    private func markFailed(_ correlationID: String, _ current: Instance, cause: Cause, error: String, on connection: PostgresConnection) async throws {
+        _ = try await connection.query(
+            """
+            UPDATE sagas.instances SET status = 'failed', error = \(error), deadline_at = NULL, version = version + 1, updated_at = now()
+            WHERE saga = \(definition.name) AND correlation_id = \(correlationID)
+            """, logger: logger
+        ).collect()
+        try await appendHistory(
+            correlationID, [(cause.kind, cause.detail), ("error", "cannot handle it: \(error)")], step: current.step, status: .failed, on: connection)
+        logger.error("saga failed", metadata: ["correlationId": "\(correlationID)", "input": "\(cause.detail)", "error": "\(error)"])
+    }
+
+    private func appendHistory(
+        _ correlationID: String, _ entries: [(kind: String, detail: String)], step: String, status: SagaStatus, on connection: PostgresConnection
+    ) async throws {
+        _ = try await connection.query(
+            """
+            INSERT INTO sagas.history (saga, correlation_id, kind, detail, step, status)
+            SELECT \(definition.name), \(correlationID), e.kind, e.detail, \(step), \(status.rawValue)
+            FROM unnest(\(entries.map(\.kind))::text[], \(entries.map(\.detail))::text[]) WITH ORDINALITY AS e(kind, detail, n)
+            ORDER BY e.n
+            """, logger: logger
+        ).collect()
+    }
+
+    /// One transaction, abandoned after 45 s (a connection the server closed can otherwise
+    /// leave a query waiting forever with PostgresNIO 1.33).
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let client = self.client
+        let logger = self.logger
+        do {
+            return try await abandoning(after: .seconds(45)) {
+                try await client.withTransaction(logger: logger) { try await body($0) }
+            }
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError { throw inner }
+            throw error
+        }
+    }
+}
