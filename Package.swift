@@ -221,6 +221,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SagaIntegrationTests",
+            dependencies: [
+                "SuiteTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/SagaIntegrationTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "KafkaIntegrationTests",
             dependencies: ["Kafka", "SuiteTesting"],
             path: "Tests/KafkaIntegrationTests",

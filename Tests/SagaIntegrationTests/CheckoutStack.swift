@@ -1,0 +1,137 @@
+import Foundation
+import Synchronization
+import PostgresNIO
+import SuiteTesting
+
+/// The three services as real processes on one throwaway database and one mock Kafka cluster,
+/// the way `scripts/stack` runs them.
+final class CheckoutStack: Sendable {
+    static let sagaEnvironment = ["SAGA_PAYMENT_DEADLINE_MS": "1500", "SAGA_STEP_DEADLINE_MS": "8000", "SAGA_MAX_RETRIES": "1"]
+
+    let kafka: TestKafka
+    let databaseURL: String
+    let commandURL: String
+    let projectionURL: String
+    let sagaPort: Int
+    let command: ServiceProcess
+    let projection: ServiceProcess
+    private let orchestrators = Mutex<[ServiceProcess]>([])
+    let http = TestHTTP()
+
+    var sagaURL: String { "http://127.0.0.1:\(sagaPort)" }
+
+    init(databaseURL: String) async throws {
+        kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 6)
+        self.databaseURL = databaseURL
+        let commandPort = try freeLocalPort()
+        let projectionPort = try freeLocalPort()
+        sagaPort = try freeLocalPort()
+        commandURL = "http://127.0.0.1:\(commandPort)"
+        projectionURL = "http://127.0.0.1:\(projectionPort)"
+        command = try Self.service("command-service", port: commandPort, databaseURL: databaseURL, kafka: kafka)
+        projection = try Self.service("projection-service", port: projectionPort, databaseURL: databaseURL, kafka: kafka)
+        try await startOrchestrator()
+        try await waitReady(commandURL)
+        try await waitReady(projectionURL)
+    }
+
+    private static func service(_ executable: String, port: Int, databaseURL: String, kafka: TestKafka, extra: [String: String] = [:]) throws -> ServiceProcess {
+        var environment = [
+            "DATABASE_URL": databaseURL, "KAFKA_BROKERS": kafka.bootstrapServers, "PORT": "\(port)", "INSTANCE_ID": executable,
+            "LOG_LEVEL": ProcessInfo.processInfo.environment["TEST_SERVICE_LOG_LEVEL"] ?? "warning", "LOG_FORMAT": "json", "ADMIN_TOKEN": "test-token",
+        ]
+        environment.merge(extra) { _, new in new }
+        return try ServiceProcess(executable: executable, name: executable, environment: environment)
+    }
+
+    /// Starts a (new) orchestrator process and waits until it is ready.
+    func startOrchestrator() async throws {
+        let process = try Self.service("saga-orchestrator", port: sagaPort, databaseURL: databaseURL, kafka: kafka, extra: Self.sagaEnvironment)
+        orchestrators.withLock { $0.append(process) }
+        try await waitReady(sagaURL)
+    }
+
+    /// SIGKILL the running orchestrator: no drain, no goodbye to the group.
+    func killOrchestrator() {
+        orchestrators.withLock { $0.last }?.kill9()
+    }
+
+    func waitReady(_ baseURL: String) async throws {
+        try await waitUntil("\(baseURL) ready", timeout: .seconds(90), every: .milliseconds(200)) {
+            (try? await http.get("\(baseURL)/health/ready").status) == 200
+        }
+    }
+
+    func stop() async {
+        for process in orchestrators.withLock({ $0 }) where process.isRunning { await process.stop() }
+        await projection.stop()
+        await command.stop()
+    }
+
+    func killAll() {
+        for process in orchestrators.withLock({ $0 }) where process.isRunning { process.kill9() }
+        if projection.isRunning { projection.kill9() }
+        if command.isRunning { command.kill9() }
+    }
+
+    // MARK: - The API, as a client uses it
+
+    func restock(_ sku: String, _ quantity: Int) async throws {
+        let response = try await http.post("\(commandURL)/stock/\(sku)/restock", json: ["quantity": quantity])
+        guard response.status == 200 || response.status == 201 else { throw Unexpected("restock \(sku): \(response.status) \(response.text)") }
+    }
+
+    /// Places an order; returns its id.
+    func placeOrder(customer: String, lines: [(sku: String, quantity: Int)], paymentMethod: String) async throws -> String {
+        let body: [String: Any] = [
+            "customerId": customer, "paymentMethod": paymentMethod,
+            "lines": lines.map { ["sku": $0.sku, "quantity": $0.quantity, "unitPriceCents": 250] },
+        ]
+        let response = try await http.post("\(commandURL)/orders", json: body)
+        guard response.status == 201, let id = response.json?["orderId"] as? String else { throw Unexpected("place order: \(response.status) \(response.text)") }
+        return id
+    }
+
+    func saga(_ orderID: String) async throws -> [String: Any]? {
+        let response = try await http.get("\(sagaURL)/sagas/\(orderID)")
+        return response.status == 200 ? response.json : nil
+    }
+
+    /// Waits until the saga of `orderID` is finished; returns its final view.
+    func finishedSaga(_ orderID: String, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+        var view: [String: Any] = [:]
+        try await waitUntil("saga \(orderID) finished", timeout: timeout, every: .milliseconds(200)) {
+            guard let saga = try await saga(orderID), let state = saga["state"] as? String else { return false }
+            view = saga
+            return state == "completed" || state == "compensated" || state == "failed"
+        }
+        return view
+    }
+
+    /// The projection's view of a SKU once it has caught up with the command side's version.
+    func stockLevels(_ sku: String) async throws -> (onHand: Int, reserved: Int, available: Int) {
+        let state = try await http.get("\(commandURL)/streams/stock-\(sku)/state")
+        guard let version = state.json?["version"] as? Int else { throw Unexpected("stock \(sku) state: \(state.text)") }
+        var levels: (Int, Int, Int)?
+        try await waitUntil("stock \(sku) projected up to version \(version)", timeout: .seconds(60), every: .milliseconds(200)) {
+            let response = try await http.get("\(projectionURL)/stock/\(sku)")
+            guard response.status == 200, let json = response.json,
+                let onHand = json["onHand"] as? Int, let reserved = json["reserved"] as? Int, let available = json["available"] as? Int
+            else { return false }
+            let commandSide = try await http.get("\(commandURL)/streams/stock-\(sku)/state").json?["state"] as? [String: Any]
+            guard let commandOnHand = commandSide?["onHand"] as? Int, commandOnHand == onHand else { return false }
+            let commandReserved = (commandSide?["reservations"] as? [String: Int])?.values.reduce(0, +) ?? 0
+            guard commandReserved == reserved else { return false }
+            levels = (onHand, reserved, available)
+            return true
+        }
+        guard let levels else { throw Unexpected("no stock levels for \(sku)") }
+        return levels
+    }
+}
+
+struct Unexpected: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
