@@ -80,10 +80,17 @@ public struct ReadModelQueries: Sendable {
     }
 
     public func customer(_ id: String, limit: Int = 100) async throws -> CustomerView? {
-        guard let row = try await client.query(
-            "SELECT orders, confirmed, cancelled, spent_cents FROM read_models.customers WHERE customer_id = \(id)", logger: logger
-        ).collect().first else { return nil }
+        guard
+            let row = try await client.query(
+                """
+                SELECT count(*)::int8, count(*) FILTER (WHERE status = 'confirmed')::int8, count(*) FILTER (WHERE status = 'cancelled')::int8,
+                       coalesce(sum(total_cents) FILTER (WHERE status = 'confirmed'), 0)::int8
+                FROM read_models.customer_orders WHERE customer_id = \(id)
+                """, logger: logger
+            ).collect().first
+        else { return nil }
         let (orders, confirmed, cancelled, spent) = try row.decode((Int64, Int64, Int64, Int64).self)
+        guard orders > 0 else { return nil }
         let recent = try await client.query(
             """
             SELECT order_id, status, total_cents, placed_at FROM read_models.customer_orders

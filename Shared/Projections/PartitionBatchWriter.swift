@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Logging
 import PostgresNIO
+import ServiceSupport
 
 /// Applies one partition's records to the projections in one transaction, with the
 /// partition's checkpoint, and parks what keeps failing.
@@ -128,12 +129,14 @@ struct PartitionBatchWriter: Sendable {
                 _ = try await connection.query("RELEASE SAVEPOINT projection_event", logger: logger).collect()
                 return nil
             } catch {
+                // A deadlock or lock timeout is not the event's fault: the whole batch is retried.
+                if DatabaseErrors.isTransient(error) { throw error }
                 _ = try await connection.query("ROLLBACK TO SAVEPOINT projection_event", logger: logger).collect()
                 lastError = error
                 logger.warning(
                     "projection failed on event", metadata: [
                         "projection": "\(projection.name)", "stream": "\(event.streamID)", "version": "\(event.streamVersion)",
-                        "attempt": "\(attempt)", "error": "\(error)",
+                        "attempt": "\(attempt)", "error": "\(DatabaseErrors.describe(error))",
                     ])
                 if attempt < retry.attempts {
                     try await Task.sleep(for: delay)
@@ -141,7 +144,7 @@ struct PartitionBatchWriter: Sendable {
                 }
             }
         }
-        let message = lastError.map { "\($0)" } ?? "unknown error"
+        let message = lastError.map(DatabaseErrors.describe) ?? "unknown error"
         let errorType = lastError.map { String(describing: Swift.type(of: $0)) } ?? "Error"
         return Failure(message: message, fingerprint: FailureFingerprint.of(errorType: errorType, message: message))
     }

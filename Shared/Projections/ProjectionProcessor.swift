@@ -91,7 +91,7 @@ public struct ProjectionProcessor: Service {
             } catch is CancellationError {
                 return consumer
             } catch {
-                logger.error("projection batch failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                logger.error("projection batch failed; retrying", metadata: ["error": "\(DatabaseErrors.describe(error))"])
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }
@@ -126,12 +126,15 @@ public struct ProjectionProcessor: Service {
     ) async throws {
         let outcome: PartitionBatchWriter.Outcome
         do {
-            outcome = try await transaction { try await writer.write(batch, on: $0, careful: false) }
-        } catch let fenced as PartitionBatchWriter.Fenced {
-            outcome = .fenced(checkpoint: fenced.checkpoint)
-        } catch {
-            // Something failed: redo the batch event by event to find and park the culprit.
-            outcome = try await transaction { try await writer.write(batch, on: $0, careful: true) }
+            outcome = try await write(batch, writer: writer)
+        } catch where DatabaseErrors.isTransient(error) {
+            // Deadlock or lock timeout with another partition's transaction (projections that
+            // share rows across partitions): nothing was written; read the batch again after a
+            // short random pause, so the two transactions do not meet again.
+            logger.info("batch hit a lock conflict; retrying it", metadata: ["partition": "\(partition)", "error": "\(DatabaseErrors.describe(error))"])
+            try await Task.sleep(for: .milliseconds(Int.random(in: 20...200)))
+            if let first = batch.first { try? await consumer.seek([partition: first.offset]) }
+            return
         }
         switch outcome {
         case .committed(let next, let count, _, let parkedEvents):
@@ -148,6 +151,20 @@ public struct ProjectionProcessor: Service {
                 "checkpoint moved by another instance; re-reading from it",
                 metadata: ["partition": "\(partition)", "checkpoint": "\(checkpoint)"])
             try? await consumer.seek([partition: checkpoint])
+        }
+    }
+
+    /// The fast path (the batch straight); on an event's failure the careful path, event by
+    /// event under savepoints, to find and park the culprit.
+    private func write(_ batch: [KafkaConsumedMessage], writer: PartitionBatchWriter) async throws -> PartitionBatchWriter.Outcome {
+        do {
+            do {
+                return try await transaction { try await writer.write(batch, on: $0, careful: false) }
+            } catch let error where !(error is PartitionBatchWriter.Fenced) && !DatabaseErrors.isTransient(error) {
+                return try await transaction { try await writer.write(batch, on: $0, careful: true) }
+            }
+        } catch let fenced as PartitionBatchWriter.Fenced {
+            return .fenced(checkpoint: fenced.checkpoint)
         }
     }
 

@@ -6,13 +6,15 @@ import SuiteTesting
 /// The three services as real processes on one throwaway database and one mock Kafka cluster,
 /// the way `scripts/stack` runs them.
 final class CheckoutStack: Sendable {
-    static let sagaEnvironment = ["SAGA_PAYMENT_DEADLINE_MS": "1500", "SAGA_STEP_DEADLINE_MS": "8000", "SAGA_MAX_RETRIES": "1"]
+    /// Short deadlines so that a silent gateway is given up on quickly.
+    static let quickDeadlines = ["SAGA_PAYMENT_DEADLINE_MS": "1500", "SAGA_STEP_DEADLINE_MS": "8000", "SAGA_MAX_RETRIES": "1"]
 
     let kafka: TestKafka
     let databaseURL: String
     let commandURL: String
     let projectionURL: String
     let sagaPort: Int
+    let sagaEnvironment: [String: String]
     let command: ServiceProcess
     let projection: ServiceProcess
     private let orchestrators = Mutex<[ServiceProcess]>([])
@@ -20,7 +22,8 @@ final class CheckoutStack: Sendable {
 
     var sagaURL: String { "http://127.0.0.1:\(sagaPort)" }
 
-    init(databaseURL: String) async throws {
+    init(databaseURL: String, sagaEnvironment: [String: String] = CheckoutStack.quickDeadlines) async throws {
+        self.sagaEnvironment = sagaEnvironment
         kafka = try TestKafka()
         try kafka.createSuiteTopics(partitions: 6)
         self.databaseURL = databaseURL
@@ -47,7 +50,7 @@ final class CheckoutStack: Sendable {
 
     /// Starts a (new) orchestrator process and waits until it is ready.
     func startOrchestrator() async throws {
-        let process = try Self.service("saga-orchestrator", port: sagaPort, databaseURL: databaseURL, kafka: kafka, extra: Self.sagaEnvironment)
+        let process = try Self.service("saga-orchestrator", port: sagaPort, databaseURL: databaseURL, kafka: kafka, extra: sagaEnvironment)
         orchestrators.withLock { $0.append(process) }
         try await waitReady(sagaURL)
     }
@@ -114,17 +117,24 @@ final class CheckoutStack: Sendable {
         let state = try await http.get("\(commandURL)/streams/stock-\(sku)/state")
         guard let version = state.json?["version"] as? Int else { throw Unexpected("stock \(sku) state: \(state.text)") }
         var levels: (Int, Int, Int)?
-        try await waitUntil("stock \(sku) projected up to version \(version)", timeout: .seconds(60), every: .milliseconds(200)) {
-            let response = try await http.get("\(projectionURL)/stock/\(sku)")
-            guard response.status == 200, let json = response.json,
-                let onHand = json["onHand"] as? Int, let reserved = json["reserved"] as? Int, let available = json["available"] as? Int
-            else { return false }
-            let commandSide = try await http.get("\(commandURL)/streams/stock-\(sku)/state").json?["state"] as? [String: Any]
-            guard let commandOnHand = commandSide?["onHand"] as? Int, commandOnHand == onHand else { return false }
-            let commandReserved = (commandSide?["reservations"] as? [String: Int])?.values.reduce(0, +) ?? 0
-            guard commandReserved == reserved else { return false }
-            levels = (onHand, reserved, available)
-            return true
+        var lastSeen = ""
+        do {
+            try await waitUntil("stock \(sku) projected up to version \(version)", timeout: .seconds(60), every: .milliseconds(200)) {
+                let response = try await http.get("\(projectionURL)/stock/\(sku)")
+                let commandSide = try await http.get("\(commandURL)/streams/stock-\(sku)/state")
+                lastSeen = "projection \(response.text), command side \(commandSide.text)"
+                guard response.status == 200, let json = response.json,
+                    let onHand = json["onHand"] as? Int, let reserved = json["reserved"] as? Int, let available = json["available"] as? Int
+                else { return false }
+                let state = commandSide.json?["state"] as? [String: Any]
+                guard let commandOnHand = state?["onHand"] as? Int, commandOnHand == onHand else { return false }
+                let commandReserved = (state?["reservations"] as? [String: Int])?.values.reduce(0, +) ?? 0
+                guard commandReserved == reserved else { return false }
+                levels = (onHand, reserved, available)
+                return true
+            }
+        } catch {
+            throw Unexpected("\(error); last seen: \(lastSeen.prefix(2_000))")
         }
         guard let levels else { throw Unexpected("no stock levels for \(sku)") }
         return levels
