@@ -86,9 +86,11 @@ public struct CheckoutSaga: SagaDefinition {
             if state.phase == .authorizing {
                 return enter(.confirming, state, now: now, causation: causation, note: "payment authorized (\(e.authorizationId))")
             }
-            if state.phase.isCompensating {
+            if state.phase.isCompensating || state.phase == .compensated {
                 // Authorized after we gave up on it (a slow gateway): refund it.
-                return progressCompensation(state, now: now, causation: causation, note: "payment authorized late; refunding", resend: true)
+                return SagaReaction(
+                    state: state, status: state.status, step: state.phase.rawValue, commands: [command(.refundPayment, state, causation: causation)],
+                    deadline: .keep, note: "payment authorized late; refunding")
             }
             return stay(state, note: "payment authorized")
         case .payment(.declined(let e)):
@@ -172,11 +174,6 @@ public struct CheckoutSaga: SagaDefinition {
     private func progressCompensation(
         _ state: CheckoutSagaState, now: Date, causation: String?, note: String, resend: Bool = false
     ) -> SagaReaction<CheckoutSagaState> {
-        if state.phase == .compensated {
-            // Finished already; only a late authorization still needs its refund.
-            let refund = state.paymentAuthorized && !state.refunded ? [command(.refundPayment, state, causation: causation)] : []
-            return SagaReaction(state: state, status: .compensated, step: state.phase.rawValue, commands: refund, note: note)
-        }
         guard state.phase.isCompensating else { return stay(state, note: note) }
         if state.phase == .releasing && state.allSettled && state.refundDone {
             guard !state.orderCancelled else { return finish(state, as: .compensated, note: "\(note); compensation complete") }

@@ -1,0 +1,186 @@
+@testable import Checkout
+import EventSourcing
+import Foundation
+import SuiteTesting
+import Testing
+
+/// The checkout saga as pure reactions: given the events so far, an input gives these commands,
+/// this status and this deadline.
+@Suite("Checkout saga")
+struct CheckoutSagaTests {
+    let saga = CheckoutSaga(timeouts: .init(step: .seconds(10), payment: .seconds(5), retries: 1))
+    let order = "o-1"
+    let now = Date(timeIntervalSince1970: 1_000_000)
+
+    // MARK: - Events as the command service records them
+
+    private func event<Payload: Encodable>(_ type: String, stream: String, _ payload: Payload) -> RecordedEvent {
+        let json = String(decoding: (try? EventJSON.encoder().encode(payload)) ?? Data(), as: UTF8.self)
+        let category = String(stream.prefix { $0 != "-" })
+        return TestEvents.record(stream: stream, streamType: category, version: 1, type: type, payload: json, correlation: "corr-1")
+    }
+
+    private func placed(_ lines: [(String, Int)], method: String = "card") -> RecordedEvent {
+        let orderLines = lines.map { OrderLine(sku: $0.0, quantity: $0.1, unitPriceCents: 100) }
+        return event(
+            "OrderPlaced", stream: "order-\(order)",
+            OrderPlaced(orderId: order, customerId: "c", lines: orderLines, totalCents: lines.reduce(0) { $0 + $1.1 * 100 }, paymentMethod: method))
+    }
+    private func reserved(_ sku: String, _ quantity: Int) -> RecordedEvent {
+        event("StockReserved", stream: "stock-\(sku)", StockReserved(sku: sku, orderId: order, quantity: quantity))
+    }
+    private func rejected(_ sku: String) -> RecordedEvent {
+        event("StockReservationRejected", stream: "stock-\(sku)", StockReservationRejected(sku: sku, orderId: order, quantity: 9, available: 1, reason: "out of stock"))
+    }
+    private func released(_ sku: String, _ quantity: Int) -> RecordedEvent {
+        event("StockReleased", stream: "stock-\(sku)", StockReleased(sku: sku, orderId: order, quantity: quantity))
+    }
+    private func committed(_ sku: String, _ quantity: Int) -> RecordedEvent {
+        event("StockCommitted", stream: "stock-\(sku)", StockCommitted(sku: sku, orderId: order, quantity: quantity))
+    }
+    private var authorized: RecordedEvent {
+        event("PaymentAuthorized", stream: "payment-\(order)", PaymentAuthorized(orderId: order, amountCents: 300, authorizationId: "a-1"))
+    }
+    private var declined: RecordedEvent {
+        event("PaymentDeclined", stream: "payment-\(order)", PaymentDeclined(orderId: order, amountCents: 300, reason: "card declined"))
+    }
+    private var refunded: RecordedEvent { event("PaymentRefunded", stream: "payment-\(order)", PaymentRefunded(orderId: order, amountCents: 300)) }
+    private var confirmed: RecordedEvent { event("OrderConfirmed", stream: "order-\(order)", OrderConfirmed(orderId: order)) }
+    private func cancelled(_ reason: String) -> RecordedEvent {
+        event("OrderCancelled", stream: "order-\(order)", OrderCancelled(orderId: order, reason: reason))
+    }
+
+    /// Starts the saga with `placed` and feeds it `events`; returns the last reaction.
+    private func run(_ start: RecordedEvent, _ events: [RecordedEvent]) throws -> SagaReaction<CheckoutSagaState> {
+        var reaction = try #require(try saga.start(with: start, now: now))
+        for event in events { reaction = try saga.react(to: event, in: reaction.state, now: now) }
+        return reaction
+    }
+
+    private func types(_ reaction: SagaReaction<CheckoutSagaState>) -> [String] { reaction.commands.map(\.type) }
+
+    // MARK: - Happy path
+
+    @Test("an order placed reserves every SKU once (lines of one SKU added up), with a step deadline")
+    func placedReservesEverySKU() throws {
+        let reaction = try run(placed([("PEN", 2), ("INK", 1), ("PEN", 1)]), [])
+        #expect(reaction.status == .running && reaction.step == "reserving")
+        #expect(types(reaction) == ["ReserveStock", "ReserveStock"])
+        let messages = try reaction.commands.map { try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data($0.payload)) }
+        #expect(messages.map(\.sku) == ["INK", "PEN"] && messages.map(\.quantity) == [1, 3])
+        #expect(reaction.commands.map(\.key) == ["stock-INK", "stock-PEN"])
+        #expect(messages.allSatisfy { $0.correlationId == "corr-1" })
+        #expect(reaction.deadline == .at(now.addingTimeInterval(10)))
+    }
+
+    @Test("all reserved -> authorize payment (payment deadline); authorized -> confirm; confirmed -> commit; all committed -> completed")
+    func happyPath() throws {
+        let start = placed([("PEN", 2), ("INK", 1)])
+        let afterOne = try run(start, [reserved("PEN", 2)])
+        #expect(afterOne.commands.isEmpty && afterOne.deadline == .keep && afterOne.step == "reserving")
+        let authorizing = try run(start, [reserved("PEN", 2), reserved("INK", 1)])
+        #expect(types(authorizing) == ["AuthorizePayment"] && authorizing.deadline == .at(now.addingTimeInterval(5)))
+        let confirming = try run(start, [reserved("PEN", 2), reserved("INK", 1), authorized])
+        #expect(types(confirming) == ["ConfirmOrder"])
+        let committing = try run(start, [reserved("PEN", 2), reserved("INK", 1), authorized, confirmed])
+        #expect(types(committing) == ["CommitStock", "CommitStock"])
+        let done = try run(start, [reserved("PEN", 2), reserved("INK", 1), authorized, confirmed, committed("PEN", 2), committed("INK", 1)])
+        #expect(done.status == .completed && done.commands.isEmpty && done.deadline == SagaDeadline.none)
+    }
+
+    @Test("command ids are deterministic: the same step gives the same ids")
+    func deterministicIDs() throws {
+        let first = try run(placed([("PEN", 1)]), [])
+        let again = try run(placed([("PEN", 1)]), [])
+        #expect(first.commands.map(\.id) == again.commands.map(\.id))
+        #expect(first.commands.map(\.id) == ["checkout:o-1:ReserveStock:PEN"])
+    }
+
+    // MARK: - Compensation
+
+    @Test("a SKU out of stock releases the others (also one still unanswered), then cancels the order with the reason")
+    func outOfStock() throws {
+        let start = placed([("PEN", 1), ("INK", 9), ("CAP", 1)])
+        let compensating = try run(start, [reserved("PEN", 1), rejected("INK")])
+        #expect(compensating.step == "releasing")
+        #expect(compensating.commands.map(\.id) == ["checkout:o-1:ReleaseStock:CAP", "checkout:o-1:ReleaseStock:PEN"])
+        #expect(compensating.state.reason?.hasPrefix("out of stock: INK") == true)
+        let cancelling = try run(start, [reserved("PEN", 1), rejected("INK"), released("PEN", 1), released("CAP", 0)])
+        #expect(types(cancelling) == ["CancelOrder"])
+        let message = try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data(try #require(cancelling.commands.first).payload))
+        #expect(message.reason?.hasPrefix("out of stock: INK") == true)
+        let done = try run(start, [reserved("PEN", 1), rejected("INK"), released("PEN", 1), released("CAP", 0), cancelled("out of stock")])
+        #expect(done.status == .compensated)
+    }
+
+    @Test("a declined payment releases every reservation and cancels the order")
+    func declinedPayment() throws {
+        let start = placed([("PEN", 1)])
+        let compensating = try run(start, [reserved("PEN", 1), declined])
+        #expect(types(compensating) == ["ReleaseStock"] && compensating.state.reason == "payment declined: card declined")
+        let done = try run(start, [reserved("PEN", 1), declined, released("PEN", 1), cancelled("payment declined")])
+        #expect(done.status == .compensated)
+    }
+
+    @Test("no payment answer: the same command again after the deadline, then compensation after the retries")
+    func silentGateway() throws {
+        let authorizing = try run(placed([("PEN", 1)]), [reserved("PEN", 1)])
+        let retry = saga.deadlinePassed(in: authorizing.state, now: now.addingTimeInterval(5))
+        #expect(retry.status == .running && retry.commands.map(\.id) == authorizing.commands.map(\.id))
+        #expect(retry.deadline == .at(now.addingTimeInterval(10)))
+        let givenUp = saga.deadlinePassed(in: retry.state, now: now.addingTimeInterval(10))
+        #expect(types(givenUp) == ["ReleaseStock"] && givenUp.state.reason?.contains("did not answer") == true)
+    }
+
+    @Test("a customer's cancel while the saga waits is honoured: release and finish without cancelling again")
+    func customerCancel() throws {
+        let start = placed([("PEN", 1)])
+        let compensating = try run(start, [reserved("PEN", 1), cancelled("changed my mind")])
+        #expect(types(compensating) == ["ReleaseStock"])
+        #expect(compensating.state.reason == "cancelled by the customer: changed my mind")
+        let done = try run(start, [reserved("PEN", 1), cancelled("changed my mind"), released("PEN", 1)])
+        #expect(done.status == .compensated && done.commands.isEmpty)
+    }
+
+    @Test("a cancel that wins against the confirmation refunds the authorized payment and commits nothing")
+    func cancelAfterAuthorization() throws {
+        let start = placed([("PEN", 1)])
+        let compensating = try run(start, [reserved("PEN", 1), authorized, cancelled("too slow")])
+        #expect(types(compensating) == ["ReleaseStock", "RefundPayment"])
+        let waiting = try run(start, [reserved("PEN", 1), authorized, cancelled("too slow"), released("PEN", 1)])
+        #expect(waiting.status == .running, "the refund is still outstanding")
+        let done = try run(start, [reserved("PEN", 1), authorized, cancelled("too slow"), released("PEN", 1), refunded])
+        #expect(done.status == .compensated)
+    }
+
+    @Test("a payment authorized after the saga gave up on it is refunded, even once compensated")
+    func lateAuthorization() throws {
+        let start = placed([("PEN", 1)])
+        let compensated = try run(start, [reserved("PEN", 1), declined, released("PEN", 1), cancelled("declined")])
+        #expect(compensated.status == .compensated)
+        let late = try saga.react(to: authorized, in: compensated.state, now: now)
+        #expect(late.status == .compensated && types(late) == ["RefundPayment"])
+    }
+
+    @Test("a step that gets no answer after its retries outside compensation-capable steps fails, and an operator retry resends it")
+    func failedAndRetried() throws {
+        let confirming = try run(placed([("PEN", 1)]), [reserved("PEN", 1), authorized])
+        let retried = saga.deadlinePassed(in: confirming.state, now: now)
+        let failed = saga.deadlinePassed(in: retried.state, now: now)
+        #expect(failed.status == .failed && failed.commands.isEmpty)
+        #expect(saga.deadlinePassed(in: failed.state, now: now).commands.isEmpty, "a failed saga waits for an operator")
+        let operatorRetry = saga.retry(failed.state, now: now)
+        #expect(operatorRetry.status == .running && types(operatorRetry) == ["ConfirmOrder"])
+    }
+
+    @Test("events of other orders and restocks are not this saga's; an unreadable event is an error")
+    func correlation() throws {
+        #expect(saga.correlationID(of: placed([("PEN", 1)])) == order)
+        let restock = TestEvents.restocks(sku: "PEN", count: 1)[0]
+        #expect(saga.correlationID(of: restock) == nil)
+        #expect(try saga.start(with: reserved("PEN", 1), now: now) == nil)
+        let garbage = TestEvents.record(stream: "order-\(order)", streamType: "order", version: 2, type: "OrderConfirmed", payload: "{")
+        let state = try run(placed([("PEN", 1)]), []).state
+        #expect(throws: (any Error).self) { try saga.react(to: garbage, in: state, now: now) }
+    }
+}
