@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "projection-service", targets: ["ProjectionService"]),
         .executable(name: "saga-orchestrator", targets: ["SagaOrchestrator"]),
         .executable(name: "kafka-dev", targets: ["KafkaDev"]),
+        .executable(name: "suitectl", targets: ["Suitectl"]),
         .executable(name: "suite-bench", targets: ["SuiteBench"]),
         .library(name: "EventSourcing", targets: ["EventSourcing"]),
         .library(name: "EventStore", targets: ["EventStore"]),
@@ -155,6 +156,16 @@ let package = Package(
             name: "SagaOrchestrator",
             dependencies: ["ServiceSupport", "Sagas", "Checkout", "EventSourcing", "Kafka"],
             path: "Services/SagaOrchestrator",
+            swiftSettings: strict
+        ),
+        // The operator CLI: talks to the services' HTTP APIs only.
+        .executableTarget(
+            name: "Suitectl",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Services/Suitectl",
             swiftSettings: strict
         ),
         .executableTarget(

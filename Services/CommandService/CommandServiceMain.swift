@@ -10,6 +10,9 @@ enum CommandServiceMain {
                 client: context.postgres, logger: context.logger, topicForStreamType: CheckoutTopics.topic(forStreamType:))
             let commands = CheckoutCommands(store: store)
             CommandRoutes(commands: commands).register(on: router)
+            OutboxAdminRoutes(store: store).register(
+                on: router.adminGroup(
+                    token: context.configuration.adminToken, client: context.postgres, service: "command-service", logger: context.logger))
             return ServicePlan(
                 migrations: [{ try await store.migrate() }],
                 services: [

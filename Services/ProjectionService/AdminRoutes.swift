@@ -19,13 +19,20 @@ struct AdminRoutes: Sendable {
         var reason: String
     }
 
+    struct CheckpointResetRequest: Decodable {
+        var topic: String
+        var partition: Int32?
+        var offset: Int64
+    }
+
     struct FaultRequest: Decodable {
         var stream: String
         var enabled: Bool
     }
 
     func register(on router: Router<BasicRequestContext>, token: String?) {
-        let admin = router.group("/admin").add(middleware: AdminAuthMiddleware(token: token))
+        let context = runtime.context
+        let admin = router.adminGroup(token: token, client: context.postgres, service: "projection-service", logger: context.logger)
         let store = runtime.deadLetters
         admin.get("/dead-letters") { request, _ in
             let query = request.uri.queryParameters
@@ -87,6 +94,15 @@ struct AdminRoutes: Sendable {
                 }
             }
             return try JSONResponse.make(["projection": name, "status": "started"], status: .accepted)
+        }
+        admin.post("/checkpoints/reset") { request, context in
+            let body = try await request.decode(as: CheckpointResetRequest.self, context: context)
+            guard body.offset >= 0 else { throw ServiceError.invalidField("offset", reason: "must be 0 or more") }
+            let moved = try await CheckpointReset.reset(
+                processor: ProjectionRuntime.processorName, topic: body.topic, partition: body.partition, to: body.offset,
+                operator: request.operatorName, client: runtime.context.postgres, logger: runtime.context.logger)
+            guard moved > 0 else { throw ServiceError.notFound("checkpoint", id: "\(body.topic)/\(body.partition.map(String.init) ?? "*")") }
+            return try JSONResponse.make(["topic": body.topic, "partitions": "\(moved)", "offset": "\(body.offset)"])
         }
         admin.post("/faults") { request, context in
             let body = try await request.decode(as: FaultRequest.self, context: context)

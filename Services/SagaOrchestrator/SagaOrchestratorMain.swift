@@ -8,7 +8,8 @@ enum SagaOrchestratorMain {
         await ServiceHost.run(service: "saga-orchestrator", defaultPort: 8083) { context, router in
             let saga = CheckoutSaga(timeouts: try SagaSettings.timeouts())
             let store = SagaStore(definition: saga, client: context.postgres, logger: context.logger)
-            SagaRoutes(queries: SagaQueries(client: context.postgres, logger: context.logger), store: store)
+            SagaRoutes(
+                queries: SagaQueries(client: context.postgres, logger: context.logger), store: store, client: context.postgres, logger: context.logger)
                 .register(on: router, token: context.configuration.adminToken)
             let processor = SagaProcessor(
                 configuration: .init(

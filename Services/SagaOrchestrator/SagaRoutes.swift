@@ -2,6 +2,8 @@ import Checkout
 import EventSourcing
 import Foundation
 import Hummingbird
+import Logging
+import PostgresNIO
 import Sagas
 import ServiceSupport
 
@@ -10,6 +12,8 @@ import ServiceSupport
 struct SagaRoutes: Sendable {
     let queries: SagaQueries
     let store: SagaStore<CheckoutSaga>
+    let client: PostgresClient
+    let logger: Logger
 
     var saga: String { store.definition.name }
 
@@ -42,7 +46,7 @@ struct SagaRoutes: Sendable {
             return try JSONResponse.make(
                 Listing(sagas: try await queries.list(saga: saga, status: status, limit: limit), counts: try await queries.counts(saga: saga)))
         }
-        let admin = router.group("/admin").add(middleware: AdminAuthMiddleware(token: token))
+        let admin = router.adminGroup(token: token, client: client, service: "saga-orchestrator", logger: logger)
         admin.post("/sagas/:orderId/retry") { request, context in
             let id = try Self.orderID(context)
             do {

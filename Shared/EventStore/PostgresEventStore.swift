@@ -9,7 +9,7 @@ public import PostgresNIO
 public final class PostgresEventStore: Sendable {
     public let client: PostgresClient
     let logger: Logger
-    private let topicForStreamType: @Sendable (String) -> String
+    let topicForStreamType: @Sendable (String) -> String
     private let batcher: AppendBatcher
 
     /// `topicForStreamType` names the Kafka topic of each stream type (the outbox's target).

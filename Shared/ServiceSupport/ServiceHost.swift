@@ -74,6 +74,7 @@ public enum ServiceHost {
             logger: logger)
         app.beforeServerStarts {
             do {
+                try await AuditSchema.migrator.run(on: postgres, logger: logger)
                 for migrate in plan.migrations { try await migrate() }
                 gate.open(succeeded: true)
             } catch {
