@@ -242,6 +242,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "AdminSecurityTests",
+            dependencies: [
+                "CommandService", "ProjectionService", "SagaOrchestrator", "ServiceSupport", "SuiteTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Tests/AdminSecurityTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "KafkaIntegrationTests",
             dependencies: ["Kafka", "SuiteTesting"],
             path: "Tests/KafkaIntegrationTests",

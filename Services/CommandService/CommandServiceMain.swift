@@ -5,21 +5,24 @@ import ServiceSupport
 @main
 enum CommandServiceMain {
     static func main() async {
-        await ServiceHost.run(service: "command-service", defaultPort: 8081) { context, router in
-            let store = PostgresEventStore(
-                client: context.postgres, logger: context.logger, topicForStreamType: CheckoutTopics.topic(forStreamType:))
-            let commands = CheckoutCommands(store: store)
-            CommandRoutes(commands: commands).register(on: router)
-            OutboxAdminRoutes(store: store).register(
-                on: router.adminGroup(
-                    token: context.configuration.adminToken, client: context.postgres, service: "command-service", logger: context.logger))
-            return ServicePlan(
-                migrations: [{ try await store.migrate() }],
-                services: [
-                    OutboxRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger),
-                    CommandConsumer(
-                        commands: commands, configuration: context.configuration, producer: context.kafkaProducer, logger: context.logger),
-                ])
-        }
+        await ServiceHost.run(service: "command-service", defaultPort: 8081, setup: setup)
+    }
+
+    /// Routes and background services (also used by tests, which build the same router).
+    static let setup: ServiceHost.Setup = { context, router in
+        let store = PostgresEventStore(
+            client: context.postgres, logger: context.logger, topicForStreamType: CheckoutTopics.topic(forStreamType:))
+        let commands = CheckoutCommands(store: store)
+        CommandRoutes(commands: commands).register(on: router)
+        OutboxAdminRoutes(store: store).register(
+            on: router.adminGroup(
+                token: context.configuration.adminToken, client: context.postgres, service: "command-service", logger: context.logger))
+        return ServicePlan(
+            migrations: [{ try await store.migrate() }],
+            services: [
+                OutboxRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger),
+                CommandConsumer(
+                    commands: commands, configuration: context.configuration, producer: context.kafkaProducer, logger: context.logger),
+            ])
     }
 }

@@ -5,14 +5,17 @@ import ServiceSupport
 @main
 enum ProjectionServiceMain {
     static func main() async {
-        await ServiceHost.run(service: "projection-service", defaultPort: 8082) { context, router in
-            let faults = FaultSwitch()
-            let runtime = ProjectionRuntime.checkout(context: context, faults: faults)
-            QueryRoutes(queries: ReadModelQueries(client: context.postgres, logger: context.logger), runtime: runtime).register(on: router)
-            AdminRoutes(runtime: runtime, faults: faults).register(on: router, token: context.configuration.adminToken)
-            return ServicePlan(
-                migrations: [{ try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: context.postgres, logger: context.logger) }],
-                services: [runtime.processor])
-        }
+        await ServiceHost.run(service: "projection-service", defaultPort: 8082, setup: setup)
+    }
+
+    /// Routes and background services (also used by tests, which build the same router).
+    static let setup: ServiceHost.Setup = { context, router in
+        let faults = FaultSwitch()
+        let runtime = ProjectionRuntime.checkout(context: context, faults: faults)
+        QueryRoutes(queries: ReadModelQueries(client: context.postgres, logger: context.logger), runtime: runtime).register(on: router)
+        AdminRoutes(runtime: runtime, faults: faults).register(on: router, token: context.configuration.adminToken)
+        return ServicePlan(
+            migrations: [{ try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: context.postgres, logger: context.logger) }],
+            services: [runtime.processor])
     }
 }

@@ -13,6 +13,16 @@ public struct ServiceContext: Sendable {
     public var registry: PrometheusCollectorRegistry
     public var postgres: PostgresClient
     public var kafkaProducer: KafkaProducer
+
+    public init(
+        configuration: ServiceConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, postgres: PostgresClient, kafkaProducer: KafkaProducer
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.registry = registry
+        self.postgres = postgres
+        self.kafkaProducer = kafkaProducer
+    }
 }
 
 /// The common shape of the suite's executables: configuration from the environment, logging
