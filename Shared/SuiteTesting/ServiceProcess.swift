@@ -73,3 +73,36 @@ public func freeLocalPort() throws -> Int {
     guard bound else { throw POSIXError(.EADDRINUSE) }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// Runs one of the suite's command-line tools to completion (e.g. `suitectl`), for tests that
+/// drive the suite the way an operator does.
+public struct ToolRun: Sendable {
+    public var status: Int32
+    public var output: String
+    public var errors: String
+
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ToolRun {
+        let process = Process()
+        process.executableURL = ServiceProcess.binaryDirectory.appendingPathComponent(executable)
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { _, new in new }
+        process.environment = merged
+        let directory = FileManager.default.temporaryDirectory
+        let outputFile = directory.appendingPathComponent("tool-\(UUID().uuidString).out")
+        let errorFile = directory.appendingPathComponent("tool-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outputFile)
+            try? FileManager.default.removeItem(at: errorFile)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+        try process.run()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        return ToolRun(
+            status: process.terminationStatus, output: (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "",
+            errors: (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")
+    }
+}
