@@ -245,6 +245,7 @@ let package = Package(
             name: "AdminSecurityTests",
             dependencies: [
                 "CommandService", "ProjectionService", "SagaOrchestrator", "ServiceSupport", "SuiteTesting",
+                "EventStore", "Projections", "CheckoutReadModels", "Sagas",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

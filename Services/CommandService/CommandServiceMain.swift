@@ -18,7 +18,7 @@ enum CommandServiceMain {
             on: router.adminGroup(
                 token: context.configuration.adminToken, client: context.postgres, service: "command-service", logger: context.logger))
         return ServicePlan(
-            migrations: [{ try await store.migrate() }],
+            migrations: [{ try await EventStoreSchema.migrator.run(on: context.migrationPostgres, logger: context.logger) }],
             services: [
                 OutboxRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger),
                 CommandConsumer(

@@ -15,7 +15,7 @@ enum ProjectionServiceMain {
         QueryRoutes(queries: ReadModelQueries(client: context.postgres, logger: context.logger), runtime: runtime).register(on: router)
         AdminRoutes(runtime: runtime, faults: faults).register(on: router, token: context.configuration.adminToken)
         return ServicePlan(
-            migrations: [{ try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: context.postgres, logger: context.logger) }],
+            migrations: [{ try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: context.migrationPostgres, logger: context.logger) }],
             services: [runtime.processor])
     }
 }

@@ -21,7 +21,7 @@ enum SagaOrchestratorMain {
                 bootstrapServers: context.configuration.kafkaBrokers),
             store: store, producer: context.kafkaProducer, logger: context.logger)
         return ServicePlan(
-            migrations: [{ try await SagaSchema.migrator.run(on: context.postgres, logger: context.logger) }],
+            migrations: [{ try await SagaSchema.migrator.run(on: context.migrationPostgres, logger: context.logger) }],
             services: [
                 processor,
                 SagaDeadlineScheduler(store: store, logger: context.logger),

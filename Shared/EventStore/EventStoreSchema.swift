@@ -2,7 +2,11 @@ public import ServiceSupport
 
 /// The `event_store` schema. Events are append-only: nothing here updates or deletes them.
 public enum EventStoreSchema {
-    public static let migrator = Migrator(schema: "event_store", migrations: migrations)
+    /// The command service writes the event store; the projection service reads it (rebuilds).
+    public static let migrator = Migrator(
+        schema: "event_store", migrations: migrations,
+        privileges: ServiceRoles.create + ServiceRoles.readWrite("event_store", to: ServiceRoles.command)
+            + ServiceRoles.readOnly("event_store", to: ServiceRoles.projection))
 
     static let migrations: [Migration] = [
         Migration(

@@ -47,6 +47,8 @@ public enum ProjectionSchema {
     ]
 
     public static func migrator(adding projectionMigrations: [Migration] = []) -> Migrator {
-        Migrator(schema: "read_models", migrations: migrations + projectionMigrations)
+        Migrator(
+            schema: "read_models", migrations: migrations + projectionMigrations,
+            privileges: ServiceRoles.create + ServiceRoles.own("read_models", to: ServiceRoles.projection))
     }
 }

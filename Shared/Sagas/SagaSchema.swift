@@ -49,5 +49,6 @@ public enum SagaSchema {
             ]),
     ]
 
-    public static let migrator = Migrator(schema: "sagas", migrations: migrations)
+    public static let migrator = Migrator(
+        schema: "sagas", migrations: migrations, privileges: ServiceRoles.create + ServiceRoles.readWrite("sagas", to: ServiceRoles.saga))
 }

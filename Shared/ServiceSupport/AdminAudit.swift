@@ -63,7 +63,15 @@ public enum AuditSchema {
                     """,
                     "CREATE INDEX audit_log_at ON ops.audit_log (at)",
                 ])
-        ])
+        ],
+        // Every service may add to the log; none may change or delete it.
+        privileges: ServiceRoles.create
+            + ServiceRoles.all.flatMap { role in
+                [
+                    "GRANT USAGE ON SCHEMA ops TO \(role)", "GRANT INSERT ON ops.audit_log TO \(role)",
+                    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA ops TO \(role)",
+                ]
+            })
 }
 
 extension Router {

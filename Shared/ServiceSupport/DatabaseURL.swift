@@ -39,7 +39,17 @@ public struct DatabaseURL: Sendable {
         self.sslMode = mode
     }
 
-    public var clientConfiguration: PostgresClient.Configuration {
+    public var clientConfiguration: PostgresClient.Configuration { clientConfiguration(role: nil) }
+
+    /// With a role, every connection takes it on at start (`-c role=...`), so its statements
+    /// run with that role's privileges.
+    public func clientConfiguration(role: String?) -> PostgresClient.Configuration {
+        var configuration = plainConfiguration
+        if let role { configuration.options.additionalStartupParameters.append(("options", "-c role=\(role)")) }
+        return configuration
+    }
+
+    private var plainConfiguration: PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS =
             switch sslMode {
             case "require": .require(.makeClientConfiguration())

@@ -19,11 +19,15 @@ public struct Migration: Sendable {
 public struct Migrator: Sendable {
     public let schema: String
     public let migrations: [Migration]
+    /// Idempotent statements run after the migrations at every start (roles and grants), so
+    /// that tables added by any later migration are covered too.
+    public let privileges: [String]
 
-    public init(schema: String, migrations: [Migration]) {
+    public init(schema: String, migrations: [Migration], privileges: [String] = []) {
         precondition(schema.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "schema names are plain identifiers")
         self.schema = schema
         self.migrations = migrations.sorted { $0.version < $1.version }
+        self.privileges = privileges
     }
 
     /// Returns the versions it applied (empty when the schema was up to date).
@@ -71,6 +75,13 @@ public struct Migrator: Sendable {
             }
             logger.info("migration applied", metadata: ["schema": "\(schema)", "version": "\(migration.version)", "name": "\(migration.name)"])
             applied.append(migration.version)
+        }
+        if !privileges.isEmpty {
+            try await connection.withTransaction(logger: logger) { transaction in
+                for statement in privileges {
+                    _ = try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+                }
+            }
         }
         return applied
     }

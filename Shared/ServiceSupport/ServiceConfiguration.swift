@@ -11,6 +11,11 @@ public struct ServiceConfiguration: Sendable {
 
     public var serviceName: String
     public var databaseURL: String
+    /// Where migrations run (they create schemas, roles and grants); nil: `databaseURL`.
+    public var migrationDatabaseURL: String?
+    /// The PostgreSQL role the service's connections take on (`ServiceRoles`); nil: none, the
+    /// login user's own privileges.
+    public var databaseRole: String?
     public var kafkaBrokers: String
     public var host: String
     public var port: Int
@@ -34,12 +39,13 @@ public struct ServiceConfiguration: Sendable {
         self.host = host
         self.port = port
         self.instanceID = instanceID ?? "\(serviceName)-\(ProcessInfo.processInfo.processIdentifier)"
+        self.databaseRole = ServiceRoles.defaultRole(forService: serviceName)
         self.adminToken = adminToken
         self.logLevel = logLevel
         self.logFormat = logFormat
     }
 
-    /// Reads `DATABASE_URL`, `KAFKA_BROKERS`, `HOST`, `PORT`, `INSTANCE_ID`, `ADMIN_TOKEN`,
+    /// Reads `DATABASE_URL`, `MIGRATION_DATABASE_URL`, `DATABASE_ROLE`, `KAFKA_BROKERS`, `HOST`, `PORT`, `INSTANCE_ID`, `ADMIN_TOKEN`,
     /// `LOG_LEVEL` and `LOG_FORMAT`; an invalid value is an error naming the variable.
     public static func fromEnvironment(
         service: String, defaultPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment
@@ -52,6 +58,16 @@ public struct ServiceConfiguration: Sendable {
         if let url = value("DATABASE_URL") {
             _ = try DatabaseURL(url, variable: "DATABASE_URL")
             configuration.databaseURL = url
+        }
+        if let url = value("MIGRATION_DATABASE_URL") {
+            _ = try DatabaseURL(url, variable: "MIGRATION_DATABASE_URL")
+            configuration.migrationDatabaseURL = url
+        }
+        if let role = value("DATABASE_ROLE") {
+            guard role == "none" || (role.first?.isLetter == true && role.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw ConfigurationError(variable: "DATABASE_ROLE", value: role, reason: "must be a plain role name, or none")
+            }
+            configuration.databaseRole = role == "none" ? nil : role
         }
         if let brokers = value("KAFKA_BROKERS") { configuration.kafkaBrokers = brokers }
         if let host = value("HOST") { configuration.host = host }

@@ -11,12 +11,17 @@ public struct ServiceContext: Sendable {
     public var configuration: ServiceConfiguration
     public var logger: Logger
     public var registry: PrometheusCollectorRegistry
+    /// The service's pool, under its own role.
     public var postgres: PostgresClient
+    /// The pool migrations run on (schema owner: creates tables, roles and grants).
+    public var migrationPostgres: PostgresClient
     public var kafkaProducer: KafkaProducer
 
     public init(
-        configuration: ServiceConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, postgres: PostgresClient, kafkaProducer: KafkaProducer
+        configuration: ServiceConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, postgres: PostgresClient,
+        migrationPostgres: PostgresClient? = nil, kafkaProducer: KafkaProducer
     ) {
+        self.migrationPostgres = migrationPostgres ?? postgres
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
@@ -60,11 +65,14 @@ public enum ServiceHost {
         _ configuration: ServiceConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, setup: Setup
     ) async throws {
         let database = try DatabaseURL(configuration.databaseURL)
-        let postgres = PostgresClient(configuration: database.clientConfiguration, backgroundLogger: logger)
+        let postgres = PostgresClient(configuration: database.clientConfiguration(role: configuration.databaseRole), backgroundLogger: logger)
+        let owner = try DatabaseURL(configuration.migrationDatabaseURL ?? configuration.databaseURL)
+        let migrationPostgres = PostgresClient(configuration: owner.clientConfiguration, backgroundLogger: logger)
         let producer = try KafkaProducer(
             configuration: .producer(bootstrapServers: configuration.kafkaBrokers), logger: logger)
         let context = ServiceContext(
-            configuration: configuration, logger: logger, registry: registry, postgres: postgres, kafkaProducer: producer)
+            configuration: configuration, logger: logger, registry: registry, postgres: postgres, migrationPostgres: migrationPostgres,
+            kafkaProducer: producer)
 
         let router = Router()
         router.add(middleware: MetricsMiddleware())
@@ -76,7 +84,7 @@ public enum ServiceHost {
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serviceName),
-            services: [postgres, KafkaProducerService(producer: producer)] + plan.services.map { GatedService(gate: gate, inner: $0) },
+            services: [postgres, migrationPostgres, KafkaProducerService(producer: producer)] + plan.services.map { GatedService(gate: gate, inner: $0) },
             onServerRunning: { channel in
                 logger.info(
                     "listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
@@ -84,7 +92,7 @@ public enum ServiceHost {
             logger: logger)
         app.beforeServerStarts {
             do {
-                try await AuditSchema.migrator.run(on: postgres, logger: logger)
+                try await AuditSchema.migrator.run(on: migrationPostgres, logger: logger)
                 for migrate in plan.migrations { try await migrate() }
                 gate.open(succeeded: true)
             } catch {

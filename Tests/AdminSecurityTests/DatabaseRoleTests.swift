@@ -1,0 +1,77 @@
+import CheckoutReadModels
+import EventStore
+import Logging
+import PostgresNIO
+import Projections
+import Sagas
+import ServiceSupport
+import SuiteTesting
+import Testing
+
+/// Each service's PostgreSQL role can do its own job and nothing of another service's.
+@Suite("PostgreSQL roles per service", .serialized)
+struct DatabaseRoleTests {
+    enum Outcome: Equatable {
+        case allowed
+        case denied
+    }
+
+    /// Runs `sql` as `role` in a transaction that is rolled back (a failed one is discarded with
+    /// the client).
+    private func attempt(_ sql: String, as role: String, databaseURL: String) async throws -> Outcome {
+        let client = PostgresClient(configuration: try DatabaseURL(databaseURL).clientConfiguration(role: role), backgroundLogger: testLogger("role"))
+        return try await withThrowingTaskGroup(of: Outcome?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            do {
+                try await client.withConnection { connection in
+                    _ = try await connection.query("BEGIN", logger: testLogger("role")).collect()
+                    _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: testLogger("role")).collect()
+                    _ = try await connection.query("ROLLBACK", logger: testLogger("role")).collect()
+                }
+                return .allowed
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
+                return .denied
+            }
+        }
+    }
+
+    @Test("the projection role cannot write the event store; the command role cannot write read models; the saga role neither")
+    func leastPrivilege() async throws {
+        try await TestDatabase.withFresh { client, url in
+            let logger = testLogger("migrate")
+            try await AuditSchema.migrator.run(on: client, logger: logger)
+            try await EventStoreSchema.migrator.run(on: client, logger: logger)
+            try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: client, logger: logger)
+            try await SagaSchema.migrator.run(on: client, logger: logger)
+
+            let writeEvent = """
+                INSERT INTO event_store.events (event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload, metadata, correlation_id)
+                VALUES (gen_random_uuid(), 'order-x', 'order', 1, 'OrderPlaced', 1, '{}', '{}', 'c')
+                """
+            let writeReadModel = "INSERT INTO read_models.stock_levels (sku, on_hand) VALUES ('X', 1)"
+            let writeSaga = "INSERT INTO sagas.history (saga, correlation_id, kind, detail, step, status) VALUES ('s', 'c', 'event', 'd', 's', 'running')"
+            let readEvents = "SELECT count(*) FROM event_store.events"
+            let audit = "INSERT INTO ops.audit_log (service, operator, action, body, status) VALUES ('s', 'o', 'a', '', 200)"
+            let eraseAudit = "DELETE FROM ops.audit_log"
+
+            // Each role does its own job ...
+            #expect(try await attempt(writeEvent, as: ServiceRoles.command, databaseURL: url) == .allowed)
+            #expect(try await attempt(writeReadModel, as: ServiceRoles.projection, databaseURL: url) == .allowed)
+            #expect(try await attempt(readEvents, as: ServiceRoles.projection, databaseURL: url) == .allowed, "rebuilds read the log")
+            #expect(try await attempt(writeSaga, as: ServiceRoles.saga, databaseURL: url) == .allowed)
+            for role in ServiceRoles.all { #expect(try await attempt(audit, as: role, databaseURL: url) == .allowed) }
+            // ... and nothing of another's.
+            #expect(try await attempt(writeEvent, as: ServiceRoles.projection, databaseURL: url) == .denied)
+            #expect(try await attempt(writeEvent, as: ServiceRoles.saga, databaseURL: url) == .denied)
+            #expect(try await attempt(writeReadModel, as: ServiceRoles.command, databaseURL: url) == .denied)
+            #expect(try await attempt(writeReadModel, as: ServiceRoles.saga, databaseURL: url) == .denied)
+            #expect(try await attempt(writeSaga, as: ServiceRoles.command, databaseURL: url) == .denied)
+            #expect(try await attempt(readEvents, as: ServiceRoles.saga, databaseURL: url) == .denied)
+            for role in ServiceRoles.all { #expect(try await attempt(eraseAudit, as: role, databaseURL: url) == .denied, "the audit log is append-only") }
+        }
+    }
+}
