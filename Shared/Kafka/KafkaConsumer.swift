@@ -224,6 +224,17 @@ public final class KafkaConsumer: Sendable {
         return (marks[0], marks[1])
     }
 
+    /// The low and high watermarks librdkafka last learned from fetches (no broker round trip);
+    /// nil before the first fetch of the partition.
+    public func cachedWatermarks(_ partition: KafkaTopicPartition) -> (low: Int64, high: Int64)? {
+        try? handle.withHandle { pointer in
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let response = rd_kafka_get_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high)
+            return response == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? (low, high) : nil
+        }
+    }
+
     public func metadata(timeout: Duration = .seconds(5)) async throws(KafkaError) -> KafkaClusterMetadata {
         try await KafkaClusterMetadata.fetch(from: handle, timeout: timeout)
     }

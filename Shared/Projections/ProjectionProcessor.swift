@@ -140,6 +140,10 @@ public struct ProjectionProcessor: Service {
         case .committed(let next, let count, _, let parkedEvents):
             applied.increment(by: count)
             status.recordCheckpoint(partition, next: next)
+            if let high = consumer.cachedWatermarks(partition)?.high {
+                Gauge(label: "projection_lag", dimensions: [("topic", partition.topic), ("partition", "\(partition.partition)")])
+                    .record(max(0, high - next))
+            }
             if !parkedEvents.isEmpty {
                 parked.increment(by: parkedEvents.count)
                 await copyToDeadLetterTopic(parkedEvents)

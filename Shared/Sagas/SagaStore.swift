@@ -1,6 +1,7 @@
 public import EventSourcing
 public import Foundation
 public import Logging
+import Metrics
 public import PostgresNIO
 import ServiceSupport
 
@@ -186,6 +187,10 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         var entries: [(String, String)] = [(cause.kind, cause.detail)]
         entries += reaction.commands.map { ("command", "\($0.type) to \($0.key) (id \($0.id))") }
         if let note = reaction.note { entries.append(("step", note)) }
+        if previous == nil { Counter(label: "sagas_started_total", dimensions: [("saga", definition.name)]).increment() }
+        if reaction.status != .running && reaction.status != previous?.status {
+            Counter(label: "sagas_finished_total", dimensions: [("saga", definition.name), ("outcome", reaction.status.rawValue)]).increment()
+        }
         try await appendHistory(correlationID, entries, step: reaction.step, status: reaction.status, on: connection)
     }
 
@@ -198,6 +203,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         ).collect()
         try await appendHistory(
             correlationID, [(cause.kind, cause.detail), ("error", "cannot handle it: \(error)")], step: current.step, status: .failed, on: connection)
+        if current.status != .failed {
+            Counter(label: "sagas_finished_total", dimensions: [("saga", definition.name), ("outcome", SagaStatus.failed.rawValue)]).increment()
+        }
         logger.error("saga failed", metadata: ["correlationId": "\(correlationID)", "input": "\(cause.detail)", "error": "\(error)"])
     }
 

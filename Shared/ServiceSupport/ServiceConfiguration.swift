@@ -38,7 +38,8 @@ public struct ServiceConfiguration: Sendable {
         self.kafkaBrokers = kafkaBrokers
         self.host = host
         self.port = port
-        self.instanceID = instanceID ?? "\(serviceName)-\(ProcessInfo.processInfo.processIdentifier)"
+        // Host name too: in containers every process is pid 1, and scaled replicas must differ.
+        self.instanceID = instanceID ?? "\(serviceName)-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         self.databaseRole = ServiceRoles.defaultRole(forService: serviceName)
         self.adminToken = adminToken
         self.logLevel = logLevel
