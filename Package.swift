@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "saga-orchestrator", targets: ["SagaOrchestrator"]),
         .executable(name: "kafka-dev", targets: ["KafkaDev"]),
         .executable(name: "suitectl", targets: ["Suitectl"]),
+        .executable(name: "checkout-demo", targets: ["CheckoutDemo"]),
         .executable(name: "suite-bench", targets: ["SuiteBench"]),
         .library(name: "EventSourcing", targets: ["EventSourcing"]),
         .library(name: "EventStore", targets: ["EventStore"]),
@@ -166,6 +167,16 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Services/Suitectl",
+            swiftSettings: strict
+        ),
+        // The main job's driver (scripts/demo): checkouts, a poison event, checks, a summary.
+        .executableTarget(
+            name: "CheckoutDemo",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Services/CheckoutDemo",
             swiftSettings: strict
         ),
         .executableTarget(

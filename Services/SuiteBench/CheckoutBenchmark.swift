@@ -59,7 +59,6 @@ struct CheckoutBenchmark: AsyncParsableCommand {
         result.printLine()
         print("  baseline: \(result.details["baseline"] ?? ""); failed checkouts: \(checkouts.failed)")
         if let json { try BenchmarkResult.write([result], to: json) }
-        try await client.shutdown()
         if checkouts.failed > 0 { throw ExitCode(1) }
     }
 
@@ -109,7 +108,7 @@ struct BenchHTTP: Sendable {
 
     let commandURL: String
     let sagaURL: String
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let client = HTTPClient.shared
 
     func restock(_ sku: String, quantity: Int) async throws {
         let (status, body) = try await send("POST", "\(commandURL)/stock/\(sku)/restock", body: "{\"quantity\":\(quantity)}")
@@ -151,9 +150,5 @@ struct BenchHTTP: Sendable {
         let response = try await client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: bytes))
-    }
-
-    func shutdown() async throws {
-        try await client.shutdown()
     }
 }

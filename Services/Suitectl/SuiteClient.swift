@@ -65,8 +65,7 @@ struct SuiteClient {
 
     /// Sends a request; returns the JSON body of a 2xx answer, throws a `CLIError` otherwise.
     func call(_ method: String, _ service: Service, _ path: String, body: [String: Any]? = nil, admin: Bool = false) async throws -> Data {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { _ = client.shutdown() }
+        let client = HTTPClient.shared
         let url = base(service) + path
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)

@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The HTTP calls the demo makes, as a client and as an operator would.
+struct DemoAPI: Sendable {
+    struct Failed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    struct SagaOutcome: Sendable, Equatable {
+        var state: String
+        var step: String
+        var reason: String?
+    }
+
+    let command: String
+    let projections: [String]
+    let saga: String
+    let token: String
+    private let client = HTTPClient.shared
+
+    init(command: String, projections: [String], saga: String, token: String) {
+        self.command = command
+        self.projections = projections
+        self.saga = saga
+        self.token = token
+    }
+
+    var projection: String { projections[0] }
+
+    // MARK: - As a client
+
+    func restock(_ sku: String, _ quantity: Int) async throws {
+        _ = try await expect(200, "POST", "\(command)/stock/\(sku)/restock", ["quantity": quantity])
+    }
+
+    func placeOrder(_ order: DemoOrder) async throws -> String {
+        let body: [String: Any] = [
+            "customerId": order.customer, "paymentMethod": order.scenario.paymentMethod,
+            "lines": order.lines.map { ["sku": $0.sku, "quantity": $0.quantity, "unitPriceCents": 1_250] },
+        ]
+        let answer = try await expect(201, "POST", "\(command)/orders", body)
+        guard let id = answer["orderId"] as? String else { throw Failed(description: "no orderId in \(answer)") }
+        if order.scenario == .customerCancel { try await cancelWhenAuthorizing(id) }
+        return id
+    }
+
+    /// The customer cancels while the saga waits for the (silent) payment.
+    func cancelWhenAuthorizing(_ orderID: String) async throws {
+        for _ in 0..<200 {
+            if let outcome = try await sagaOutcome(orderID), outcome.step == "authorizing" || outcome.state != "running" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try await send("POST", "\(command)/orders/\(orderID)/cancel", ["reason": "changed my mind"])
+    }
+
+    func stockState(_ sku: String) async throws -> (onHand: Int, reserved: Int) {
+        let answer = try await expect(200, "GET", "\(command)/streams/stock-\(sku)/state")
+        let state = answer["state"] as? [String: Any] ?? [:]
+        let reservations = state["reservations"] as? [String: Int] ?? [:]
+        return (state["onHand"] as? Int ?? -1, reservations.values.reduce(0, +))
+    }
+
+    /// The read model's stock once it equals the event store's; nil if it never does in 60 s.
+    func waitForStockView(_ sku: String, matching store: (onHand: Int, reserved: Int)) async throws -> (onHand: Int, reserved: Int)? {
+        for _ in 0..<300 {
+            let (status, answer) = try await send("GET", "\(projection)/stock/\(sku)")
+            if status == 200, answer["onHand"] as? Int == store.onHand, answer["reserved"] as? Int == store.reserved { return store }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
+    }
+
+    /// The order's status as the event store folds it (`pending`, `confirmed`, `cancelled`).
+    func orderState(_ orderID: String) async throws -> String? {
+        let answer = try await expect(200, "GET", "\(command)/streams/order-\(orderID)/state")
+        return (answer["state"] as? [String: Any])?["status"] as? String
+    }
+
+    func waitForOrderStatus(_ orderID: String, _ status: String) async throws -> String? {
+        for _ in 0..<150 {
+            let (code, answer) = try await send("GET", "\(projection)/orders/\(orderID)")
+            if code == 200, answer["status"] as? String == status { return status }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
+    }
+
+    func sagaOutcome(_ orderID: String) async throws -> SagaOutcome? {
+        let (status, answer) = try await send("GET", "\(saga)/sagas/\(orderID)")
+        guard status == 200, let state = answer["state"] as? String else { return nil }
+        let reason = (answer["data"] as? [String: Any])?["reason"] as? String
+        return SagaOutcome(state: state, step: answer["step"] as? String ?? "", reason: reason)
+    }
+
+    // MARK: - As an operator
+
+    /// The drill hook, on every projector still running (each has its own switch; the killed
+    /// one is gone, and so is its switch).
+    func setFault(stream: String, failing: Bool) async throws {
+        var reached = 0
+        for base in projections {
+            guard let (status, _) = try? await send("POST", "\(base)/admin/faults", ["stream": stream, "enabled": failing], admin: true) else { continue }
+            guard status == 200 else { throw Failed(description: "POST \(base)/admin/faults: HTTP \(status)") }
+            reached += 1
+        }
+        guard reached > 0 else { throw Failed(description: "no projection service answered") }
+    }
+
+    func waitForDeadLetters(stream: String, count: Int) async throws -> Int {
+        var seen = 0
+        for _ in 0..<300 {
+            let (status, data) = try await raw("GET", "\(projection)/admin/dead-letters?stream=\(stream)", nil, admin: true)
+            let letters = status == 200 ? (try? JSONSerialization.jsonObject(with: data)) as? [Any] ?? [] : []
+            seen = letters.count
+            if seen >= count { return seen }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return seen
+    }
+
+    func replay(projection name: String, stream: String) async throws -> (replayed: Int, failure: String?) {
+        let answer = try await expect(200, "POST", "\(projection)/admin/dead-letters/replay", ["projection": name, "stream": stream], admin: true)
+        return (answer["replayed"] as? Int ?? 0, answer["failure"] as? String)
+    }
+
+    func parkedCount() async throws -> Int {
+        let answer = try await expect(200, "GET", "\(projection)/projections")
+        return (answer["projections"] as? [[String: Any]] ?? []).compactMap { $0["parkedDeadLetters"] as? Int }.reduce(0, +)
+    }
+
+    /// Total lag over every partition, once it is 0 or after `timeout` seconds.
+    func waitForNoLag(timeout: Int) async throws -> Int {
+        var lag = -1
+        for _ in 0..<(timeout * 2) {
+            let answer = try await expect(200, "GET", "\(projection)/projections")
+            lag = (answer["partitions"] as? [[String: Any]] ?? []).compactMap { $0["lag"] as? Int }.reduce(0, +)
+            if lag == 0 { return 0 }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return lag
+    }
+
+    // MARK: - HTTP
+
+    private func expect(_ status: Int, _ method: String, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> [String: Any] {
+        let (code, answer) = try await send(method, url, body, admin: admin)
+        guard code == status else { throw Failed(description: "\(method) \(url): HTTP \(code) \(answer)") }
+        return answer
+    }
+
+    private func send(_ method: String, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> (Int, [String: Any]) {
+        let (status, data) = try await raw(method, url, body, admin: admin)
+        return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+    }
+
+    private func raw(_ method: String, _ url: String, _ body: [String: Any]?, admin: Bool) async throws -> (Int, Data) {
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "X-Operator", value: "checkout-demo")
+        if admin { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        return (Int(response.status.code), Data(bytes.readableBytesView))
+    }
+}
