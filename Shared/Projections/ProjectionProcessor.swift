@@ -172,19 +172,9 @@ public struct ProjectionProcessor: Service {
         }
     }
 
-    /// One batch transaction, abandoned if it has not finished in 45 s (past the 30 s lock timeout) (a connection the
-    /// server closed under us, e.g. after this process was paused, would otherwise hang it).
+    /// One batch transaction, abandoned after 45 s (past the 30 s lock timeout).
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let client = self.client
-        let logger = self.logger
-        do {
-            return try await abandoning(after: .seconds(45)) {
-                try await client.withTransaction(logger: logger) { try await body($0) }
-            }
-        } catch let error as PostgresTransactionError {
-            if let inner = error.closureError { throw inner }
-            throw error
-        }
+        try await client.guardedTransaction(logger: logger, body)
     }
 
     private func copyToDeadLetterTopic(_ events: [PartitionBatchWriter.ParkedEvent]) async {

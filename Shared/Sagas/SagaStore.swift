@@ -222,18 +222,8 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         ).collect()
     }
 
-    /// One transaction, abandoned after 45 s (a connection the server closed can otherwise
-    /// leave a query waiting forever with PostgresNIO 1.33).
+    /// One transaction, abandoned after 45 s (see `guardedTransaction`).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let client = self.client
-        let logger = self.logger
-        do {
-            return try await abandoning(after: .seconds(45)) {
-                try await client.withTransaction(logger: logger) { try await body($0) }
-            }
-        } catch let error as PostgresTransactionError {
-            if let inner = error.closureError { throw inner }
-            throw error
-        }
+        try await client.guardedTransaction(logger: logger, body)
     }
 }

@@ -12,9 +12,11 @@ struct OrchestratorCrashTests {
     @Test("kill -9 the orchestrator during 500 concurrent checkouts: every saga finishes, nothing executed twice, stock balances")
     func killedDuringCheckouts() async throws {
         try await TestDatabase.withFresh { client, databaseURL in
-            // Deadlines long enough for a loaded debug build to answer a real payment in time.
+            // Deadlines longer than a fail-over (the killed member's partitions move after its 6 s
+            // session, and a loaded debug build restarts slowly): a real payment answered while
+            // no orchestrator ran must not be taken for a silent gateway.
             let stack = try await CheckoutStack(
-                databaseURL: databaseURL, sagaEnvironment: ["SAGA_PAYMENT_DEADLINE_MS": "6000", "SAGA_STEP_DEADLINE_MS": "15000", "SAGA_MAX_RETRIES": "1"])
+                databaseURL: databaseURL, sagaEnvironment: ["SAGA_PAYMENT_DEADLINE_MS": "20000", "SAGA_STEP_DEADLINE_MS": "30000", "SAGA_MAX_RETRIES": "1"])
             defer { stack.killAll() }
             for sku in Self.skus { try await stack.restock(sku, 60) }
             var generator = SeededGenerator(seed: 0xC0FFEE)
@@ -78,7 +80,7 @@ struct OrchestratorCrashTests {
             }
             let completed = try await EffectChecks.count(client, "SELECT count(*)::int8 FROM sagas.instances WHERE status = 'completed'")
             let reasons = try await client.query(
-                "SELECT r || ' ×' || count(*) FROM (SELECT coalesce(state->>'reason', status) AS r FROM sagas.instances) o GROUP BY r ORDER BY count(*) DESC",
+                "SELECT r || ' ×' || count(*) FROM (SELECT split_part(coalesce(state->>'reason', status), ':', 1) AS r FROM sagas.instances) o GROUP BY r ORDER BY count(*) DESC",
                 logger: testLogger("checks")
             ).collect().map { try $0.decode(String.self) }
             #expect(completed > Int64(Self.orders) / 2, "most checkouts complete; outcomes: \(reasons)")
