@@ -47,6 +47,9 @@ public struct KafkaConfiguration: Sendable {
                 "auto.offset.reset": "error",
                 "session.timeout.ms": "6000",
                 "heartbeat.interval.ms": "500",
+                // A fetch returns after at most 50 ms when there is little to read (librdkafka
+                // waits 500 ms by default): a checkout crosses Kafka eight times.
+                "fetch.wait.max.ms": "50",
             ])
         configuration.properties.merge(overrides) { _, override in override }
         return configuration
