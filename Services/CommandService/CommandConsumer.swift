@@ -41,6 +41,8 @@ struct CommandConsumer: Service {
                     let batch = try await consumer.poll(maxMessages: 500, timeout: .milliseconds(200))
                     guard !batch.isEmpty else { continue }
                     await execute(batch)
+                    // Stopping mid-batch skips commands: leave their offsets for the next owner.
+                    guard !Task.isCancelled else { break }
                     var positions: [KafkaTopicPartition: Int64] = [:]
                     for record in batch { positions[record.topicPartition] = max(positions[record.topicPartition] ?? 0, record.offset + 1) }
                     try await consumer.commit(positions)

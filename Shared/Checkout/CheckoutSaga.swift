@@ -39,7 +39,13 @@ public struct CheckoutSaga: SagaDefinition {
 
     public func correlationID(of event: RecordedEvent) -> String? {
         guard [Order.category, Stock.category, Payment.category].contains(event.streamType) else { return nil }
-        return try? CheckoutEvent.decode(event).orderID
+        if let decoded = try? CheckoutEvent.decode(event) { return decoded.orderID }
+        // Not decodable (a version this code does not know): still route it to its saga, whose
+        // `react` then fails with the decoding error for an operator to see, instead of dropping it.
+        guard case .object(let fields) = try? JSONDecoder().decode(JSONValue.self, from: Data(event.payload)),
+            case .string(let orderID) = fields["orderId"]
+        else { return nil }
+        return orderID
     }
 
     public func start(with event: RecordedEvent, now: Date) throws -> SagaReaction<CheckoutSagaState>? {
@@ -140,6 +146,7 @@ public struct CheckoutSaga: SagaDefinition {
     }
 
     public func retry(_ state: CheckoutSagaState, now: Date) -> SagaReaction<CheckoutSagaState> {
+        guard !state.phase.isTerminal else { return stay(state, note: "finished; nothing to retry") }
         var state = state
         state.attempt = 0
         state.failedStep = nil
@@ -156,6 +163,7 @@ public struct CheckoutSaga: SagaDefinition {
         var state = state
         state.phase = phase
         state.attempt = 0
+        state.failedStep = nil
         return SagaReaction(
             state: state, status: .running, step: phase.rawValue, commands: commands(for: state, causation: causation),
             deadline: deadline(for: phase, now: now), note: note)
@@ -166,6 +174,7 @@ public struct CheckoutSaga: SagaDefinition {
         state.reason = reason
         state.phase = .releasing
         state.attempt = 0
+        state.failedStep = nil
         return progressCompensation(state, now: now, causation: causation, note: "compensating: \(reason)", resend: true)
     }
 
@@ -179,7 +188,7 @@ public struct CheckoutSaga: SagaDefinition {
             guard !state.orderCancelled else { return finish(state, as: .compensated, note: "\(note); compensation complete") }
             return enter(.cancelling, state, now: now, causation: causation, note: "\(note); stock released, cancelling the order")
         }
-        if state.phase == .cancelling && state.orderCancelled {
+        if state.phase == .cancelling && state.orderCancelled && state.refundDone {
             return finish(state, as: .compensated, note: "\(note); compensation complete")
         }
         return SagaReaction(
@@ -225,7 +234,9 @@ public struct CheckoutSaga: SagaDefinition {
             let refund = state.paymentAuthorized && !state.refunded ? [command(.refundPayment, state, causation: causation)] : []
             return releases + refund
         case .cancelling:
-            return [command(.cancelOrder, state, causation: causation)]
+            let cancel = state.orderCancelled ? [] : [command(.cancelOrder, state, causation: causation)]
+            let refund = state.paymentAuthorized && !state.refunded ? [command(.refundPayment, state, causation: causation)] : []
+            return cancel + refund
         case .completed, .compensated:
             return []
         }

@@ -91,7 +91,14 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
             event = try EventKafkaMapping.event(from: record)
         } catch {
             logger.error("unreadable event dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(error)"])
-            _ = await producer.send([DeadLetterMessage.make(from: record, reason: "unreadable event: \(error)", processor: configuration.groupID)])
+            let letter = DeadLetterMessage.make(from: record, reason: "unreadable event: \(error)", processor: configuration.groupID)
+            // Its offset is committed after this: the copy on the dead-letter topic must exist.
+            var delay = Duration.milliseconds(100)
+            while !Task.isCancelled {
+                if case .success = await producer.send([letter]).first { return }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
             return
         }
         var delay = Duration.milliseconds(100)

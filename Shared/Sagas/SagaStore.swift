@@ -94,7 +94,19 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
             ).collect()
             for row in rows {
                 let (correlationID, stateText, status, step, _) = try row.decode((String, String, String, String, Date).self)
-                let current = try instance(stateText: stateText, status: status, step: step)
+                let current: Instance
+                do {
+                    current = try instance(stateText: stateText, status: status, step: step)
+                } catch {
+                    // One unreadable instance must not stop every other deadline.
+                    _ = try await connection.query(
+                        """
+                        UPDATE sagas.instances SET status = 'failed', error = \("unreadable state: \(error)"), deadline_at = NULL, updated_at = now()
+                        WHERE saga = \(definition.name) AND correlation_id = \(correlationID)
+                        """, logger: logger
+                    ).collect()
+                    continue
+                }
                 let reaction = definition.deadlinePassed(in: current.state, now: now)
                 try await save(reaction, correlationID, previous: current, cause: Cause(kind: "deadline", detail: "deadline passed in step \(step)"), on: connection)
             }
@@ -150,7 +162,10 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         _ reaction: SagaReaction<Definition.State>, _ correlationID: String, previous: Instance?, cause: Cause, on connection: PostgresConnection
     ) async throws {
         let stateText = String(decoding: try EventJSON.encoder().encode(reaction.state), as: UTF8.self)
-        let status = reaction.status.rawValue
+        // A failed instance that an input does not move to a new step stays failed (it has no
+        // deadline to wake it): only a step change or an operator's retry runs it again.
+        let stillFailed = previous?.status == .failed && reaction.status == .running && reaction.deadline == .keep
+        let status = stillFailed ? SagaStatus.failed.rawValue : reaction.status.rawValue
         let keepDeadline = reaction.deadline == .keep
         let deadline: Date? = if case .at(let date) = reaction.deadline { date } else { nil }
         if previous == nil {
@@ -188,10 +203,10 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         entries += reaction.commands.map { ("command", "\($0.type) to \($0.key) (id \($0.id))") }
         if let note = reaction.note { entries.append(("step", note)) }
         if previous == nil { Counter(label: "sagas_started_total", dimensions: [("saga", definition.name)]).increment() }
-        if reaction.status != .running && reaction.status != previous?.status {
-            Counter(label: "sagas_finished_total", dimensions: [("saga", definition.name), ("outcome", reaction.status.rawValue)]).increment()
+        if status != SagaStatus.running.rawValue && status != previous?.status.rawValue {
+            Counter(label: "sagas_finished_total", dimensions: [("saga", definition.name), ("outcome", status)]).increment()
         }
-        try await appendHistory(correlationID, entries, step: reaction.step, status: reaction.status, on: connection)
+        try await appendHistory(correlationID, entries, step: reaction.step, status: SagaStatus(rawValue: status) ?? .failed, on: connection)
     }
 
     private func markFailed(_ correlationID: String, _ current: Instance, cause: Cause, error: String, on connection: PostgresConnection) async throws {

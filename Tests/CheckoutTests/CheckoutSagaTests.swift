@@ -183,4 +183,49 @@ struct CheckoutSagaTests {
         let state = try run(placed([("PEN", 1)]), []).state
         #expect(throws: (any Error).self) { try saga.react(to: garbage, in: state, now: now) }
     }
+
+    // MARK: - Found in review
+
+    @Test("a failed step that an event moves on runs again with a deadline (not failed, not deadline-less)")
+    func failedStepMovedOnByALateReply() throws {
+        let confirming = try run(placed([("PEN", 1)]), [reserved("PEN", 1), authorized])
+        let failed = saga.deadlinePassed(in: saga.deadlinePassed(in: confirming.state, now: now).state, now: now)
+        #expect(failed.status == .failed)
+        let moved = try saga.react(to: confirmed, in: failed.state, now: now)
+        #expect(moved.status == .running && moved.step == "committing" && types(moved) == ["CommitStock"])
+        #expect(moved.deadline == .at(now.addingTimeInterval(10)))
+    }
+
+    @Test("a payment authorized while the order is being cancelled is refunded before the saga counts as compensated")
+    func lateAuthorizationWhileCancelling() throws {
+        let start = placed([("PEN", 1)])
+        let cancelling = try run(start, [reserved("PEN", 1), declined, released("PEN", 1)])
+        #expect(cancelling.step == "cancelling")
+        let late = try saga.react(to: authorized, in: cancelling.state, now: now)
+        #expect(types(late) == ["RefundPayment"])
+        let cancelledOnly = try saga.react(to: cancelled("declined"), in: late.state, now: now)
+        #expect(cancelledOnly.status == .running, "the refund is outstanding")
+        #expect(types(saga.deadlinePassed(in: cancelledOnly.state, now: now)) == ["RefundPayment"], "and is resent on the deadline")
+        let done = try saga.react(to: refunded, in: cancelledOnly.state, now: now)
+        #expect(done.status == .compensated)
+    }
+
+    @Test("an operator's retry of a finished saga sends nothing")
+    func retryFinished() throws {
+        let start = placed([("PEN", 1)])
+        let done = try run(start, [reserved("PEN", 1), authorized, confirmed, committed("PEN", 1)])
+        let retried = saga.retry(done.state, now: now)
+        #expect(retried.status == .completed && retried.commands.isEmpty)
+    }
+
+    @Test("an order event this code cannot decode still reaches its saga (which then fails visibly)")
+    func undecodableEventIsRouted() throws {
+        let future = TestEvents.record(
+            stream: "order-\(order)", streamType: "order", version: 2, type: "OrderConfirmed", payload: #"{"orderId":"o-1","shape":"new"}"#)
+        var unknown = future
+        unknown.schemaVersion = 9
+        #expect(saga.correlationID(of: unknown) == order)
+        let state = try run(placed([("PEN", 1)]), []).state
+        #expect(throws: (any Error).self) { try saga.react(to: unknown, in: state, now: now) }
+    }
 }
