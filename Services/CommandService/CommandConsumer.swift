@@ -100,17 +100,7 @@ struct CommandConsumer: Service {
     private func deadLetter(_ record: KafkaConsumedMessage, reason: String) async {
         deadLettered.increment()
         logger.error("command dead-lettered", metadata: ["partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(reason)"])
-        let letter = DeadLetterMessage.make(from: record, reason: reason, processor: "command-service")
-        var delay = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            do {
-                _ = try await producer.send(letter)
-                return
-            } catch {
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
-        }
+        await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: reason, processor: "command-service"), with: producer)
     }
 }
 

@@ -92,13 +92,7 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
         } catch {
             logger.error("unreadable event dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(error)"])
             let letter = DeadLetterMessage.make(from: record, reason: "unreadable event: \(error)", processor: configuration.groupID)
-            // Its offset is committed after this: the copy on the dead-letter topic must exist.
-            var delay = Duration.milliseconds(100)
-            while !Task.isCancelled {
-                if case .success = await producer.send([letter]).first { return }
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
+            await DeadLetterMessage.deliver(letter, with: producer)
             return
         }
         var delay = Duration.milliseconds(100)

@@ -12,4 +12,15 @@ public enum DeadLetterMessage {
         headers.append(KafkaHeader(key: "dlq-source", string: "\(record.topic)/\(record.partition)/\(record.offset)"))
         return KafkaOutgoingMessage(topic: topic, key: record.key, value: record.value, headers: headers)
     }
+
+    /// Sends `letter` until the broker acknowledges it (backoff up to 5 s), or the task is
+    /// cancelled: the caller commits the record's offset afterwards, so the copy must exist.
+    public static func deliver(_ letter: KafkaOutgoingMessage, with producer: KafkaProducer) async {
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            if case .success = await producer.send([letter]).first { return }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
 }
