@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // librdkafka from Debian (librdkafka-dev), found through pkg-config.
@@ -143,7 +144,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "CommandService",
-            dependencies: ["ServiceSupport", "EventSourcing", "EventStore", "Checkout", "Kafka"],
+            dependencies: [
+                "ServiceSupport", "EventSourcing", "EventStore", "Checkout", "Kafka",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Services/CommandService",
             swiftSettings: strict
         ),

@@ -68,8 +68,10 @@ struct CommandConsumer: Service {
     }
 
     /// Runs one command until it is done. Rule violations are final (logged, not retried);
-    /// infrastructure failures are retried with backoff, never skipped; an unreadable command
-    /// goes to the dead-letter topic with the reason.
+    /// infrastructure failures are retried with backoff, never skipped; a command that can never
+    /// succeed (unreadable, over the store's limits, refused by PostgreSQL for its data, or on
+    /// a stream with an unreadable event) goes to the dead-letter topic with the reason, so it
+    /// does not hold its partition forever.
     private func execute(_ record: KafkaConsumedMessage) async {
         let message: CheckoutCommandMessage
         do {
@@ -89,11 +91,22 @@ struct CommandConsumer: Service {
                 logger.warning(
                     "command rejected", metadata: ["commandId": "\(message.commandId)", "type": "\(message.type.rawValue)", "reason": "\(rule)"])
                 return
+            } catch let error where Self.isPermanent(error) {
+                await deadLetter(record, reason: "command \(message.commandId.prefix(120)) cannot succeed: \(error)")
+                return
             } catch {
                 logger.error("command failed; retrying", metadata: ["commandId": "\(message.commandId)", "error": "\(error)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
+        }
+    }
+
+    static func isPermanent(_ error: CommandError) -> Bool {
+        switch error {
+        case .store(let store): store.isPermanent
+        case .codec: true
+        case .rejected, .conflict: false
         }
     }
 

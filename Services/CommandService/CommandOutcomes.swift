@@ -35,6 +35,13 @@ enum CommandOutcomes {
             return ServiceError(
                 .conflict, code: "conflict", message: "the stream kept changing; try again",
                 details: ["streamId": store.streamID ?? "", "actualVersion": store.actualVersion.map { "\($0)" } ?? ""])
+        case .store(let store) where store.code == .commandIDReused:
+            return ServiceError(
+                .unprocessableContent, code: "idempotency_key_reused",
+                message: "this Idempotency-Key was already used for a different request; use a new key",
+                details: ["field": "Idempotency-Key", "reason": "idempotency_key_reused"])
+        case .store(let store) where store.code == .invalidAppend:
+            return ServiceError(.unprocessableContent, code: "invalid_append", message: store.reason)
         case .store(let store):
             return ServiceError(.serviceUnavailable, code: "store_unavailable", message: "the event store is unavailable: \(store.code.rawValue)")
         case .codec(let codec):

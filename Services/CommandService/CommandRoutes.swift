@@ -18,7 +18,7 @@ struct CommandRoutes: Sendable {
         router.get("/streams/:streamId/state", use: streamState)
     }
 
-    struct PlaceOrderRequest: Decodable {
+    struct PlaceOrderRequest: Codable {
         var customerId: String
         var lines: [OrderLine]
         var paymentMethod: String
@@ -38,10 +38,14 @@ struct CommandRoutes: Sendable {
         let correlationID = RequestJSON.correlationID(of: request)
         let command = OrderCommand.place(customerID: body.customerId, lines: body.lines, paymentMethod: body.paymentMethod)
         let idempotencyKey = try RequestJSON.idempotencyKey(of: request)
+        // A key is the client's, not the world's: scoped per route and customer, and bound to
+        // the request it first came with (a reuse with another body is refused).
         let outcome = try await CommandOutcomes.run { () async throws(CommandError) in
             try await commands.order(orderID).handle(
                 command, on: Order.stream(orderID),
-                context: CommandContext(commandID: idempotencyKey.map { "http:orders:\($0)" }, correlationID: correlationID),
+                context: CommandContext(
+                    commandID: idempotencyKey.map { "http:orders:\(body.customerId):\($0)" },
+                    requestHash: RequestJSON.requestHash("POST /orders", body), correlationID: correlationID),
                 result: { appended in
                     CommandOutcomes.encode(
                         CommandResponse(orderId: orderID, streamId: appended.streamID, version: appended.nextExpectedVersion, correlationId: correlationID))
@@ -52,19 +56,22 @@ struct CommandRoutes: Sendable {
         }
     }
 
-    struct CancelRequest: Decodable {
+    struct CancelRequest: Codable {
         var reason: String?
     }
 
     @Sendable func cancelOrder(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let orderID = try RequestJSON.pathParameter("orderId", of: context)
+        let orderID = try RequestJSON.idParameter("orderId", of: context)
         let body = try await RequestJSON.decodeOptional(CancelRequest.self, from: request, context: context)
         let correlationID = RequestJSON.correlationID(of: request)
         let idempotencyKey = try RequestJSON.idempotencyKey(of: request)
         let outcome = try await CommandOutcomes.run { () async throws(CommandError) in
             try await commands.order(orderID).handle(
                 .cancel(reason: body?.reason ?? "cancelled by customer"), on: Order.stream(orderID),
-                context: CommandContext(commandID: idempotencyKey.map { "http:cancel:\(orderID):\($0)" }, correlationID: correlationID),
+                context: CommandContext(
+                    commandID: idempotencyKey.map { "http:cancel:\(orderID):\($0)" },
+                    requestHash: RequestJSON.requestHash("POST /orders/\(orderID)/cancel", body ?? CancelRequest()),
+                    correlationID: correlationID),
                 result: { appended in
                     CommandOutcomes.encode(
                         CommandResponse(orderId: orderID, streamId: appended.streamID, version: appended.nextExpectedVersion, correlationId: correlationID))
@@ -75,19 +82,21 @@ struct CommandRoutes: Sendable {
         }
     }
 
-    struct RestockRequest: Decodable {
+    struct RestockRequest: Codable {
         var quantity: Int
     }
 
     @Sendable func restock(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let sku = try RequestJSON.pathParameter("sku", of: context)
+        let sku = try RequestJSON.idParameter("sku", of: context)
         let body = try await RequestJSON.decode(RestockRequest.self, from: request, context: context)
         let correlationID = RequestJSON.correlationID(of: request)
         let idempotencyKey = try RequestJSON.idempotencyKey(of: request)
         let outcome = try await CommandOutcomes.run { () async throws(CommandError) in
             try await commands.stock(sku).handle(
                 .restock(quantity: body.quantity), on: Stock.stream(sku),
-                context: CommandContext(commandID: idempotencyKey.map { "http:restock:\(sku):\($0)" }, correlationID: correlationID),
+                context: CommandContext(
+                    commandID: idempotencyKey.map { "http:restock:\(sku):\($0)" },
+                    requestHash: RequestJSON.requestHash("POST /stock/\(sku)/restock", body), correlationID: correlationID),
                 result: { appended in
                     CommandOutcomes.encode(
                         CommandResponse(sku: sku, streamId: appended.streamID, version: appended.nextExpectedVersion, correlationId: correlationID))

@@ -1,3 +1,5 @@
+import Checkout
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -74,6 +76,26 @@ enum RequestJSON {
             throw ServiceError.invalidField(name, reason: "is required")
         }
         return value
+    }
+
+    /// A path parameter that names an order or a SKU: 400 unless it keeps `InputLimits`' id rule.
+    static func idParameter(_ name: String, of context: BasicRequestContext) throws -> String {
+        let value = try pathParameter(name, of: context)
+        guard InputLimits.isValidID(value) else {
+            throw ServiceError.invalidField(name, reason: "must be 1 to \(InputLimits.maxIDLength) characters of A-Z a-z 0-9 . _ -")
+        }
+        return value
+    }
+
+    /// SHA-256 of the route and the request as decoded (keys sorted), so that formatting does
+    /// not matter but any change of meaning does. Stored with an Idempotency-Key.
+    static func requestHash(_ route: String, _ body: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = Data(route.utf8)
+        data.append(0x0A)
+        data.append((try? encoder.encode(body)) ?? Data())
+        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
     static func queryInt64(_ name: String, of request: Request, minimum: Int64) throws -> Int64? {

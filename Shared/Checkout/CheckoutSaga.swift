@@ -199,6 +199,8 @@ public struct CheckoutSaga: SagaDefinition {
     private func finish(_ state: CheckoutSagaState, as status: SagaStatus, note: String) -> SagaReaction<CheckoutSagaState> {
         var state = state
         state.phase = status == .completed ? .completed : .compensated
+        // A step that gave up earlier is settled now: the saga is finished, not failed.
+        state.failedStep = nil
         return SagaReaction(state: state, status: status, step: state.phase.rawValue, note: note)
     }
 

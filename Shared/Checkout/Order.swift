@@ -78,17 +78,25 @@ public enum Order {
             guard !customerID.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw DomainError("invalid_customer", "a customer id is required", field: "customerId")
             }
+            try InputLimits.checkID(customerID, field: "customerId", what: "customer")
             guard !lines.isEmpty else { throw DomainError("no_lines", "an order needs at least one line", field: "lines") }
+            guard lines.count <= InputLimits.maxLines else {
+                throw DomainError("too_many_lines", "an order has at most \(InputLimits.maxLines) lines", field: "lines")
+            }
             var total = 0
             for (index, line) in lines.enumerated() {
                 guard !line.sku.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                     throw DomainError("invalid_sku", "a SKU is required", field: "lines[\(index)].sku")
                 }
-                guard line.quantity > 0 else {
-                    throw DomainError("invalid_quantity", "quantity must be positive", field: "lines[\(index)].quantity")
-                }
+                try InputLimits.checkID(line.sku, field: "lines[\(index)].sku", what: "sku")
+                try InputLimits.checkQuantity(line.quantity, field: "lines[\(index)].quantity")
                 guard line.unitPriceCents > 0 else {
                     throw DomainError("invalid_price", "unit price must be positive", field: "lines[\(index)].unitPriceCents")
+                }
+                guard line.unitPriceCents <= InputLimits.maxUnitPriceCents else {
+                    throw DomainError(
+                        "invalid_price", "unit price must be at most \(InputLimits.maxUnitPriceCents) cents",
+                        field: "lines[\(index)].unitPriceCents")
                 }
                 let (lineTotal, overflowA) = line.quantity.multipliedReportingOverflow(by: line.unitPriceCents)
                 let (sum, overflowB) = total.addingReportingOverflow(lineTotal)
@@ -117,6 +125,7 @@ public enum Order {
             case .confirmed: throw DomainError("order_confirmed", "order \(orderID) is confirmed and cannot be cancelled")
             case .cancelled: return []
             case .pending:
+                try InputLimits.checkReason(reason, field: "reason")
                 let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
                 return [.cancelled(OrderCancelled(orderId: orderID, reason: trimmed.isEmpty ? "cancelled" : trimmed))]
             }

@@ -77,7 +77,8 @@ public enum Stock {
     static func decide(_ command: StockCommand, _ state: StockState, sku: String) throws(DomainError) -> [StockEvent] {
         switch command {
         case .restock(let quantity):
-            guard quantity > 0 else { throw DomainError("invalid_quantity", "quantity must be positive", field: "quantity") }
+            try InputLimits.checkID(sku, field: "sku", what: "sku")
+            try InputLimits.checkQuantity(quantity, field: "quantity")
             guard state.onHand <= Int.max - quantity else { throw DomainError("invalid_quantity", "quantity is too large", field: "quantity") }
             return [.restocked(StockRestocked(sku: sku, quantity: quantity))]
         case .reserve(let orderID, let quantity):

@@ -38,6 +38,9 @@ final class AppendBatcher: Sendable {
         self.write = write
     }
 
+    /// Appends waiting for a flusher (for tests that compose a batch on purpose).
+    var queued: Int { state.withLock { $0.queue.count } }
+
     func submit(
         stream: String, category: String, topic: String, expected: Int64, events: [NewEventRow], command: CommandRecord?
     ) async -> Result<AppendOutcome, EventStoreError> {

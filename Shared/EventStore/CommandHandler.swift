@@ -6,12 +6,18 @@ import Logging
 public struct CommandContext: Sendable {
     /// Idempotency key: a repeat returns the first result and appends nothing.
     public var commandID: String?
+    /// A digest of the request behind `commandID`: a repeat with another digest is refused.
+    public var requestHash: String?
     public var correlationID: String
     public var causationID: String?
     public var metadata: [String: String]
 
-    public init(commandID: String? = nil, correlationID: String, causationID: String? = nil, metadata: [String: String] = [:]) {
+    public init(
+        commandID: String? = nil, requestHash: String? = nil, correlationID: String, causationID: String? = nil,
+        metadata: [String: String] = [:]
+    ) {
         self.commandID = commandID
+        self.requestHash = requestHash
         self.correlationID = correlationID
         self.causationID = causationID
         self.metadata = metadata
@@ -136,7 +142,7 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
             } catch {
                 throw .codec(error)
             }
-            let record = context.commandID.map { CommandRecord(id: $0, result: result) }
+            let record = context.commandID.map { CommandRecord(id: $0, requestHash: context.requestHash, result: result) }
             do {
                 switch try await store.append(to: stream, expected: .exact(version), events: newEvents, command: record) {
                 case .duplicateCommand(let stored):

@@ -6,6 +6,7 @@ public enum EventStoreSchema {
     public static let migrator = Migrator(
         schema: "event_store", migrations: migrations,
         privileges: ServiceRoles.create + ServiceRoles.readWrite("event_store", to: ServiceRoles.command)
+            + ["GRANT EXECUTE ON FUNCTION event_store.reserve_positions(integer) TO \(ServiceRoles.command)"]
             + ServiceRoles.readOnly("event_store", to: ServiceRoles.projection))
 
     static let migrations: [Migration] = [
@@ -70,6 +71,41 @@ public enum EventStoreSchema {
                     result jsonb,
                     recorded_at timestamptz NOT NULL DEFAULT now())
                 """,
+            ]),
+        Migration(
+            version: 2, name: "positions taken in transaction order; request hashes of command ids",
+            statements: [
+                // Readers of the global log take `transaction_id < pg_snapshot_xmin(...)` as "every
+                // position below is final". That holds only if transaction ids and positions are
+                // handed out in the same order, so both are taken together under a short lock, as
+                // the transaction's first write (see PostgresEventStore.reservePositions).
+                """
+                CREATE FUNCTION event_store.reserve_positions(n integer) RETURNS bigint
+                LANGUAGE plpgsql AS $$
+                DECLARE
+                    first bigint;
+                BEGIN
+                    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+                        RAISE EXCEPTION 'event_store.reserve_positions must be the first write of its transaction';
+                    END IF;
+                    PERFORM pg_advisory_lock(\(PostgresEventStore.positionLockKey));
+                    BEGIN
+                        PERFORM pg_current_xact_id();
+                        first := nextval('event_store.events_global_position_seq');
+                        IF n > 1 THEN
+                            PERFORM setval('event_store.events_global_position_seq', first + n - 1);
+                        END IF;
+                    EXCEPTION WHEN OTHERS OR query_canceled THEN
+                        PERFORM pg_advisory_unlock(\(PostgresEventStore.positionLockKey));
+                        RAISE;
+                    END;
+                    PERFORM pg_advisory_unlock(\(PostgresEventStore.positionLockKey));
+                    RETURN first;
+                END $$
+                """,
+                "REVOKE ALL ON FUNCTION event_store.reserve_positions(integer) FROM PUBLIC",
+                // A command id (an HTTP Idempotency-Key) reused for a different request is refused.
+                "ALTER TABLE event_store.command_log ADD COLUMN request_hash text",
             ]),
     ]
 }

@@ -2,13 +2,34 @@ import EventSourcing
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceSupport
 
 extension PostgresEventStore {
     /// Writes a batch of appends (distinct streams, distinct command ids) in one transaction:
     /// claim command ids, advance every stream whose expected version holds, insert all their
     /// events and outbox rows in one statement, store command results. An append whose version
     /// check fails gets its own conflict; the others commit.
+    ///
+    /// When the transaction fails as a whole, each append is written again on its own, so that
+    /// one append PostgreSQL refuses fails alone and the others in its batch still commit.
     static func writeBatch(
+        _ batch: [AppendBatcher.Request], client: PostgresClient, logger: Logger
+    ) async -> [Result<AppendOutcome, EventStoreError>] {
+        let results = await writeTransaction(batch, client: client, logger: logger)
+        guard batch.count > 1, results.allSatisfy({ if case .failure(let error) = $0 { error.code == .database } else { false } }) else {
+            return results
+        }
+        logger.warning("append batch failed; writing its appends one by one", metadata: ["appends": "\(batch.count)"])
+        var individual: [Result<AppendOutcome, EventStoreError>] = []
+        for request in batch {
+            individual.append(
+                await writeTransaction([request], client: client, logger: logger).first
+                    ?? .failure(EventStoreError(code: .database, reason: "no result")))
+        }
+        return individual
+    }
+
+    private static func writeTransaction(
         _ batch: [AppendBatcher.Request], client: PostgresClient, logger: Logger
     ) async -> [Result<AppendOutcome, EventStoreError>] {
         var attempt = 0
@@ -19,10 +40,10 @@ extension PostgresEventStore {
                     try await writeBatch(batch, on: connection, logger: logger)
                 }
             } catch {
-                let state = (error as? PostgresTransactionError).flatMap { ($0.closureError ?? $0.commitError) as? PSQLError }?.serverInfo?[.sqlState]
                 // Deadlock or serialization failure with a writer outside the batcher: try again.
+                let state = DatabaseErrors.sqlState(of: error)
                 if attempt < 3, state == "40P01" || state == "40001" { continue }
-                let failure = EventStoreError.database(error)
+                let failure = EventStoreError.database(error, stream: batch.count == 1 ? batch.first?.stream : nil)
                 return batch.map { _ in .failure(failure) }
             }
         }
@@ -34,32 +55,45 @@ extension PostgresEventStore {
         var results = [Result<AppendOutcome, EventStoreError>?](repeating: nil, count: batch.count)
         var active = Array(batch.indices)
 
+        // 0. Positions for every event of the batch, as the transaction's first write.
+        let firstPosition = try await reservePositions(batch.reduce(0) { $0 + $1.events.count }, on: connection, logger: logger)
+
         // 1. Command ids: a repeated id returns its stored result and appends nothing.
         let commanded = active.filter { batch[$0].command != nil }
         if !commanded.isEmpty {
             let ids = commanded.compactMap { batch[$0].command?.id }
             let streams = commanded.map { batch[$0].stream }
+            let hashes = commanded.map { batch[$0].command?.requestHash ?? "" }
             let claimed = Set(
                 try await connection.query(
                     """
-                    INSERT INTO event_store.command_log (command_id, stream_id)
-                    SELECT * FROM unnest(\(ids)::text[], \(streams)::text[])
+                    INSERT INTO event_store.command_log (command_id, stream_id, request_hash)
+                    SELECT c.command_id, c.stream_id, nullif(c.request_hash, '')
+                    FROM unnest(\(ids)::text[], \(streams)::text[], \(hashes)::text[]) AS c(command_id, stream_id, request_hash)
                     ON CONFLICT (command_id) DO NOTHING RETURNING command_id
                     """, logger: logger
                 ).collect().map { try $0.decode(String.self) })
             let repeated = ids.filter { !claimed.contains($0) }
             if !repeated.isEmpty {
-                var stored: [String: String] = [:]
+                var stored: [String: (result: String, hash: String?)] = [:]
                 for row in try await connection.query(
-                    "SELECT command_id, coalesce(result::text, '{}') FROM event_store.command_log WHERE command_id = ANY(\(repeated))",
+                    """
+                    SELECT command_id, coalesce(result::text, '{}'), request_hash FROM event_store.command_log
+                    WHERE command_id = ANY(\(repeated))
+                    """,
                     logger: logger
                 ).collect() {
-                    let (id, result) = try row.decode((String, String).self)
-                    stored[id] = result
+                    let (id, result, hash) = try row.decode((String, String, String?).self)
+                    stored[id] = (result, hash)
                 }
                 for index in commanded {
-                    guard let id = batch[index].command?.id, !claimed.contains(id) else { continue }
-                    results[index] = .success(.duplicateCommand(storedResult: Array((stored[id] ?? "{}").utf8)))
+                    guard let command = batch[index].command, !claimed.contains(command.id) else { continue }
+                    do {
+                        try command.checkSameRequest(storedHash: stored[command.id]?.hash)
+                        results[index] = .success(.duplicateCommand(storedResult: Array((stored[command.id]?.result ?? "{}").utf8)))
+                    } catch {
+                        results[index] = .failure(error)
+                    }
                 }
                 active.removeAll { results[$0] != nil }
             }
@@ -122,6 +156,7 @@ extension PostgresEventStore {
 
         // 3. Events and outbox rows of every append that passed, in one statement.
         guard !active.isEmpty else { return results.map { $0 ?? .failure(EventStoreError(code: .database, reason: "no result")) } }
+        var positions: [Int64] = []
         var ids: [UUID] = []
         var streams: [String] = []
         var categories: [String] = []
@@ -136,6 +171,7 @@ extension PostgresEventStore {
         for index in active {
             let request = batch[index]
             for (offset, row) in request.events.enumerated() {
+                positions.append(firstPosition + Int64(positions.count))
                 ids.append(row.event.eventID)
                 streams.append(request.stream)
                 categories.append(request.category)
@@ -153,16 +189,17 @@ extension PostgresEventStore {
         for row in try await connection.query(
             """
             WITH input AS (
-                SELECT * FROM unnest(\(ids)::uuid[], \(streams)::text[], \(categories)::text[], \(versions)::int8[], \(types)::text[],
-                                     \(schemas)::int4[], \(payloads)::text[], \(metadata)::text[], \(correlations)::text[],
-                                     \(causations)::text[], \(topics)::text[])
-                    AS e(event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload, metadata,
-                         correlation_id, causation_id, topic)
+                SELECT * FROM unnest(\(positions)::int8[], \(ids)::uuid[], \(streams)::text[], \(categories)::text[],
+                                     \(versions)::int8[], \(types)::text[], \(schemas)::int4[], \(payloads)::text[],
+                                     \(metadata)::text[], \(correlations)::text[], \(causations)::text[], \(topics)::text[])
+                    AS e(global_position, event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload,
+                         metadata, correlation_id, causation_id, topic)
             ), inserted AS (
-                INSERT INTO event_store.events (event_id, stream_id, stream_type, stream_version, event_type, schema_version,
-                                                payload, metadata, correlation_id, causation_id)
-                SELECT event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload::jsonb, metadata::jsonb,
-                       correlation_id, nullif(causation_id, '')
+                INSERT INTO event_store.events (global_position, event_id, stream_id, stream_type, stream_version, event_type,
+                                                schema_version, payload, metadata, correlation_id, causation_id)
+                OVERRIDING SYSTEM VALUE
+                SELECT global_position, event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload::jsonb,
+                       metadata::jsonb, correlation_id, nullif(causation_id, '')
                 FROM input
                 RETURNING global_position, stream_id, stream_version, recorded_at
             ), outboxed AS (

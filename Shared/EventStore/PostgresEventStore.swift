@@ -20,6 +20,9 @@ public final class PostgresEventStore: Sendable {
         self.batcher = AppendBatcher { batch in await Self.writeBatch(batch, client: client, logger: logger) }
     }
 
+    /// Appends queued for group commit, not yet taken into a batch.
+    package var queuedAppends: Int { batcher.queued }
+
     public func migrate() async throws {
         try await EventStoreSchema.migrator.run(on: client, logger: logger)
     }
@@ -32,6 +35,9 @@ public final class PostgresEventStore: Sendable {
     ) async throws(EventStoreError) -> AppendOutcome {
         let streamID = stream.description
         let topic = topicForStreamType(stream.category)
+        // Checked before the append joins a batch: input PostgreSQL or Kafka would refuse must
+        // fail this append alone, never the batch it would have shared.
+        try Limits.check(stream: streamID, events: events, command: command)
         // Appends with a version check go through group commit; `.any` takes its own transaction.
         switch expected {
         case .noStream, .exact:
@@ -50,6 +56,7 @@ public final class PostgresEventStore: Sendable {
         let logger = self.logger
         do {
             return try await client.withTransaction(logger: logger) { connection -> AppendOutcome in
+                let firstPosition = try await Self.reservePositions(events.count, on: connection, logger: logger)
                 if let command {
                     if let stored = try await Self.claim(command, stream: streamID, on: connection, logger: logger) {
                         return .duplicateCommand(storedResult: stored)
@@ -58,8 +65,8 @@ public final class PostgresEventStore: Sendable {
                 let lastVersion = try await Self.advanceVersion(
                     of: stream, by: Int64(events.count), expected: expected, on: connection, logger: logger)
                 let appended = try await Self.insert(
-                    events, stream: stream, firstVersion: lastVersion - Int64(events.count) + 1, topic: topic,
-                    on: connection, logger: logger)
+                    events, stream: stream, firstVersion: lastVersion - Int64(events.count) + 1, firstPosition: firstPosition,
+                    topic: topic, on: connection, logger: logger)
                 let result = AppendResult(streamID: streamID, nextExpectedVersion: lastVersion, events: appended)
                 if let command {
                     let body = String(decoding: command.result(result), as: UTF8.self)
@@ -81,6 +88,20 @@ public final class PostgresEventStore: Sendable {
         }
     }
 
+    static let positionLockKey: Int64 = 0x504F_5349_5449_4F4E  // "POSITION"
+
+    /// Takes `count` consecutive global positions together with the transaction's id, as its
+    /// first write (migration 2's function): positions then come in transaction-id order, which
+    /// is what makes `readAll`'s "older than every running transaction" rule gap-safe. Unused
+    /// positions (an append that then conflicts) are harmless gaps.
+    static func reservePositions(_ count: Int, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query("SELECT event_store.reserve_positions(\(Int32(max(count, 1))))", logger: logger).collect()
+        guard let first = try rows.first?.decode(Int64.self) else {
+            throw EventStoreError(code: .database, reason: "reserve_positions returned no row")
+        }
+        return first
+    }
+
     /// Returns the stored result when the command id was seen before; otherwise claims it.
     /// A concurrent first execution of the same id makes this wait until it commits.
     private static func claim(
@@ -88,15 +109,17 @@ public final class PostgresEventStore: Sendable {
     ) async throws -> [UInt8]? {
         let claimed = try await connection.query(
             """
-            INSERT INTO event_store.command_log (command_id, stream_id) VALUES (\(command.id), \(stream))
+            INSERT INTO event_store.command_log (command_id, stream_id, request_hash) VALUES (\(command.id), \(stream), \(command.requestHash))
             ON CONFLICT (command_id) DO NOTHING RETURNING command_id
             """, logger: logger
         ).collect()
         guard claimed.isEmpty else { return nil }
         let rows = try await connection.query(
-            "SELECT coalesce(result::text, '{}') FROM event_store.command_log WHERE command_id = \(command.id)", logger: logger
+            "SELECT coalesce(result::text, '{}'), request_hash FROM event_store.command_log WHERE command_id = \(command.id)",
+            logger: logger
         ).collect()
-        let stored = try rows.first?.decode(String.self) ?? "{}"
+        let (stored, storedHash) = try rows.first?.decode((String, String?).self) ?? ("{}", nil)
+        try command.checkSameRequest(storedHash: storedHash)
         return Array(stored.utf8)
     }
 
@@ -139,14 +162,15 @@ public final class PostgresEventStore: Sendable {
 
     /// One multi-row insert (arrays bound and unnested) for the events and their outbox rows.
     private static func insert(
-        _ events: [NewEvent], stream: StreamName, firstVersion: Int64, topic: String, on connection: PostgresConnection,
-        logger: Logger
+        _ events: [NewEvent], stream: StreamName, firstVersion: Int64, firstPosition: Int64, topic: String,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> [AppendedEvent] {
         guard !events.isEmpty else { return [] }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let ids = events.map(\.eventID)
         let versions = events.indices.map { firstVersion + Int64($0) }
+        let positions = events.indices.map { firstPosition + Int64($0) }
         let types = events.map(\.encoded.type)
         let schemas = events.map { Int32($0.encoded.schemaVersion) }
         let payloads = events.map { String(decoding: $0.encoded.payload, as: UTF8.self) }
@@ -157,13 +181,15 @@ public final class PostgresEventStore: Sendable {
         let rows = try await connection.query(
             """
             WITH inserted AS (
-                INSERT INTO event_store.events (event_id, stream_id, stream_type, stream_version, event_type, schema_version,
-                                                payload, metadata, correlation_id, causation_id)
-                SELECT e.event_id, \(streamID), \(stream.category), e.stream_version, e.event_type, e.schema_version,
+                INSERT INTO event_store.events (global_position, event_id, stream_id, stream_type, stream_version, event_type,
+                                                schema_version, payload, metadata, correlation_id, causation_id)
+                OVERRIDING SYSTEM VALUE
+                SELECT e.global_position, e.event_id, \(streamID), \(stream.category), e.stream_version, e.event_type, e.schema_version,
                        e.payload::jsonb, e.metadata::jsonb, e.correlation_id, nullif(e.causation_id, '')
-                FROM unnest(\(ids)::uuid[], \(versions)::int8[], \(types)::text[], \(schemas)::int4[], \(payloads)::text[],
-                            \(metadata)::text[], \(correlations)::text[], \(causations)::text[])
-                     AS e(event_id, stream_version, event_type, schema_version, payload, metadata, correlation_id, causation_id)
+                FROM unnest(\(positions)::int8[], \(ids)::uuid[], \(versions)::int8[], \(types)::text[], \(schemas)::int4[],
+                            \(payloads)::text[], \(metadata)::text[], \(correlations)::text[], \(causations)::text[])
+                     AS e(global_position, event_id, stream_version, event_type, schema_version, payload, metadata, correlation_id,
+                          causation_id)
                 RETURNING global_position, stream_version, recorded_at
             ), outboxed AS (
                 INSERT INTO event_store.outbox (global_position, stream_id, topic)
@@ -182,11 +208,22 @@ public final class PostgresEventStore: Sendable {
 /// A command's id and the response to store with it for repeats.
 public struct CommandRecord: Sendable {
     public var id: String
+    /// A digest of the request the id stands for (an HTTP Idempotency-Key's body): the same id
+    /// with a different request is refused (`commandIDReused`) instead of answered with the
+    /// first request's result. Nil where the id alone identifies the command (saga commands).
+    public var requestHash: String?
     public var result: @Sendable (AppendResult) -> [UInt8]
 
-    public init(id: String, result: @escaping @Sendable (AppendResult) -> [UInt8]) {
+    public init(id: String, requestHash: String? = nil, result: @escaping @Sendable (AppendResult) -> [UInt8]) {
         self.id = id
+        self.requestHash = requestHash
         self.result = result
+    }
+
+    func checkSameRequest(storedHash: String?) throws(EventStoreError) {
+        guard let requestHash, let storedHash, requestHash != storedHash else { return }
+        throw EventStoreError(
+            code: .commandIDReused, reason: "command id \(id) was already used for a different request")
     }
 }
 

@@ -6,18 +6,43 @@ public enum DatabaseErrors {
     /// failure, lock not available (lock_timeout). Not the data's fault.
     static let transientStates: Set<String> = ["40P01", "40001", "55P03"]
 
+    /// SQLSTATE classes that say "this input can never be written as it is": data exceptions
+    /// (22: value too long, invalid text, out of range) and program limits (54: an index row
+    /// larger than a btree page, too many columns). Retrying the same statement cannot help.
+    static let permanentClasses: Set<Substring> = ["22", "54"]
+
     /// PostgresNIO hides a server error's text behind a generic description (it may contain
     /// data); the SQLSTATE and the server's message are what an operator needs.
     public static func describe(_ error: any Error) -> String {
-        guard let error = error as? PSQLError else { return "\(error)" }
+        guard let error = unwrap(error) else { return "\(error)" }
         if let state = error.serverInfo?[.sqlState], let message = error.serverInfo?[.message] {
             return "PostgreSQL error \(state): \(message)"
         }
         return "PostgreSQL \(error.code)"
     }
 
+    /// The server's SQLSTATE, also from inside a failed transaction.
+    public static func sqlState(of error: any Error) -> String? {
+        unwrap(error)?.serverInfo?[.sqlState]
+    }
+
     public static func isTransient(_ error: any Error) -> Bool {
-        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
+        guard let state = sqlState(of: error) else { return false }
         return transientStates.contains(state)
+    }
+
+    /// True when the statement failed because of what it was asked to write (see
+    /// `permanentClasses`), not because of the database's condition.
+    public static func isPermanent(sqlState state: String?) -> Bool {
+        guard let state else { return false }
+        return permanentClasses.contains(state.prefix(2))
+    }
+
+    private static func unwrap(_ error: any Error) -> PSQLError? {
+        if let error = error as? PSQLError { return error }
+        if let error = error as? PostgresTransactionError {
+            return (error.closureError ?? error.commitError ?? error.beginError) as? PSQLError
+        }
+        return nil
     }
 }

@@ -36,7 +36,8 @@ public enum ServiceRoles {
         [
             "GRANT USAGE ON SCHEMA \(schema) TO \(role)",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \(schema) TO \(role)",
-            "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA \(schema) TO \(role)",
+            // UPDATE: the event store moves its position sequence past a reserved range (setval).
+            "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA \(schema) TO \(role)",
         ]
     }
 

@@ -228,4 +228,26 @@ struct CheckoutSagaTests {
         let state = try run(placed([("PEN", 1)]), []).state
         #expect(throws: (any Error).self) { try saga.react(to: unknown, in: state, now: now) }
     }
+
+    // MARK: - Issue 11
+
+    @Test("a compensation step that failed on its deadline and is then completed by late replies ends compensated, not failed")
+    func failedCompensationCompletedLate() throws {
+        let start = placed([("PEN", 1)])
+        // The customer cancels while the payment request lags; the release gets no answer in time.
+        let releasing = try run(start, [reserved("PEN", 1), cancelled("changed my mind")])
+        #expect(releasing.step == "releasing")
+        let retried = saga.deadlinePassed(in: releasing.state, now: now)
+        let failed = saga.deadlinePassed(in: retried.state, now: now)
+        #expect(failed.status == .failed)
+        // Then the release arrives, and the payment authorization arrives late and is refunded.
+        let released = try saga.react(to: released("PEN", 1), in: failed.state, now: now)
+        #expect(released.status == .compensated)
+        let late = try saga.react(to: authorized, in: released.state, now: now)
+        #expect(types(late) == ["RefundPayment"])
+        #expect(late.status == .compensated, "money and stock are being put right: not failed")
+        let done = try saga.react(to: refunded, in: late.state, now: now)
+        #expect(done.status == .compensated)
+        #expect(done.state.failedStep == nil)
+    }
 }

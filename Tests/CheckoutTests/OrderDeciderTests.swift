@@ -67,14 +67,21 @@ struct OrderDeciderTests {
             .thenRejects("unsupported_payment_method", field: "paymentMethod")
     }
 
-    @Test("a total that overflows Int is rejected rather than wrapping")
-    func placeOverflowingTotal() {
+    @Test("prices and quantities over the documented limits are rejected, so a total can never overflow")
+    func placeOverLimits() {
         spec.when(place(lines: [OrderLine(sku: "SKU-1", quantity: 2, unitPriceCents: Int.max / 2 + 1)]))
-            .thenRejects("total_too_large", field: "lines[0]")
-        spec.when(
-            place(lines: [OrderLine(sku: "SKU-1", quantity: 1, unitPriceCents: Int.max), OrderLine(sku: "SKU-2", quantity: 1, unitPriceCents: 1)])
-        )
-        .thenRejects("total_too_large", field: "lines[1]")
+            .thenRejects("invalid_price", field: "lines[0].unitPriceCents")
+        spec.when(place(lines: [OrderLine(sku: "SKU-1", quantity: InputLimits.maxQuantity + 1, unitPriceCents: 1)]))
+            .thenRejects("invalid_quantity", field: "lines[0].quantity")
+        // The largest order the limits allow still has an exact total.
+        let largest = Array(
+            repeating: OrderLine(sku: "SKU-1", quantity: InputLimits.maxQuantity, unitPriceCents: InputLimits.maxUnitPriceCents),
+            count: InputLimits.maxLines)
+        let (total, overflow) = (InputLimits.maxQuantity * InputLimits.maxUnitPriceCents).multipliedReportingOverflow(by: InputLimits.maxLines)
+        #expect(!overflow)
+        spec.when(place(lines: largest)).then([
+            .placed(OrderPlaced(orderId: orderID, customerId: "c-1", lines: largest, totalCents: total, paymentMethod: "card"))
+        ])
     }
 
     @Test("placing an order twice is rejected")

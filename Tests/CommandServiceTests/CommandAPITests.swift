@@ -52,6 +52,19 @@ struct CommandAPITests {
             (#"{"customerId":"c","lines":[],"paymentMethod":"card"}"#, .unprocessableContent, "no_lines", "lines"),
             (#"{"customerId":"c","lines":[{"sku":"S","quantity":1,"unitPriceCents":1}],"paymentMethod":"cash"}"#, .unprocessableContent, "unsupported_payment_method", "paymentMethod"),
             ("", .badRequest, "invalid_request", "body"),
+            // Documented limits (README, "Input limits"): ids end up in stream ids, command ids and indexes.
+            (#"{"customerId":"c","lines":[{"sku":"\#(String(repeating: "X", count: 3000))","quantity":1,"unitPriceCents":1}],"paymentMethod":"card"}"#,
+             .unprocessableContent, "invalid_sku", "lines[0].sku"),
+            (#"{"customerId":"c","lines":[{"sku":"a/b","quantity":1,"unitPriceCents":1}],"paymentMethod":"card"}"#,
+             .unprocessableContent, "invalid_sku", "lines[0].sku"),
+            (#"{"customerId":"\#(String(repeating: "c", count: 65))","lines":[{"sku":"S","quantity":1,"unitPriceCents":1}],"paymentMethod":"card"}"#,
+             .unprocessableContent, "invalid_customer", "customerId"),
+            (#"{"customerId":"c","lines":[{"sku":"S","quantity":1000001,"unitPriceCents":1}],"paymentMethod":"card"}"#,
+             .unprocessableContent, "invalid_quantity", "lines[0].quantity"),
+            (#"{"customerId":"c","lines":[{"sku":"S","quantity":1,"unitPriceCents":100000001}],"paymentMethod":"card"}"#,
+             .unprocessableContent, "invalid_price", "lines[0].unitPriceCents"),
+            (#"{"customerId":"c","lines":[\#(Array(repeating: #"{"sku":"S","quantity":1,"unitPriceCents":1}"#, count: 101).joined(separator: ","))],"paymentMethod":"card"}"#,
+             .unprocessableContent, "too_many_lines", "lines"),
         ])
     func rejectsBadOrders(body: String, status: HTTPResponse.Status, code: String, field: String) async throws {
         try await withAPI { client, store in
@@ -143,6 +156,92 @@ struct CommandAPITests {
             try await client.execute(uri: "/stock/SKU-9/restock", method: .post, body: ByteBuffer(string: #"{"quantity":0}"#)) { response in
                 try expectError(response, status: .unprocessableContent, code: "invalid_quantity", field: "quantity")
             }
+        }
+    }
+
+    // MARK: - Issue 11: bounded input, Idempotency-Key scoped and bound to its request
+
+    @Test("a SKU or order id in the path that breaks the id rule is 400 naming it; a long reason is 422; nothing is written")
+    func boundedPathsAndReasons() async throws {
+        try await withAPI { client, store in
+            let long = String(repeating: "X", count: 3000)
+            try await client.execute(uri: "/stock/\(long)/restock", method: .post, body: ByteBuffer(string: #"{"quantity":1}"#)) { response in
+                try expectError(response, status: .badRequest, code: "invalid_request", field: "sku")
+            }
+            try await client.execute(uri: "/orders/\(long)/cancel", method: .post, body: ByteBuffer(string: #"{"reason":"x"}"#)) { response in
+                try expectError(response, status: .badRequest, code: "invalid_request", field: "orderId")
+            }
+            let placed = try await client.execute(uri: "/orders", method: .post, body: ByteBuffer(string: Self.order)) { response in
+                try json(response.body)
+            }
+            let orderID = try #require(placed["orderId"] as? String)
+            let reason = #"{"reason":"\#(String(repeating: "r", count: 501))"}"#
+            try await client.execute(uri: "/orders/\(orderID)/cancel", method: .post, body: ByteBuffer(string: reason)) { response in
+                try expectError(response, status: .unprocessableContent, code: "invalid_reason", field: "reason")
+            }
+            #expect(try await eventCount(store) == 1)
+        }
+    }
+
+    private func placeOrder(
+        _ client: any TestClientProtocol, key: String, body: String
+    ) async throws -> (status: HTTPResponse.Status, body: [String: Any]) {
+        let headers: HTTPFields = [try #require(HTTPField.Name("Idempotency-Key")): key]
+        return try await client.execute(uri: "/orders", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+            (response.status, try json(response.body))
+        }
+    }
+
+    private func order(customer: String, quantity: Int = 2) -> String {
+        #"{"customerId":"\#(customer)","lines":[{"sku":"SKU-1","quantity":\#(quantity),"unitPriceCents":1299}],"paymentMethod":"card"}"#
+    }
+
+    @Test("two customers who both use Idempotency-Key 1 get two orders, each placed")
+    func keysAreScopedPerCustomer() async throws {
+        try await withAPI { client, store in
+            let alice = try await placeOrder(client, key: "1", body: order(customer: "alice"))
+            let bob = try await placeOrder(client, key: "1", body: order(customer: "bob"))
+            #expect(alice.status == .created && bob.status == .created)
+            #expect(alice.body["orderId"] as? String != bob.body["orderId"] as? String)
+            let customers = try await store.client.query(
+                "SELECT payload->>'customerId' FROM event_store.events WHERE event_type = 'OrderPlaced' ORDER BY global_position",
+                logger: testLogger("q")
+            ).collect().map { try $0.decode(String.self) }
+            #expect(customers == ["alice", "bob"], "each customer's order is in the store")
+        }
+    }
+
+    @Test("a key reused with a different body is 422 naming Idempotency-Key and writes nothing")
+    func keyReusedWithAnotherBody() async throws {
+        try await withAPI { client, store in
+            let first = try await placeOrder(client, key: "k", body: order(customer: "alice", quantity: 2))
+            #expect(first.status == .created)
+            let reformatted = try await placeOrder(client, key: "k", body: " " + order(customer: "alice", quantity: 2) + "\n")
+            #expect(reformatted.status == .created && reformatted.body["orderId"] as? String == first.body["orderId"] as? String)
+            let changed = try await placeOrder(client, key: "k", body: order(customer: "alice", quantity: 3))
+            #expect(changed.status == .unprocessableContent)
+            #expect(changed.body["error"] as? String == "idempotency_key_reused")
+            #expect((changed.body["details"] as? [String: String])?["field"] == "Idempotency-Key")
+            #expect(try await eventCount(store) == 1)
+        }
+    }
+
+    @Test("twenty concurrent identical requests with one key execute once and all answer with the same order")
+    func concurrentIdenticalRequests() async throws {
+        try await withAPI { client, store in
+            let body = order(customer: "carol")
+            let answers = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?).self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let answer = try await placeOrder(client, key: "same", body: body)
+                        return (answer.status, answer.body["orderId"] as? String)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0.0 == .created })
+            #expect(Set(answers.compactMap(\.1)).count == 1, "every answer names the one order")
+            #expect(try await eventCount(store) == 1, "executed once")
         }
     }
 }

@@ -52,4 +52,43 @@ struct CommandConsumerTests {
             #expect(events.last?.causationID == nil && events.last?.correlationID == "o-1")
         }
     }
+
+    @Test("a command that can never succeed (a 3,000-character SKU) is dead-lettered with its reason; the commands after it run")
+    func impossibleCommandIsDeadLettered() async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 1)
+        try await TestDatabase.withFresh { client, databaseURL in
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
+            try await store.migrate()
+            let commands = CheckoutCommands(store: store)
+            let producer = try kafka.producer()
+            let huge = String(repeating: "Z", count: 3000)
+            let impossible = CheckoutCommandMessage(
+                commandId: "checkout:o-1:ReserveStock:\(huge)", type: .reserveStock, orderId: "o-1", sku: huge, quantity: 1, correlationId: "o-1")
+            let after = CheckoutCommandMessage(
+                commandId: "checkout:o-2:AuthorizePayment", type: .authorizePayment, orderId: "o-2", amountCents: 500, paymentMethod: "card",
+                correlationId: "o-2")
+            let encoder = JSONEncoder()
+            // One partition: the impossible command comes first and must not hold the other back.
+            let messages = try [impossible, after].map {
+                KafkaOutgoingMessage(topic: SuiteTopics.commands, key: $0.targetStream, value: Array(try encoder.encode($0)))
+            }
+            for result in await producer.send(messages) { _ = try result.get() }
+
+            let configuration = ServiceConfiguration(serviceName: "command-service", databaseURL: databaseURL, kafkaBrokers: kafka.bootstrapServers, port: 0)
+            let consumer = CommandConsumer(commands: commands, configuration: configuration, producer: producer, logger: testLogger("consumer"))
+            let running = Task { try await consumer.run() }
+            let letters = try await kafka.readAll([SuiteTopics.deadLetters]) { !$0.isEmpty }
+            try await waitUntil("the command after it executed", timeout: .seconds(30)) {
+                try await store.version(of: Payment.stream("o-2").description) == 1
+            }
+            running.cancel()
+            _ = try? await running.value
+            await producer.close()
+
+            #expect(letters.count == 1)
+            let reason = letters.first?.headers.string("dlq-reason") ?? ""
+            #expect(reason.contains("cannot succeed") && reason.contains("stream id"), "\(reason)")
+        }
+    }
 }

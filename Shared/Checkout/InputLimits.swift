@@ -1,0 +1,43 @@
+public import EventSourcing
+
+/// The documented bounds of what a client may send (README, "Input limits"). Ids end up in
+/// stream ids, command ids, Kafka keys, URL paths and btree indexes; quantities and prices in
+/// sums that must not overflow. Checked by the deciders, so the HTTP API and the saga's
+/// commands are held to the same rules.
+public enum InputLimits {
+    /// Customer ids and SKUs: 1 to 64 of A-Z a-z 0-9 . _ -
+    public static let maxIDLength = 64
+    public static let maxLines = 100
+    public static let maxQuantity = 1_000_000
+    public static let maxUnitPriceCents = 100_000_000
+    public static let maxReasonLength = 500
+
+    public static func isValidID(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= maxIDLength
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == 0x2D || byte == 0x2E || byte == 0x5F
+            }
+    }
+
+    /// A `DomainError` for an id that breaks the rule, naming the field.
+    public static func checkID(_ text: String, field: String, what: String) throws(DomainError) {
+        guard isValidID(text) else {
+            throw DomainError(
+                "invalid_\(what)", "\(what) must be 1 to \(maxIDLength) characters of A-Z a-z 0-9 . _ -", field: field)
+        }
+    }
+
+    public static func checkQuantity(_ quantity: Int, field: String) throws(DomainError) {
+        guard quantity > 0 else { throw DomainError("invalid_quantity", "quantity must be positive", field: field) }
+        guard quantity <= maxQuantity else {
+            throw DomainError("invalid_quantity", "quantity must be at most \(maxQuantity)", field: field)
+        }
+    }
+
+    public static func checkReason(_ reason: String, field: String) throws(DomainError) {
+        guard reason.count <= maxReasonLength else {
+            throw DomainError("invalid_reason", "reason must be at most \(maxReasonLength) characters", field: field)
+        }
+    }
+}
