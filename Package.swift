@@ -250,7 +250,7 @@ let package = Package(
         .testTarget(
             name: "SagaIntegrationTests",
             dependencies: [
-                "SuiteTesting",
+                "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/SagaIntegrationTests",

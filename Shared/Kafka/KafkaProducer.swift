@@ -42,9 +42,20 @@ public final class KafkaProducer: Sendable {
 
     /// Sends records in order and waits for every acknowledgement. Records with the same key
     /// keep their order (idempotent producer). Results are in the order of `messages`.
+    ///
+    /// A record that librdkafka refuses to enqueue (too large, unknown partition) fails, and so
+    /// does every later record of the same topic and key in this call, without being sent:
+    /// sending them would put a key's later record on the log ahead of its earlier one.
     public func send(_ messages: [KafkaOutgoingMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
         let batch = KafkaDeliveryBatch(count: messages.count)
+        var refusedKeys: [String: Set<[UInt8]>] = [:]
         for (index, message) in messages.enumerated() {
+            if let key = message.key, refusedKeys[message.topic]?.contains(key) == true {
+                batch.complete(
+                    index,
+                    .failure(KafkaError(.deliveryFailed, reason: "not sent: an earlier record with the same key failed", topic: message.topic)))
+                continue
+            }
             while true {
                 let outcome = enqueue(message, token: batch.token(for: index))
                 switch outcome {
@@ -56,6 +67,7 @@ public final class KafkaProducer: Sendable {
                     continue
                 case .failed(let error):
                     batch.complete(index, .failure(error))
+                    if let key = message.key { refusedKeys[message.topic, default: []].insert(key) }
                 }
                 break
             }

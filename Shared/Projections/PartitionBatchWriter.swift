@@ -3,6 +3,7 @@ import EventStore
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import PostgresNIO
 import ServiceSupport
 
@@ -14,6 +15,11 @@ struct PartitionBatchWriter: Sendable {
     let projections: [any Projection]
     let retry: RetryPolicy
     let logger: Logger
+    private let versionGaps = Counter(label: "projection_version_gaps_total")
+
+    /// The processor's own row in `stream_positions`: the last version of each stream it
+    /// received in order, whatever projections did with it.
+    var arrivalKey: String { "@" + processor }
 
     /// Outcome of one batch.
     enum Outcome {
@@ -55,7 +61,7 @@ struct PartitionBatchWriter: Sendable {
         guard let start = fresh.first else { return .nothingNew }
         if let checkpoint, start.offset != checkpoint { return .fenced(checkpoint: checkpoint) }
 
-        var state = try await BatchState.load(for: fresh, projections: projections, on: connection, logger: logger)
+        var state = try await BatchState.load(for: fresh, projections: projections, arrivalKey: arrivalKey, on: connection, logger: logger)
         var applied = 0
         var skipped = 0
         var parked: [ParkedEvent] = []
@@ -69,6 +75,18 @@ struct PartitionBatchWriter: Sendable {
                 parked.append(ParkedEvent(record: record, reason: "\(error)"))
                 continue
             }
+            // An event ahead of a gap in its stream (an earlier one has not arrived: the relay
+            // lost a send and resends both in order) is held back, never applied out of order;
+            // its copy after the missing event is applied then. Everything else passes.
+            let arrived = state.arrived(event.streamID)
+            if event.streamVersion > arrived + 1 {
+                versionGaps.increment()
+                logger.warning(
+                    "event ahead of a gap in its stream held back until the missing events arrive",
+                    metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "expected": "\(arrived + 1)"])
+                continue
+            }
+            if event.streamVersion == arrived + 1 { state.markArrived(event.streamID, event.streamVersion) }
             for projection in projections where projection.eventTypes.contains(event.type) {
                 let key = StreamKey(projection: projection.name, stream: event.streamID)
                 if let last = state.positions[key], event.streamVersion <= last {
@@ -193,13 +211,29 @@ struct BatchState {
     var changedPositions: Set<StreamKey> = []
     /// Streams with a parked dead letter, and the first one's id.
     var parkedStreams: [StreamKey: Int64] = [:]
+    var arrivalKey = ""
+
+    /// The last version of `stream` received in order. Without a row of its own (a database
+    /// from before arrival rows existed) the highest projection position stands in.
+    func arrived(_ stream: String) -> Int64 {
+        if let version = positions[StreamKey(projection: arrivalKey, stream: stream)] { return version }
+        return positions.filter { $0.key.stream == stream }.values.max() ?? 0
+    }
+
+    mutating func markArrived(_ stream: String, _ version: Int64) {
+        let key = StreamKey(projection: arrivalKey, stream: stream)
+        positions[key] = version
+        changedPositions.insert(key)
+    }
 
     static func load(
-        for records: [KafkaConsumedMessage], projections: [any Projection], on connection: PostgresConnection, logger: Logger
+        for records: [KafkaConsumedMessage], projections: [any Projection], arrivalKey: String, on connection: PostgresConnection,
+        logger: Logger
     ) async throws -> BatchState {
         var state = BatchState()
+        state.arrivalKey = arrivalKey
         let streams = Array(Set(records.compactMap { $0.keyString }))
-        let names = projections.map(\.name)
+        let names = projections.map(\.name) + [arrivalKey]
         // Locks the streams' position rows: a concurrent replay of the same stream waits.
         for row in try await connection.query(
             """

@@ -32,6 +32,7 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
     let producer: KafkaProducer
     let logger: Logger
     private let handled = Counter(label: "saga_events_handled_total")
+    private let versionGaps = Counter(label: "saga_version_gaps_total")
     private let duplicates = Counter(label: "saga_events_duplicate_total")
     private let commandsWritten = Counter(label: "saga_commands_written_total")
 
@@ -106,6 +107,11 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
                     duplicates.increment()
                 case .ignored:
                     break
+                case .heldBack(let expected):
+                    versionGaps.increment()
+                    logger.warning(
+                        "event ahead of a gap in its stream held back until the missing events arrive",
+                        metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "expected": "\(expected)"])
                 }
                 return
             } catch {

@@ -47,6 +47,18 @@ public enum SagaSchema {
                 """,
                 "CREATE INDEX history_by_instance ON sagas.history (saga, correlation_id, id)",
             ]),
+        Migration(
+            version: 2, name: "stream arrival positions",
+            statements: [
+                // The last version of each stream the saga received in order (every event of the
+                // topics it reads, its own or not): an event ahead of a gap is held back, never
+                // handled before the events its stream wrote earlier.
+                """
+                CREATE TABLE sagas.stream_positions (
+                    saga text NOT NULL, stream_id text NOT NULL, version bigint NOT NULL,
+                    PRIMARY KEY (saga, stream_id))
+                """
+            ]),
     ]
 
     public static let migrator = Migrator(

@@ -16,6 +16,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         /// Handled before (a redelivery): nothing changed.
         case duplicate
         case advanced(status: SagaStatus, commands: Int)
+        /// Ahead of a gap in its stream (the earlier events have not arrived): held back,
+        /// nothing changed; the relay sends it again after the missing ones.
+        case heldBack(expectedVersion: Int64)
     }
 
     public let definition: Definition
@@ -43,9 +46,15 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     }
 
     public func handle(_ event: RecordedEvent, now: Date = Date()) async throws -> Outcome {
-        guard let correlationID = definition.correlationID(of: event) else { return .ignored }
+        let correlationID = definition.correlationID(of: event)
         let definition = self.definition
         return try await transaction { connection in
+            switch try await arrival(of: event, on: connection) {
+            case .inOrder: break
+            case .redelivered: return .duplicate
+            case .ahead(let expected): return .heldBack(expectedVersion: expected)
+            }
+            guard let correlationID else { return .ignored }
             let fresh = try await connection.query(
                 """
                 INSERT INTO sagas.handled_messages (saga, message_id, correlation_id)
@@ -78,6 +87,32 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                 return .advanced(status: .failed, commands: 0)
             }
         }
+    }
+
+    private enum Arrival {
+        case inOrder
+        case redelivered
+        case ahead(expected: Int64)
+    }
+
+    /// Checks the event against its stream's last version received (row locked) and moves it
+    /// on when the event is the next one. Every event the saga reads passes here, also those no
+    /// instance wants, so that a stream's versions arrive without holes.
+    private func arrival(of event: RecordedEvent, on connection: PostgresConnection) async throws -> Arrival {
+        let last = try await connection.query(
+            """
+            SELECT version FROM sagas.stream_positions WHERE saga = \(definition.name) AND stream_id = \(event.streamID) FOR UPDATE
+            """, logger: logger
+        ).collect().first?.decode(Int64.self) ?? 0
+        if event.streamVersion <= last { return .redelivered }
+        guard event.streamVersion == last + 1 else { return .ahead(expected: last + 1) }
+        _ = try await connection.query(
+            """
+            INSERT INTO sagas.stream_positions (saga, stream_id, version) VALUES (\(definition.name), \(event.streamID), \(event.streamVersion))
+            ON CONFLICT (saga, stream_id) DO UPDATE SET version = EXCLUDED.version
+            """, logger: logger
+        ).collect()
+        return .inOrder
     }
 
     /// Fires the deadlines that have passed (up to `limit`), each instance locked so that

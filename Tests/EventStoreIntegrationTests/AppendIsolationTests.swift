@@ -24,10 +24,11 @@ struct AppendIsolationTests {
                     "SELECT count(*)::int8 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = 42", logger: testLogger("q")
                 ).collect().first.map { try $0.decode(Int64.self) } ?? 0 == 1
             }
-            let blockers = (0..<2).map { index in
-                Task { try await store.append(to: Order.stream("paused-\(index)"), expected: .noStream, events: [event()]) }
+            var blockers: [Task<AppendOutcome, any Error>] = []
+            for index in 0..<2 {
+                blockers.append(Task { try await store.append(to: Order.stream("paused-\(index)"), expected: .noStream, events: [event()]) })
+                try await waitUntil("flusher \(index + 1) paused", timeout: .seconds(10)) { try await waitingBackends(client) == index + 1 }
             }
-            try await waitUntil("both flushers paused", timeout: .seconds(10)) { try await waitingBackends(client) == 2 }
             let appends = (0..<20).map { index in
                 Task { () -> Result<AppendOutcome, EventStoreError> in
                     // Not JSON: PostgreSQL refuses the payload's cast (SQLSTATE 22P02).

@@ -141,4 +141,28 @@ struct OutboxRelayTests {
             #expect(Set(records.compactMap(\.keyString)) == ["order-slow", "order-fast"])
         }
     }
+
+    @Test("a stream whose event Kafka refuses never has a later event published ahead of it; other streams go on")
+    func refusedEventHoldsItsStreamInOrder() async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 1)
+        try await withEventStore { store in
+            // Under the store's limit, over this producer's: refused at enqueue, every time.
+            let big = #"{"blob":"\#(String(repeating: "x", count: 20_000))"}"#
+            _ = try await store.append(to: Order.stream("held"), expected: .noStream, events: [event("Noted", big), event("Noted", #"{"n":2}"#)])
+            _ = try await store.append(to: Order.stream("free"), expected: .noStream, events: [event("Noted", #"{"n":1}"#)])
+            let producer = try kafka.producer(["message.max.bytes": "10000"])
+            let running = Task { try await relay(store, producer, batchSize: 10).run() }
+            try await waitUntil("the other stream published", timeout: .seconds(30)) {
+                try await count(store, "stream_id = 'order-free' AND published_at IS NOT NULL") == 1
+            }
+            // order-free was in the same send as both events of order-held.
+            running.cancel()
+            _ = try? await running.value
+            await producer.close()
+            let records = try await kafka.readAll(["checkout.orders.events"]) { !$0.isEmpty }
+            #expect(records.compactMap(\.keyString) == ["order-free"], "order-held's v2 must not be published ahead of its v1")
+            #expect(try await count(store, "stream_id = 'order-held' AND published_at IS NULL") == 2)
+        }
+    }
 }

@@ -1,0 +1,50 @@
+import CheckoutReadModels
+import EventSourcing
+import Foundation
+import Kafka
+import PostgresNIO
+import Projections
+import SuiteTesting
+import Testing
+
+/// A lost send that the relay resends in order leaves v2, v1, v2 of a stream on the topic. The
+/// projection must apply v1 then v2, never skip v1 as "already seen".
+@Suite("Projections: events ahead of a gap")
+struct VersionGapTests {
+    @Test("OrderCancelled v2 before OrderPlaced v1, then the copy of v2: the order is placed and cancelled, nothing lost")
+    func heldBackUntilTheGapFills() async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 2)
+        try await TestDatabase.withFresh { client, _ in
+            try await migrateReadModelsVerbose(client)
+            let placed = TestEvents.record(
+                stream: "order-o-gap", streamType: "order", version: 1, type: "OrderPlaced",
+                payload: #"{"orderId":"o-gap","customerId":"c-gap","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
+            let cancelled = TestEvents.record(
+                stream: "order-o-gap", streamType: "order", version: 2, type: "OrderCancelled", payload: #"{"orderId":"o-gap","reason":"gone"}"#)
+            // A second order after it, in order, shows the partition was read to its end.
+            let after = TestEvents.record(
+                stream: "order-o-after", streamType: "order", version: 1, type: "OrderPlaced",
+                payload: #"{"orderId":"o-after","customerId":"c-gap","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
+            let producer = try kafka.producer()
+            try await publish([cancelled, placed, cancelled, after], to: kafka, producer: producer)
+
+            let projections: [any Projection] = [OrderSummaryProjection(), CustomerProjection()]
+            let running = Task { try await processor(projections, client: client, kafka: kafka, instance: "p1").run() }
+            try await waitUntil("both orders projected", timeout: .seconds(60)) {
+                let orders = try await scalar(client, "SELECT count(*)::int8 FROM read_models.orders WHERE order_id IN ('o-gap', 'o-after')")
+                let cancelled = try await scalar(client, "SELECT count(*)::int8 FROM read_models.orders WHERE status = 'cancelled'")
+                return orders == 2 && cancelled == 1
+            }
+            running.cancel()
+            _ = try? await running.value
+            await producer.close()
+
+            let status = try await client.query(
+                "SELECT status, coalesce(cancellation_reason, '') FROM read_models.orders WHERE order_id = 'o-gap'", logger: testLogger("q")
+            ).collect().first?.decode((String, String).self)
+            #expect(status?.0 == "cancelled" && status?.1 == "gone", "placed (v1) and then cancelled (v2)")
+            #expect(try await scalar(client, "SELECT count(*)::int8 FROM read_models.order_timeline WHERE order_id = 'o-gap'") == 2)
+        }
+    }
+}

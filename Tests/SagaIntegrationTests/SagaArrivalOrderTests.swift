@@ -1,0 +1,43 @@
+import Checkout
+import EventSourcing
+import Foundation
+import Sagas
+import ServiceSupport
+import SuiteTesting
+import Testing
+
+/// A stream's events reach the saga in version order even when the log holds a later one
+/// first (a lost send resent in order leaves v2, v1, v2 on the topic).
+@Suite("Saga: events ahead of a gap")
+struct SagaArrivalOrderTests {
+    private func event(_ type: String, version: Int64, _ payload: String) -> RecordedEvent {
+        TestEvents.record(stream: "order-o-gap", streamType: "order", version: version, type: type, payload: payload, correlation: "corr")
+    }
+
+    @Test("OrderCancelled v2 seen before OrderPlaced v1 is held back; its copy after v1 compensates the checkout")
+    func cancelAheadOfPlacedIsHeldBack() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await SagaSchema.migrator.run(on: client, logger: testLogger("migrate"))
+            let store = SagaStore(definition: CheckoutSaga(), client: client, logger: testLogger("saga"))
+            let placed = event(
+                "OrderPlaced", version: 1,
+                #"{"orderId":"o-gap","customerId":"c","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
+            let cancelled = event("OrderCancelled", version: 2, #"{"orderId":"o-gap","reason":"changed my mind"}"#)
+
+            #expect(try await store.handle(cancelled) == .heldBack(expectedVersion: 1))
+            #expect(try await store.handle(placed) == .advanced(status: .running, commands: 1))
+            let compensating = try await store.handle(cancelled)
+            #expect(compensating == .advanced(status: .running, commands: 1), "the copy after v1 starts compensation (release)")
+            #expect(try await store.handle(cancelled) == .duplicate)
+
+            let step = try await client.query(
+                "SELECT step FROM sagas.instances WHERE correlation_id = 'o-gap'", logger: testLogger("q")
+            ).collect().first?.decode(String.self)
+            #expect(step == "releasing")
+            let commands = try await client.query(
+                "SELECT command_type FROM sagas.outbox WHERE correlation_id = 'o-gap' ORDER BY position", logger: testLogger("q")
+            ).collect().map { try $0.decode(String.self) }
+            #expect(commands == ["ReserveStock", "ReleaseStock"], "no payment authorized for a cancelled order")
+        }
+    }
+}
