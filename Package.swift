@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "ServiceSupportTests",
             dependencies: [
-                "ServiceSupport",
+                "ServiceSupport", "SuiteTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/ServiceSupportTests",

@@ -17,15 +17,13 @@ struct ProjectionRuntime: Sendable {
     let eventStore: PostgresEventStore
     let context: ServiceContext
 
-    static func checkout(context: ServiceContext, faults: FaultSwitch) -> ProjectionRuntime {
+    static func checkout(context: ServiceContext, faults: FaultSwitch) throws(ConfigurationError) -> ProjectionRuntime {
         let plain: [any Projection] = [OrderSummaryProjection(), StockLevelsProjection(), CustomerProjection()]
         let projections: [any Projection] = plain.map { projection -> any Projection in FaultInjectingProjection(projection, faults: faults) }
         var configuration = ProjectionProcessor.Configuration(
             name: processorName, topics: topics, instanceID: context.configuration.instanceID,
             bootstrapServers: context.configuration.kafkaBrokers)
-        if let attempts = ProcessInfo.processInfo.environment["PROJECTION_RETRY_ATTEMPTS"].flatMap(Int.init) {
-            configuration.retry = RetryPolicy(attempts: attempts)
-        }
+        configuration.retry = RetryPolicy(attempts: try integerSetting("PROJECTION_RETRY_ATTEMPTS", default: 3, range: 1...100))
         return ProjectionRuntime(
             processor: ProjectionProcessor(
                 configuration: configuration, projections: projections, client: context.postgres, producer: context.kafkaProducer,

@@ -11,7 +11,7 @@ enum ProjectionServiceMain {
     /// Routes and background services (also used by tests, which build the same router).
     static let setup: ServiceHost.Setup = { context, router in
         let faults = FaultSwitch()
-        let runtime = ProjectionRuntime.checkout(context: context, faults: faults)
+        let runtime = try ProjectionRuntime.checkout(context: context, faults: faults)
         QueryRoutes(queries: ReadModelQueries(client: context.postgres, logger: context.logger), runtime: runtime).register(on: router)
         AdminRoutes(runtime: runtime, faults: faults).register(on: router, token: context.configuration.adminToken)
         return ServicePlan(

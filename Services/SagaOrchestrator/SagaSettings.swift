@@ -9,19 +9,9 @@ import ServiceSupport
 enum SagaSettings {
     static func timeouts(from environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> CheckoutSaga.Timeouts {
         var timeouts = CheckoutSaga.Timeouts()
-        timeouts.step = .milliseconds(try number("SAGA_STEP_DEADLINE_MS", in: environment, default: 10_000, range: 100...3_600_000))
-        timeouts.payment = .milliseconds(try number("SAGA_PAYMENT_DEADLINE_MS", in: environment, default: 10_000, range: 100...30_000))
-        timeouts.retries = try number("SAGA_MAX_RETRIES", in: environment, default: 2, range: 0...100)
+        timeouts.step = .milliseconds(try integerSetting("SAGA_STEP_DEADLINE_MS", in: environment, default: 10_000, range: 100...3_600_000))
+        timeouts.payment = .milliseconds(try integerSetting("SAGA_PAYMENT_DEADLINE_MS", in: environment, default: 10_000, range: 100...30_000))
+        timeouts.retries = try integerSetting("SAGA_MAX_RETRIES", in: environment, default: 2, range: 0...100)
         return timeouts
-    }
-
-    private static func number(
-        _ variable: String, in environment: [String: String], default value: Int, range: ClosedRange<Int>
-    ) throws(ConfigurationError) -> Int {
-        guard let text = environment[variable]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return value }
-        guard let number = Int(text), range.contains(number) else {
-            throw ConfigurationError(variable: variable, value: text, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
     }
 }

@@ -6,7 +6,11 @@ public enum EventStoreSchema {
     public static let migrator = Migrator(
         schema: "event_store", migrations: migrations,
         privileges: ServiceRoles.create + ServiceRoles.readWrite("event_store", to: ServiceRoles.command)
-            + ["GRANT EXECUTE ON FUNCTION event_store.reserve_positions(integer) TO \(ServiceRoles.command)"]
+            + [
+                "GRANT EXECUTE ON FUNCTION event_store.reserve_positions(integer) TO \(ServiceRoles.command)",
+                // Events are written once: the command role may add and read them, nothing else.
+                "REVOKE UPDATE, DELETE, TRUNCATE ON event_store.events FROM \(ServiceRoles.command)",
+            ]
             + ServiceRoles.readOnly("event_store", to: ServiceRoles.projection))
 
     static let migrations: [Migration] = [
@@ -106,6 +110,26 @@ public enum EventStoreSchema {
                 "REVOKE ALL ON FUNCTION event_store.reserve_positions(integer) FROM PUBLIC",
                 // A command id (an HTTP Idempotency-Key) reused for a different request is refused.
                 "ALTER TABLE event_store.command_log ADD COLUMN request_hash text",
+            ]),
+        Migration(
+            version: 3, name: "events are append-only for everyone",
+            statements: [
+                // Privileges already keep every service role to INSERT and SELECT; the trigger
+                // also stops the owner and superusers (a mistyped maintenance statement).
+                """
+                CREATE FUNCTION event_store.refuse_event_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'event_store.events is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+                END $$
+                """,
+                """
+                CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON event_store.events
+                FOR EACH ROW EXECUTE FUNCTION event_store.refuse_event_change()
+                """,
+                """
+                CREATE TRIGGER events_never_truncated BEFORE TRUNCATE ON event_store.events
+                FOR EACH STATEMENT EXECUTE FUNCTION event_store.refuse_event_change()
+                """,
             ]),
     ]
 }

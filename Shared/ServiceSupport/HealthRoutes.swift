@@ -5,11 +5,22 @@ public import Prometheus
 /// One dependency the service needs to serve requests (PostgreSQL, Kafka, ...).
 public struct ReadinessCheck: Sendable {
     public var name: String
-    public var check: @Sendable () async throws -> Void
+    /// Succeeds when the dependency answers; what it returns is shown as the check's detail.
+    public var check: @Sendable () async throws -> String?
 
     public init(name: String, check: @escaping @Sendable () async throws -> Void) {
         self.name = name
-        self.check = check
+        self.check = {
+            try await check()
+            return nil
+        }
+    }
+
+    /// A check whose answer is worth showing (`details` in `/health/ready`).
+    public static func reporting(_ name: String, detail: @escaping @Sendable () async throws -> String) -> Self {
+        var check = Self(name: name) {}
+        check.check = { try await detail() }
+        return check
     }
 }
 
@@ -23,7 +34,8 @@ extension Router {
         get("/health/ready") { _, _ in
             let results = await ReadinessReport.run(checks)
             let status: HTTPResponse.Status = results.allReady ? .ok : .serviceUnavailable
-            return Self.json(status, ["status": results.allReady ? "ready" : "not_ready", "checks": results.checks])
+            return Self.json(
+                status, ["status": results.allReady ? "ready" : "not_ready", "checks": results.checks, "details": results.details])
         }
         get("/metrics") { _, _ in
             Response(
@@ -43,25 +55,30 @@ extension Router {
 /// The outcome of all readiness checks, run concurrently, each bounded by a timeout.
 struct ReadinessReport {
     var checks: [String: String]
+    var details: [String: String]
     var allReady: Bool
 
     static func run(_ checks: [ReadinessCheck], timeout: Duration = .seconds(3)) async -> Self {
-        let outcomes = await withTaskGroup(of: (String, String).self) { group in
+        let outcomes = await withTaskGroup(of: (String, String, String?).self) { group in
             for check in checks {
                 group.addTask {
                     do {
-                        try await withTimeout(timeout) { try await check.check() }
-                        return (check.name, "ok")
+                        let detail = try await withTimeout(timeout) { try await check.check() }
+                        return (check.name, "ok", detail)
                     } catch {
-                        return (check.name, "failed: \(error)")
+                        return (check.name, "failed: \(error)", nil)
                     }
                 }
             }
             var results: [String: String] = [:]
-            for await (name, outcome) in group { results[name] = outcome }
-            return results
+            var details: [String: String] = [:]
+            for await (name, outcome, detail) in group {
+                results[name] = outcome
+                details[name] = detail
+            }
+            return (results, details)
         }
-        return Self(checks: outcomes, allReady: outcomes.values.allSatisfy { $0 == "ok" })
+        return Self(checks: outcomes.0, details: outcomes.1, allReady: outcomes.0.values.allSatisfy { $0 == "ok" })
     }
 }
 

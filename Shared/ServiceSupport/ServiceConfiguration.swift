@@ -97,6 +97,19 @@ public struct ServiceConfiguration: Sendable {
     }
 }
 
+/// A service's own whole-number setting: unset or blank gives `default`; anything else must be
+/// a whole number in `range`, or it is a `ConfigurationError` naming the variable (exit 2).
+public func integerSetting(
+    _ variable: String, in environment: [String: String] = ProcessInfo.processInfo.environment, default value: Int,
+    range: ClosedRange<Int>
+) throws(ConfigurationError) -> Int {
+    guard let text = environment[variable]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return value }
+    guard let number = Int(text), range.contains(number) else {
+        throw ConfigurationError(variable: variable, value: text, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+    }
+    return number
+}
+
 /// An environment variable with a value the service cannot use.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var variable: String

@@ -114,8 +114,11 @@ public enum ServiceHost {
 
 extension ReadinessCheck {
     public static func postgres(_ client: PostgresClient, logger: Logger) -> Self {
-        Self(name: "postgres") {
-            for try await _ in try await client.query("SELECT 1", logger: logger) {}
+        // The role the pool's connections run under, so that operators (and a test) can see
+        // that the service holds only its own role's privileges.
+        .reporting("postgres") {
+            let role = try await client.query("SELECT current_user::text", logger: logger).collect().first?.decode(String.self) ?? "?"
+            return "role \(role)"
         }
     }
 

@@ -81,7 +81,10 @@ public struct ToolRun: Sendable {
     public var output: String
     public var errors: String
 
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ToolRun {
+    /// A run still going after `timeout` is killed (status: the signal, 9).
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(300)
+    ) async throws -> ToolRun {
         let process = Process()
         process.executableURL = ServiceProcess.binaryDirectory.appendingPathComponent(executable)
         process.arguments = arguments
@@ -100,7 +103,15 @@ public struct ToolRun: Sendable {
         process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         return ToolRun(
             status: process.terminationStatus, output: (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "",
             errors: (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "")

@@ -23,14 +23,18 @@ struct AdminRouteSecurityTests {
         ("saga-orchestrator", SagaOrchestratorMain.setup),
     ]
 
-    @Test("missing token -> 401, wrong token -> 403, nothing changed, every attempt audited", arguments: 0..<3)
-    func everyAdminRouteIsGuarded(_ index: Int) async throws {
+    /// Builds the service's own router with `adminToken`, migrates, and hands over its admin
+    /// routes (parameters filled with plausible values, so a call let through would act).
+    private func withAdminRoutes(
+        _ index: Int, adminToken: String?,
+        _ body: @Sendable (any TestClientProtocol, [(path: String, method: HTTPRequest.Method)], PostgresClient) async throws -> Void
+    ) async throws {
         let (name, setup) = Self.services[index]
         let kafka = try TestKafka()
         try await TestDatabase.withFresh { client, databaseURL in
             let producer = try kafka.producer()
             var configuration = ServiceConfiguration(serviceName: name, databaseURL: databaseURL, kafkaBrokers: kafka.bootstrapServers, port: 0)
-            configuration.adminToken = "the-right-token"
+            configuration.adminToken = adminToken
             let context = ServiceContext(
                 configuration: configuration, logger: testLogger(name), registry: PrometheusCollectorRegistry(), postgres: client,
                 kafkaProducer: producer)
@@ -38,28 +42,53 @@ struct AdminRouteSecurityTests {
             let plan = try await setup(context, router)
             try await AuditSchema.migrator.run(on: client, logger: testLogger("migrate"))
             for migrate in plan.migrations { try await migrate() }
-
-            let adminRoutes = router.routes.filter { $0.path.description.hasPrefix("/admin") }.map { (path: $0.path.description, method: $0.method) }
+            let adminRoutes = router.routes.filter { $0.path.description.hasPrefix("/admin") }.map { route in
+                (path: route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "1" : String($0) }.joined(separator: "/"),
+                 method: route.method)
+            }
             #expect(!adminRoutes.isEmpty, "\(name) has admin routes")
+            try await Application(router: router).test(.router) { http in try await body(http, adminRoutes, client) }
+            await producer.close()
+        }
+    }
+
+    static let plausibleBody = ByteBuffer(string: #"{"projection":"order-summary","stream":"order-1","reason":"x","topic":"t","offset":0,"from":1}"#)
+
+    @Test("missing token -> 401, wrong token -> 403, nothing changed, every attempt audited", arguments: 0..<3)
+    func everyAdminRouteIsGuarded(_ index: Int) async throws {
+        let name = Self.services[index].name
+        try await withAdminRoutes(index, adminToken: "the-right-token") { http, adminRoutes, client in
             let before = try await Self.fingerprint(client)
-            try await Application(router: router).test(.router) { http in
-                for route in adminRoutes {
-                    // Parameters get plausible values, so the call would do something if let through.
-                    let path = route.path.split(separator: "/").map { $0.hasPrefix(":") ? "1" : String($0) }.joined(separator: "/")
-                    let body = ByteBuffer(string: #"{"projection":"order-summary","stream":"order-1","reason":"x","topic":"t","offset":0,"from":1}"#)
-                    let missing = try await http.execute(uri: path, method: route.method, headers: [.contentType: "application/json"], body: body)
-                    #expect(missing.status == .unauthorized, "\(name) \(route) without a token: \(missing.status)")
-                    let wrong = try await http.execute(
-                        uri: path, method: route.method, headers: [.authorization: "Bearer the-wrong-token", .contentType: "application/json"], body: body)
-                    #expect(wrong.status == .forbidden, "\(name) \(route) with a wrong token: \(wrong.status)")
-                }
+            for route in adminRoutes {
+                let missing = try await http.execute(uri: route.path, method: route.method, headers: [.contentType: "application/json"], body: Self.plausibleBody)
+                #expect(missing.status == .unauthorized, "\(name) \(route) without a token: \(missing.status)")
+                let wrong = try await http.execute(
+                    uri: route.path, method: route.method, headers: [.authorization: "Bearer the-wrong-token", .contentType: "application/json"],
+                    body: Self.plausibleBody)
+                #expect(wrong.status == .forbidden, "\(name) \(route) with a wrong token: \(wrong.status)")
             }
             #expect(try await Self.fingerprint(client) == before, "a refused call changed nothing")
             let audited = try await client.query(
                 "SELECT count(*)::int8 FROM ops.audit_log WHERE service = \(name) AND status IN (401, 403)", logger: testLogger("q")
             ).collect().first?.decode(Int64.self)
             #expect(audited == Int64(adminRoutes.count * 2), "every refused attempt is in the audit log")
-            await producer.close()
+        }
+    }
+
+    @Test("with no ADMIN_TOKEN set admin is off: every route refuses any token with admin_disabled and changes nothing", arguments: 0..<3)
+    func adminOffWithoutToken(_ index: Int) async throws {
+        let name = Self.services[index].name
+        try await withAdminRoutes(index, adminToken: nil) { http, adminRoutes, client in
+            let before = try await Self.fingerprint(client)
+            for route in adminRoutes {
+                for headers: HTTPFields in [[.contentType: "application/json"], [.authorization: "Bearer ", .contentType: "application/json"],
+                                            [.authorization: "Bearer anything", .contentType: "application/json"]] {
+                    let response = try await http.execute(uri: route.path, method: route.method, headers: headers, body: Self.plausibleBody)
+                    #expect(response.status == .forbidden, "\(name) \(route): \(response.status)")
+                    #expect(String(buffer: response.body).contains("admin_disabled"), "\(name) \(route)")
+                }
+            }
+            #expect(try await Self.fingerprint(client) == before, "a refused call changed nothing")
         }
     }
 

@@ -18,7 +18,7 @@ struct DatabaseRoleTests {
 
     /// Runs `sql` as `role` in a transaction that is rolled back (a failed one is discarded with
     /// the client).
-    private func attempt(_ sql: String, as role: String, databaseURL: String) async throws -> Outcome {
+    private func attempt(_ sql: String, as role: String?, databaseURL: String) async throws -> Outcome {
         let client = PostgresClient(configuration: try DatabaseURL(databaseURL).clientConfiguration(role: role), backgroundLogger: testLogger("role"))
         return try await withThrowingTaskGroup(of: Outcome?.self) { group in
             group.addTask {
@@ -72,6 +72,36 @@ struct DatabaseRoleTests {
             #expect(try await attempt(writeSaga, as: ServiceRoles.command, databaseURL: url) == .denied)
             #expect(try await attempt(readEvents, as: ServiceRoles.saga, databaseURL: url) == .denied)
             for role in ServiceRoles.all { #expect(try await attempt(eraseAudit, as: role, databaseURL: url) == .denied, "the audit log is append-only") }
+        }
+    }
+
+    @Test("the event store refuses UPDATE, DELETE and TRUNCATE of events from every role, the owner included")
+    func eventsAreAppendOnly() async throws {
+        try await TestDatabase.withFresh { client, url in
+            let logger = testLogger("migrate")
+            try await AuditSchema.migrator.run(on: client, logger: logger)
+            try await EventStoreSchema.migrator.run(on: client, logger: logger)
+            try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: client, logger: logger)
+            try await SagaSchema.migrator.run(on: client, logger: logger)
+            _ = try await client.query(
+                """
+                INSERT INTO event_store.events (event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload, correlation_id)
+                VALUES (gen_random_uuid(), 'order-x', 'order', 1, 'OrderPlaced', 1, '{}', 'c')
+                """, logger: logger
+            ).collect()
+            let changes = [
+                "UPDATE event_store.events SET payload = '{\"changed\":true}'",
+                "DELETE FROM event_store.events",
+                "TRUNCATE event_store.events",
+            ]
+            for change in changes {
+                for role in ServiceRoles.all {
+                    #expect(try await attempt(change, as: role, databaseURL: url) == .denied, "\(role): \(change)")
+                }
+                // The login user of the tests is a superuser: privileges do not stop it, the triggers do.
+                #expect(try await attempt(change, as: nil, databaseURL: url) == .denied, "owner: \(change)")
+            }
+            #expect(try await client.query("SELECT count(*)::int8 FROM event_store.events", logger: logger).collect().first?.decode(Int64.self) == 1)
         }
     }
 }

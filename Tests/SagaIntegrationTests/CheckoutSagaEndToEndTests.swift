@@ -53,6 +53,13 @@ struct CheckoutSagaEndToEndTests {
             #expect(try await EffectChecks.heldReservations(client).isEmpty)
             #expect(try await EffectChecks.contradictions(client).isEmpty)
 
+            // Each running service's database connections are under its own role (the login is a superuser).
+            for (url, role) in [(stack.commandURL, "checkout_command_service"), (stack.projectionURL, "checkout_projection_service"),
+                                (stack.sagaURL, "checkout_saga_orchestrator")] {
+                let ready = try await stack.http.get("\(url)/health/ready")
+                #expect((ready.json?["details"] as? [String: Any])?["postgres"] as? String == "role \(role)", "\(url): \(ready.text)")
+            }
+
             // Bad input gets a clear error.
             let badState = try await stack.http.get("\(stack.sagaURL)/sagas?state=stuck")
             #expect(badState.status == 400 && badState.text.contains("state"))
