@@ -48,7 +48,7 @@ public enum SagaSchema {
                 "CREATE INDEX history_by_instance ON sagas.history (saga, correlation_id, id)",
             ]),
         Migration(
-            version: 2, name: "stream arrival positions",
+            version: 2, name: "stream arrival positions replace handled message ids",
             statements: [
                 // The last version of each stream the saga received in order (every event of the
                 // topics it reads, its own or not): an event ahead of a gap is held back, never
@@ -57,7 +57,9 @@ public enum SagaSchema {
                 CREATE TABLE sagas.stream_positions (
                     saga text NOT NULL, stream_id text NOT NULL, version bigint NOT NULL,
                     PRIMARY KEY (saga, stream_id))
-                """
+                """,
+                // A redelivered event is one at or below its stream's arrival position.
+                "DROP TABLE sagas.handled_messages",
             ]),
     ]
 

@@ -6,9 +6,10 @@ public import PostgresNIO
 import ServiceSupport
 
 /// Stores the instances of one saga definition and advances them: each input (an event, a
-/// deadline, an operator's retry) is handled in ONE transaction that locks the instance row,
-/// records the event as handled, saves the new state, writes the commands to the outbox and
-/// appends to the history. A crash at any point leaves either all of it or none.
+/// deadline, an operator's retry) is handled in ONE transaction that moves the event's stream
+/// arrival position (which also recognises a redelivery), locks the instance row, saves the new
+/// state, writes the commands to the outbox and appends to the history. A crash at any point
+/// leaves either all of it or none.
 public struct SagaStore<Definition: SagaDefinition>: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// The saga does not care about this event.
@@ -55,13 +56,6 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
             case .ahead(let expected): return .heldBack(expectedVersion: expected)
             }
             guard let correlationID else { return .ignored }
-            let fresh = try await connection.query(
-                """
-                INSERT INTO sagas.handled_messages (saga, message_id, correlation_id)
-                VALUES (\(definition.name), \(event.eventID.uuidString), \(correlationID)) ON CONFLICT DO NOTHING RETURNING 1
-                """, logger: logger
-            ).collect()
-            guard !fresh.isEmpty else { return .duplicate }
             let cause = Cause(kind: "event", detail: "\(event.type) from \(event.streamID)@\(event.streamVersion)", causationID: event.eventID.uuidString)
             guard let current = try await load(correlationID, on: connection) else {
                 let started: SagaReaction<Definition.State>?

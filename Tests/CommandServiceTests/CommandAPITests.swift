@@ -244,4 +244,21 @@ struct CommandAPITests {
             #expect(try await eventCount(store) == 1, "executed once")
         }
     }
+
+    @Test("a restock sent twice with one Idempotency-Key restocks once (a second execution would add again)")
+    func restockExecutedOnce() async throws {
+        try await withAPI { client, store in
+            let headers: HTTPFields = [try #require(HTTPField.Name("Idempotency-Key")): "restock-1"]
+            for _ in 0..<2 {
+                try await client.execute(uri: "/stock/SKU-7/restock", method: .post, headers: headers, body: ByteBuffer(string: #"{"quantity":5}"#)) {
+                    response in #expect(response.status == .ok)
+                }
+            }
+            #expect(try await eventCount(store) == 1, "executed once")
+            try await client.execute(uri: "/streams/stock-SKU-7/state", method: .get) { response in
+                let state = try json(response.body)["state"] as? [String: Any]
+                #expect(state?["onHand"] as? Int == 5)
+            }
+        }
+    }
 }

@@ -40,4 +40,26 @@ struct SagaArrivalOrderTests {
             #expect(commands == ["ReserveStock", "ReleaseStock"], "no payment authorized for a cancelled order")
         }
     }
+
+    @Test("a redelivered event is handled once: no second history line, no second command")
+    func redeliveryHandledOnce() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await SagaSchema.migrator.run(on: client, logger: testLogger("migrate"))
+            let store = SagaStore(definition: CheckoutSaga(), client: client, logger: testLogger("saga"))
+            let placed = event(
+                "OrderPlaced", version: 1,
+                #"{"orderId":"o-gap","customerId":"c","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
+            #expect(try await store.handle(placed) == .advanced(status: .running, commands: 1))
+            // The saga itself would record a second OrderPlaced ("placed again"): only the runtime stops it.
+            #expect(try await store.handle(placed) == .duplicate)
+            let events = try await client.query(
+                "SELECT count(*)::int8 FROM sagas.history WHERE correlation_id = 'o-gap' AND kind = 'event'", logger: testLogger("q")
+            ).collect().first?.decode(Int64.self)
+            #expect(events == 1)
+            let commands = try await client.query(
+                "SELECT count(*)::int8 FROM sagas.outbox WHERE correlation_id = 'o-gap'", logger: testLogger("q")
+            ).collect().first?.decode(Int64.self)
+            #expect(commands == 1)
+        }
+    }
 }
