@@ -223,6 +223,7 @@ let package = Package(
         .testTarget(
             name: "EventStoreIntegrationTests",
             dependencies: [
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "EventStore", "EventSourcing", "Checkout", "Kafka", "SuiteTesting", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
