@@ -90,4 +90,40 @@ struct PoisonEventTests {
             #expect(try await scalar(client, "SELECT on_hand FROM read_models.stock_levels WHERE sku = 'S'") == 2, "only version 2 applied")
         }
     }
+
+    @Test("replay applies a stream's parked events in stream order, in chunks, then live events follow (checked by the order applied)")
+    func replayInOrder() async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 2)
+        try await TestDatabase.withFresh { client, _ in
+            try await migrateReadModelsVerbose(client)
+            try await RecordingProjection.createTable(client)
+            let faults = FaultSwitch()
+            faults.set(stream: "stock-R", failing: true)
+            let projections: [any Projection] = [FaultInjectingProjection(RecordingProjection(), faults: faults)]
+            let producer = try kafka.producer()
+            try await publish(TestEvents.restocks(sku: "R", count: 5), to: kafka, producer: producer)
+            let running = Task { try await processor(projections, client: client, kafka: kafka, instance: "p1").run() }
+            try await waitUntil("R parked", timeout: .seconds(60)) {
+                try await scalar(client, "SELECT count(*)::int8 FROM read_models.dead_letters WHERE stream_id = 'stock-R'") == 5
+            }
+            #expect(try await RecordingProjection.applied(client, stream: "stock-R").isEmpty)
+            faults.set(stream: "stock-R", failing: false)
+            let store = DeadLetterStore(client: client, logger: testLogger("dl"), projections: projections)
+            let report = try await store.replay(projection: "applied-log", stream: "stock-R", operator: "test", chunk: 2)
+            #expect(report.replayed == 5 && report.stillParked == 0)
+            #expect(try await RecordingProjection.applied(client, stream: "stock-R") == [1, 2, 3, 4, 5], "in stream order, each once")
+
+            try await publish(
+                [TestEvents.record(stream: "stock-R", streamType: "stock", version: 6, type: "StockRestocked", payload: #"{"sku":"R","quantity":6}"#)],
+                to: kafka, producer: producer)
+            try await waitUntil("R's next event applied live", timeout: .seconds(30)) {
+                try await RecordingProjection.applied(client, stream: "stock-R").count == 6
+            }
+            #expect(try await RecordingProjection.applied(client, stream: "stock-R") == [1, 2, 3, 4, 5, 6])
+            running.cancel()
+            _ = try? await running.value
+            await producer.close()
+        }
+    }
 }

@@ -44,3 +44,29 @@ func processor(
     configuration.deadLetterTopic = nil
     return ProjectionProcessor(configuration: configuration, projections: projections, client: client, producer: nil, logger: testLogger(instance))
 }
+
+/// Records every stock event it applies, in the order applied (`public.applied_log`), for tests
+/// that check order rather than sums.
+struct RecordingProjection: Projection {
+    let name = "applied-log"
+    let eventTypes: Set<String> = ["StockRestocked"]
+    let tables: [String] = []
+
+    static func createTable(_ client: PostgresClient) async throws {
+        _ = try await client.query(
+            "CREATE TABLE public.applied_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id text NOT NULL, version bigint NOT NULL)",
+            logger: testLogger("q")
+        ).collect()
+    }
+
+    static func applied(_ client: PostgresClient, stream: String) async throws -> [Int64] {
+        try await client.query("SELECT version FROM public.applied_log WHERE stream_id = \(stream) ORDER BY id", logger: testLogger("q"))
+            .collect().map { try $0.decode(Int64.self) }
+    }
+
+    func apply(_ event: RecordedEvent, to target: ProjectionTarget) async throws {
+        _ = try await target.connection.query(
+            "INSERT INTO public.applied_log (stream_id, version) VALUES (\(event.streamID), \(event.streamVersion))", logger: target.logger
+        ).collect()
+    }
+}
