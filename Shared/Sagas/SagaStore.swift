@@ -46,15 +46,18 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         var causationID: String?
     }
 
-    public func handle(_ event: RecordedEvent, now: Date = Date()) async throws -> Outcome {
+    /// `now` defaults to the database's clock (see `databaseNow`).
+    public func handle(_ event: RecordedEvent, now givenNow: Date? = nil) async throws -> Outcome {
         let correlationID = definition.correlationID(of: event)
         let definition = self.definition
         return try await transaction { connection in
-            switch try await arrival(of: event, on: connection) {
+            let (arrival, databaseNow) = try await arrival(of: event, on: connection)
+            switch arrival {
             case .inOrder: break
             case .redelivered: return .duplicate
             case .ahead(let expected): return .heldBack(expectedVersion: expected)
             }
+            let now = givenNow ?? databaseNow
             guard let correlationID else { return .ignored }
             let cause = Cause(kind: "event", detail: "\(event.type) from \(event.streamID)@\(event.streamVersion)", causationID: event.eventID.uuidString)
             guard let current = try await load(correlationID, on: connection) else {
@@ -91,29 +94,45 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
 
     /// Checks the event against its stream's last version received (row locked) and moves it
     /// on when the event is the next one. Every event the saga reads passes here, also those no
-    /// instance wants, so that a stream's versions arrive without holes.
-    private func arrival(of event: RecordedEvent, on connection: PostgresConnection) async throws -> Arrival {
-        let last = try await connection.query(
+    /// instance wants, so that a stream's versions arrive without holes. Also returns the
+    /// database's clock, which every time the saga keeps (deadlines) is taken from.
+    private func arrival(of event: RecordedEvent, on connection: PostgresConnection) async throws -> (Arrival, Date) {
+        let row = try await connection.query(
             """
-            SELECT version FROM sagas.stream_positions WHERE saga = \(definition.name) AND stream_id = \(event.streamID) FOR UPDATE
+            SELECT now(), (SELECT version FROM sagas.stream_positions WHERE saga = \(definition.name) AND stream_id = \(event.streamID) FOR UPDATE)
             """, logger: logger
-        ).collect().first?.decode(Int64.self) ?? 0
-        if event.streamVersion <= last { return .redelivered }
-        guard event.streamVersion == last + 1 else { return .ahead(expected: last + 1) }
+        ).collect().first
+        guard let (now, lastVersion) = try row?.decode((Date, Int64?).self) else {
+            throw SagaStoreError(reason: "the arrival query returned no row")
+        }
+        let last = lastVersion ?? 0
+        if event.streamVersion <= last { return (.redelivered, now) }
+        guard event.streamVersion == last + 1 else { return (.ahead(expected: last + 1), now) }
         _ = try await connection.query(
             """
             INSERT INTO sagas.stream_positions (saga, stream_id, version) VALUES (\(definition.name), \(event.streamID), \(event.streamVersion))
             ON CONFLICT (saga, stream_id) DO UPDATE SET version = EXCLUDED.version
             """, logger: logger
         ).collect()
-        return .inOrder
+        return (.inOrder, now)
+    }
+
+    /// The database's clock. Deadlines are set and compared by it, so orchestrators on hosts
+    /// whose clocks differ agree on when a deadline passed.
+    private func databaseNow(on connection: PostgresConnection) async throws -> Date {
+        guard let now = try await connection.query("SELECT now()", logger: logger).collect().first?.decode(Date.self) else {
+            throw SagaStoreError(reason: "SELECT now() returned no row")
+        }
+        return now
     }
 
     /// Fires the deadlines that have passed (up to `limit`), each instance locked so that
     /// concurrent orchestrators never fire the same one; returns how many fired.
-    public func fireDueDeadlines(limit: Int = 100, now: Date = Date()) async throws -> Int {
+    public func fireDueDeadlines(limit: Int = 100, now givenNow: Date? = nil) async throws -> Int {
         let definition = self.definition
         return try await transaction { connection in
+            let now: Date
+            if let givenNow { now = givenNow } else { now = try await databaseNow(on: connection) }
             let rows = try await connection.query(
                 """
                 SELECT correlation_id, state::text, status, step, deadline_at FROM sagas.instances
@@ -152,9 +171,11 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     }
 
     /// An operator's retry of a failed instance.
-    public func retry(_ correlationID: String, operator name: String, now: Date = Date()) async throws -> SagaStatus {
+    public func retry(_ correlationID: String, operator name: String, now givenNow: Date? = nil) async throws -> SagaStatus {
         let definition = self.definition
         return try await transaction { connection in
+            let now: Date
+            if let givenNow { now = givenNow } else { now = try await databaseNow(on: connection) }
             guard let current = try await load(correlationID, on: connection), current.status == .failed else {
                 let status = try await connection.query(
                     "SELECT status FROM sagas.instances WHERE saga = \(definition.name) AND correlation_id = \(correlationID)", logger: logger
@@ -270,4 +291,10 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await client.guardedTransaction(logger: logger, body)
     }
+}
+
+/// The saga store could not read what it just asked PostgreSQL for.
+public struct SagaStoreError: Error, CustomStringConvertible, Sendable {
+    public var reason: String
+    public var description: String { "saga store: \(reason)" }
 }
