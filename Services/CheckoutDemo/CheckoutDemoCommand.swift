@@ -16,6 +16,8 @@ struct CheckoutDemoCommand: AsyncParsableCommand {
     @Option(help: "Admin token of the services.") var token: String
     @Option(help: "How many checkouts.") var orders = 300
     @Option(help: "Shell command that kills one projector, run when a third of the orders are in (empty: none).") var killCommand = ""
+    @Option(help: "URL of the projector the kill command stops (checked gone; the first --projection-url must then own every partition).")
+    var killedProjectionURL: String?
     @Option(help: "Seconds to wait for every saga to finish.") var timeout = 240
 
     func validate() throws {
@@ -44,17 +46,31 @@ struct CheckoutDemoCommand: AsyncParsableCommand {
         report.recordOutcomes(placed, outcomes)
 
         // The poison event: parked (with the one behind it), then replayed after the "fix".
-        let parked = try await api.waitForDeadLetters(stream: "stock-\(DemoPlan.poisonSKU)", count: 2)
-        try await api.setFault(stream: "stock-\(DemoPlan.poisonSKU)", failing: false)
-        let replay = try await api.replay(projection: "stock-levels", stream: "stock-\(DemoPlan.poisonSKU)")
+        let poisonStream = "stock-\(DemoPlan.poisonSKU)"
+        let parked = try await api.waitForDeadLetters(stream: poisonStream, count: 2)
+        let parkedVersions = try await api.parkedVersions(stream: poisonStream)
+        try await api.setFault(stream: poisonStream, failing: false)
+        let replay = try await api.replay(projection: "stock-levels", stream: poisonStream)
         report.check(
-            "poison event parked with the event behind it, replayed in order after the fix",
-            parked == 2 && replay.replayed == 2 && replay.failure == nil, detail: "parked \(parked), replayed \(replay.replayed)")
+            "poison event parked with the event behind it, replayed in stream order after the fix",
+            parked == 2 && parkedVersions == [1, 2] && replay.applied == parkedVersions && replay.failure == nil,
+            detail: "parked versions \(parkedVersions), applied in the order \(replay.applied)")
+
+        if let killed = killedProjectionURL, !killCommand.isEmpty {
+            let gone = await api.waitUntilGone(killed, timeout: 10)
+            let ownership = try await api.waitUntilFirstOwnsAll(timeout: 60)
+            report.check(
+                "the killed projector is gone and the survivor owns every partition",
+                gone && ownership.listed > 0 && ownership.owned == ownership.listed,
+                detail: "\(killed) \(gone ? "gone" : "still answers"); survivor owns \(ownership.owned) of \(ownership.listed) partitions")
+        }
 
         try await checkStock(plan, placed: placed, outcomes: outcomes, api: api, report: &report)
         try await checkReadModels(placed, outcomes: outcomes, api: api, report: &report)
         let lag = try await api.waitForNoLag(timeout: 60)
-        report.check("projection lag drains to 0", lag == 0, detail: "lag \(lag)")
+        report.check(
+            "projection lag drains to 0 on every partition", lag.partitions > 0 && lag.unknown == 0 && lag.lag == 0,
+            detail: "lag \(lag.lag) over \(lag.partitions) partitions, \(lag.unknown) with no known lag")
         let remaining = try await api.parkedCount()
         report.check("no dead letter left parked", remaining == 0, detail: "\(remaining) parked")
 
@@ -111,15 +127,33 @@ struct CheckoutDemoCommand: AsyncParsableCommand {
         }
         expected[DemoPlan.poisonSKU] = 7
         var mismatches: [String] = []
+        var settledTwice: [String] = []
         for (sku, onHand) in expected.sorted(by: { $0.key < $1.key }) {
             let store = try await api.stockState(sku)
             let view = try await api.waitForStockView(sku, matching: store)
             if store.onHand != onHand || store.reserved != 0 { mismatches.append("\(sku): event store on hand \(store.onHand) (expected \(onHand)), reserved \(store.reserved)") }
             if view == nil { mismatches.append("\(sku): the read model never caught up with the event store") }
+            // Per order, from the SKU's events: at most one reservation, and at most one of
+            // released or committed.
+            var reservations: [String: Int] = [:]
+            var settlements: [String: Int] = [:]
+            for event in try await api.stockEvents(sku) {
+                guard let order = event.orderID else { continue }
+                switch event.type {
+                case "StockReserved": reservations[order, default: 0] += 1
+                case "StockReleased", "StockCommitted": settlements[order, default: 0] += 1
+                default: break
+                }
+            }
+            for (order, count) in reservations where count > 1 { settledTwice.append("\(sku): order \(order) reserved \(count) times") }
+            for (order, count) in settlements where count > 1 { settledTwice.append("\(sku): order \(order) released or committed \(count) times") }
         }
         report.check(
-            "stock balances for \(expected.count) SKUs (event store and read model; nothing reserved forever, nothing released twice)",
+            "stock balances for \(expected.count) SKUs in the event store and the read model; nothing left reserved",
             mismatches.isEmpty, detail: mismatches.prefix(3).joined(separator: "; "))
+        report.check(
+            "no order reserved, released or committed twice on any SKU (read from the SKUs' events)",
+            settledTwice.isEmpty, detail: settledTwice.prefix(3).joined(separator: "; "))
     }
 
     /// Every order's read model says what its saga did, with the reason for a cancellation.

@@ -121,9 +121,48 @@ struct DemoAPI: Sendable {
         return seen
     }
 
-    func replay(projection name: String, stream: String) async throws -> (replayed: Int, failure: String?) {
+    func replay(projection name: String, stream: String) async throws -> (replayed: Int, applied: [Int], failure: String?) {
         let answer = try await expect(200, "POST", "\(projection)/admin/dead-letters/replay", ["projection": name, "stream": stream], admin: true)
-        return (answer["replayed"] as? Int ?? 0, answer["failure"] as? String)
+        return (answer["replayed"] as? Int ?? 0, answer["appliedVersions"] as? [Int] ?? [], answer["failure"] as? String)
+    }
+
+    /// Versions of the stream's parked letters, in stream order.
+    func parkedVersions(stream: String) async throws -> [Int] {
+        let (status, data) = try await raw("GET", "\(projection)/admin/dead-letters?stream=\(stream)&status=parked", nil, admin: true)
+        guard status == 200, let letters = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else { return [] }
+        return letters.compactMap { $0["streamVersion"] as? Int }.sorted()
+    }
+
+    /// The SKU's stock events: type and order id, in stream order.
+    func stockEvents(_ sku: String) async throws -> [(type: String, orderID: String?, quantity: Int)] {
+        let answer = try await expect(200, "GET", "\(command)/streams/stock-\(sku)/events")
+        return (answer["events"] as? [[String: Any]] ?? []).map { event in
+            let data = event["data"] as? [String: Any] ?? [:]
+            return (event["type"] as? String ?? "?", data["orderId"] as? String, data["quantity"] as? Int ?? 0)
+        }
+    }
+
+    /// True once `url` no longer answers (the process is gone), within `timeout` seconds.
+    func waitUntilGone(_ url: String, timeout: Int) async -> Bool {
+        for _ in 0..<(timeout * 5) {
+            if (try? await send("GET", "\(url)/health/live")) == nil { return true }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+
+    /// Partitions the first projector lists and how many of them it owns, once it owns all
+    /// (or after `timeout` seconds).
+    func waitUntilFirstOwnsAll(timeout: Int) async throws -> (listed: Int, owned: Int) {
+        var result = (listed: 0, owned: 0)
+        for _ in 0..<(timeout * 2) {
+            let answer = try await expect(200, "GET", "\(projection)/projections")
+            let partitions = answer["partitions"] as? [[String: Any]] ?? []
+            result = (partitions.count, partitions.filter { $0["ownedHere"] as? Bool == true }.count)
+            if result.listed > 0 && result.owned == result.listed { return result }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return result
     }
 
     func parkedCount() async throws -> Int {
@@ -131,16 +170,20 @@ struct DemoAPI: Sendable {
         return (answer["projections"] as? [[String: Any]] ?? []).compactMap { $0["parkedDeadLetters"] as? Int }.reduce(0, +)
     }
 
-    /// Total lag over every partition, once it is 0 or after `timeout` seconds.
-    func waitForNoLag(timeout: Int) async throws -> Int {
-        var lag = -1
+    /// Total lag over the partitions whose lag is known, and how many partitions have no known
+    /// lag (no end offset seen yet): once every partition is known and the total is 0, or after
+    /// `timeout` seconds. An unknown lag is not a lag of 0.
+    func waitForNoLag(timeout: Int) async throws -> (lag: Int, unknown: Int, partitions: Int) {
+        var result = (lag: -1, unknown: 0, partitions: 0)
         for _ in 0..<(timeout * 2) {
             let answer = try await expect(200, "GET", "\(projection)/projections")
-            lag = (answer["partitions"] as? [[String: Any]] ?? []).compactMap { $0["lag"] as? Int }.reduce(0, +)
-            if lag == 0 { return 0 }
+            let partitions = answer["partitions"] as? [[String: Any]] ?? []
+            let known = partitions.compactMap { $0["lag"] as? Int }
+            result = (known.reduce(0, +), partitions.count - known.count, partitions.count)
+            if result.partitions > 0 && result.unknown == 0 && result.lag == 0 { return result }
             try await Task.sleep(for: .milliseconds(500))
         }
-        return lag
+        return result
     }
 
     // MARK: - HTTP

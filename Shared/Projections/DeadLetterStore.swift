@@ -78,6 +78,8 @@ public struct DeadLetterStore: Sendable {
 
     public struct ReplayReport: Sendable, Codable {
         public var replayed = 0
+        /// The stream versions applied, in the order they were applied.
+        public var appliedVersions: [Int64] = []
         public var stillParked = 0
         /// Set when an event failed again: it and everything behind it stay parked.
         public var failure: String?
@@ -92,10 +94,11 @@ public struct DeadLetterStore: Sendable {
         }
         var report = ReplayReport()
         while true {
-            let (done, failure, count) = try await client.withTransaction(logger: logger) { connection in
+            let (done, failure, applied, count) = try await client.withTransaction(logger: logger) { connection in
                 try await replayChunk(projection: projection, stream: stream, operator: who, chunk: chunk, on: connection)
             }
             report.replayed += count
+            report.appliedVersions += applied
             if let failure {
                 report.failure = failure
                 break
@@ -126,7 +129,7 @@ public struct DeadLetterStore: Sendable {
 
     private func replayChunk(
         projection: any Projection, stream: String, operator who: String, chunk: Int, on connection: PostgresConnection
-    ) async throws -> (done: Bool, failure: String?, replayed: Int) {
+    ) async throws -> (done: Bool, failure: String?, applied: [Int64], replayed: Int) {
         // Lock the stream's position: the live consumer waits while we replay this stream.
         _ = try await connection.query(
             """
@@ -146,17 +149,19 @@ public struct DeadLetterStore: Sendable {
             """, logger: logger
         ).collect()
         var replayed = 0
+        var applied: [Int64] = []
         for row in rows {
             let (id, version, json) = try row.decode((Int64, Int64, String).self)
             if version > position {
                 guard let event = try? JSONDecoder().decode(StoredEnvelope.self, from: Data(json.utf8)).event else {
-                    return (true, "dead letter \(id) has no readable event; skip it", replayed)
+                    return (true, "dead letter \(id) has no readable event; skip it", applied, replayed)
                 }
                 _ = try await connection.query("SAVEPOINT replay_event", logger: logger).collect()
                 do {
                     try await projection.apply(event, to: ProjectionTarget(connection: connection, logger: logger))
                     _ = try await connection.query("RELEASE SAVEPOINT replay_event", logger: logger).collect()
                     position = version
+                    applied.append(version)
                 } catch {
                     _ = try await connection.query("ROLLBACK TO SAVEPOINT replay_event", logger: logger).collect()
                     _ = try await connection.query(
@@ -172,7 +177,7 @@ public struct DeadLetterStore: Sendable {
                         """, logger: logger
                     ).collect()
                     try await savePosition(position, projection: projection.name, stream: stream, on: connection)
-                    return (true, "\(error)", replayed)
+                    return (true, "\(error)", applied, replayed)
                 }
             }
             _ = try await connection.query(
@@ -184,7 +189,7 @@ public struct DeadLetterStore: Sendable {
             replayed += 1
         }
         try await savePosition(position, projection: projection.name, stream: stream, on: connection)
-        return (rows.count < chunk, nil, replayed)
+        return (rows.count < chunk, nil, applied, replayed)
     }
 
     private func savePosition(_ version: Int64, projection: String, stream: String, on connection: PostgresConnection) async throws {
