@@ -14,6 +14,9 @@ public struct ProjectionRebuilder: Sendable {
     public let store: PostgresEventStore
     public let logger: Logger
     public var chunk = 1_000
+    /// Runs after the shadow caught up with the log and before the swap: the window in which
+    /// the live side moves ahead of the shadow. Tests use it to widen that window on purpose.
+    public var beforeSwap: @Sendable () async throws -> Void = {}
 
     static let suffix = "__rebuild"
 
@@ -50,6 +53,7 @@ public struct ProjectionRebuilder: Sendable {
                 logger: logger
             ).collect()
         }
+        try await beforeSwap()
         let caughtUp = try await swap(after: position)
         try await dropRetired()
         _ = try await client.query(

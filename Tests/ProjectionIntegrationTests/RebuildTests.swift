@@ -82,7 +82,18 @@ struct RebuildTests {
             try await waitUntil("writes under way", timeout: .seconds(30)) {
                 try await scalar(client, "SELECT count(*)::int8 FROM event_store.events") > 1_010
             }
-            let report = try await ProjectionRebuilder(projection: StockLevelsProjection(), store: store, logger: testLogger("rebuild")).rebuild()
+            var rebuilder = ProjectionRebuilder(projection: StockLevelsProjection(), store: store, logger: testLogger("rebuild"))
+            // Between the rebuild's last read and the swap, let the live side apply events the
+            // shadow has not seen: the swap must catch the shadow up with them.
+            rebuilder.beforeSwap = {
+                let before = try await scalar(client, "SELECT count(*)::int8 FROM event_store.events")
+                try await waitUntil("the live side applied events after the rebuild's last read", timeout: .seconds(30)) {
+                    let now = try await scalar(client, "SELECT count(*)::int8 FROM event_store.events")
+                    let applied = try await scalar(client, "SELECT coalesce(sum(on_hand), 0)::int8 FROM read_models.stock_levels")
+                    return now >= before + 10 && applied >= before + 10
+                }
+            }
+            let report = try await rebuilder.rebuild()
             // Keep writing a while after the swap, then stop.
             try await waitUntil("writes after the swap", timeout: .seconds(60)) {
                 try await scalar(
