@@ -12,8 +12,10 @@ enum SagaOrchestratorMain {
     static let setup: ServiceHost.Setup = { context, router in
         let saga = CheckoutSaga(timeouts: try SagaSettings.timeouts())
         let store = SagaStore(definition: saga, client: context.postgres, logger: context.logger)
+        let hold = CommandHold()
         SagaRoutes(
-            queries: SagaQueries(client: context.postgres, logger: context.logger), store: store, client: context.postgres, logger: context.logger)
+            queries: SagaQueries(client: context.postgres, logger: context.logger), store: store, client: context.postgres, hold: hold,
+            logger: context.logger)
             .register(on: router, token: context.configuration.adminToken)
         let processor = SagaProcessor(
             configuration: .init(
@@ -25,7 +27,7 @@ enum SagaOrchestratorMain {
             services: [
                 processor,
                 SagaDeadlineScheduler(store: store, logger: context.logger),
-                SagaCommandRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger),
+                SagaCommandRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger, hold: hold),
             ])
     }
 }

@@ -13,6 +13,7 @@ struct SagaRoutes: Sendable {
     let queries: SagaQueries
     let store: SagaStore<CheckoutSaga>
     let client: PostgresClient
+    let hold: CommandHold
     let logger: Logger
 
     var saga: String { store.definition.name }
@@ -47,6 +48,20 @@ struct SagaRoutes: Sendable {
                 Listing(sagas: try await queries.list(saga: saga, status: status, limit: limit), counts: try await queries.counts(saga: saga)))
         }
         let admin = router.adminGroup(token: token, client: client, service: "saga-orchestrator", logger: logger)
+        // Drill switch: hold one command type in the relay (and the later commands of its keys).
+        admin.post("/faults") { request, context in
+            let body: HoldRequest
+            do {
+                body = try await request.decode(as: HoldRequest.self, context: context)
+            } catch {
+                throw ServiceError.invalidField("body", reason: "needs holdCommandType (a command type) and enabled (true or false)")
+            }
+            guard CheckoutCommandMessage.Kind(rawValue: body.holdCommandType) != nil else {
+                throw ServiceError.invalidField("holdCommandType", reason: "must be a checkout command type such as AuthorizePayment")
+            }
+            hold.set(body.holdCommandType, held: body.enabled)
+            return try JSONResponse.make(["held": hold.heldTypes.sorted()])
+        }
         admin.post("/sagas/:orderId/retry") { request, context in
             let id = try Self.orderID(context)
             do {
@@ -57,6 +72,11 @@ struct SagaRoutes: Sendable {
                 throw ServiceError(.conflict, code: "not_failed", message: error.description, details: ["state": error.status ?? ""])
             }
         }
+    }
+
+    struct HoldRequest: Decodable {
+        var holdCommandType: String
+        var enabled: Bool
     }
 
     private static func orderID(_ context: BasicRequestContext) throws -> String {

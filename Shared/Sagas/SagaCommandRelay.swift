@@ -18,14 +18,19 @@ public struct SagaCommandRelay: Service {
     let logger: Logger
     let batchSize: Int
     let idleInterval: Duration
+    let hold: CommandHold
     private let published = Counter(label: "saga_commands_published_total")
 
-    public init(client: PostgresClient, producer: KafkaProducer, logger: Logger, batchSize: Int = 500, idleInterval: Duration = .milliseconds(20)) {
+    public init(
+        client: PostgresClient, producer: KafkaProducer, logger: Logger, batchSize: Int = 500, idleInterval: Duration = .milliseconds(20),
+        hold: CommandHold = CommandHold()
+    ) {
         self.client = client
         self.producer = producer
         self.logger = logger
         self.batchSize = batchSize
         self.idleInterval = idleInterval
+        self.hold = hold
     }
 
     public func run() async throws {
@@ -55,9 +60,15 @@ public struct SagaCommandRelay: Service {
         guard !rows.isEmpty else { return 0 }
         var keyed: [(key: String, position: Int64)] = []
         var messages: [KafkaOutgoingMessage] = []
+        let heldTypes = hold.heldTypes
+        var heldKeys: Set<String> = []
         for row in rows {
             let (position, correlationID, commandID, type, topic, key, payload, causationID) =
                 try row.decode((Int64, String, String, String, String, String, String, String?).self)
+            if heldTypes.contains(type) || heldKeys.contains(key) {
+                heldKeys.insert(key)
+                continue
+            }
             var headers = [
                 KafkaHeader(key: "ce_id", string: commandID), KafkaHeader(key: "ce_type", string: type),
                 KafkaHeader(key: "ce_source", string: "saga-orchestrator"), KafkaHeader(key: "ce_specversion", string: "1.0"),
@@ -67,17 +78,18 @@ public struct SagaCommandRelay: Service {
             messages.append(KafkaOutgoingMessage(topic: topic, key: key, value: Array(payload.utf8), headers: headers))
             keyed.append((key, position))
         }
+        guard !messages.isEmpty else { return 0 }
         let results = await producer.send(messages)
         let acknowledged = OutboxRelay.acknowledgedInOrder(keyed, results: results)
         if !acknowledged.isEmpty {
             try await connection.run("UPDATE sagas.outbox SET published_at = now() WHERE position = ANY(\(acknowledged))")
             published.increment(by: acknowledged.count)
         }
-        if acknowledged.count < rows.count {
+        if acknowledged.count < messages.count {
             let failure = results.lazy.compactMap { if case .failure(let error) = $0 { error } else { nil } }.first
             logger.warning(
                 "saga commands not acknowledged; they will be published again",
-                metadata: ["count": "\(rows.count - acknowledged.count)", "error": "\(failure.map { "\($0)" } ?? "")"])
+                metadata: ["count": "\(messages.count - acknowledged.count)", "error": "\(failure.map { "\($0)" } ?? "")"])
             try await Task.sleep(for: .milliseconds(500))
         }
         return rows.count
