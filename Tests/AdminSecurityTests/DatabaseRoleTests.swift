@@ -39,14 +39,19 @@ struct DatabaseRoleTests {
         }
     }
 
+    /// Every service's migrations, with their roles and grants, as the services apply them.
+    private func migrateEverySchema(_ client: PostgresClient, logger: Logger) async throws {
+        try await AuditSchema.migrator.run(on: client, logger: logger)
+        try await EventStoreSchema.migrator.run(on: client, logger: logger)
+        try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: client, logger: logger)
+        try await SagaSchema.migrator.run(on: client, logger: logger)
+    }
+
     @Test("the projection role cannot write the event store; the command role cannot write read models; the saga role neither")
     func leastPrivilege() async throws {
         try await TestDatabase.withFresh { client, url in
             let logger = testLogger("migrate")
-            try await AuditSchema.migrator.run(on: client, logger: logger)
-            try await EventStoreSchema.migrator.run(on: client, logger: logger)
-            try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: client, logger: logger)
-            try await SagaSchema.migrator.run(on: client, logger: logger)
+            try await migrateEverySchema(client, logger: logger)
 
             let writeEvent = """
                 INSERT INTO event_store.events (event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload, metadata, correlation_id)
@@ -79,10 +84,7 @@ struct DatabaseRoleTests {
     func eventsAreAppendOnly() async throws {
         try await TestDatabase.withFresh { client, url in
             let logger = testLogger("migrate")
-            try await AuditSchema.migrator.run(on: client, logger: logger)
-            try await EventStoreSchema.migrator.run(on: client, logger: logger)
-            try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: client, logger: logger)
-            try await SagaSchema.migrator.run(on: client, logger: logger)
+            try await migrateEverySchema(client, logger: logger)
             _ = try await client.query(
                 """
                 INSERT INTO event_store.events (event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload, correlation_id)

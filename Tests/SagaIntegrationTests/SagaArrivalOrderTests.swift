@@ -1,6 +1,7 @@
 import Checkout
 import EventSourcing
 import Foundation
+import PostgresNIO
 import Sagas
 import ServiceSupport
 import SuiteTesting
@@ -14,14 +15,23 @@ struct SagaArrivalOrderTests {
         TestEvents.record(stream: "order-o-gap", streamType: "order", version: version, type: type, payload: payload, correlation: "corr")
     }
 
-    @Test("OrderCancelled v2 seen before OrderPlaced v1 is held back; its copy after v1 compensates the checkout")
-    func cancelAheadOfPlacedIsHeldBack() async throws {
+    private var placed: RecordedEvent {
+        event(
+            "OrderPlaced", version: 1,
+            #"{"orderId":"o-gap","customerId":"c","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
+    }
+
+    /// The checkout saga's store on a fresh, migrated database.
+    private func withSagaStore(_ body: @Sendable (PostgresClient, SagaStore<CheckoutSaga>) async throws -> Void) async throws {
         try await TestDatabase.withFresh { client, _ in
             try await SagaSchema.migrator.run(on: client, logger: testLogger("migrate"))
-            let store = SagaStore(definition: CheckoutSaga(), client: client, logger: testLogger("saga"))
-            let placed = event(
-                "OrderPlaced", version: 1,
-                #"{"orderId":"o-gap","customerId":"c","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
+            try await body(client, SagaStore(definition: CheckoutSaga(), client: client, logger: testLogger("saga")))
+        }
+    }
+
+    @Test("OrderCancelled v2 seen before OrderPlaced v1 is held back; its copy after v1 compensates the checkout")
+    func cancelAheadOfPlacedIsHeldBack() async throws {
+        try await withSagaStore { client, store in
             let cancelled = event("OrderCancelled", version: 2, #"{"orderId":"o-gap","reason":"changed my mind"}"#)
 
             #expect(try await store.handle(cancelled) == .heldBack(expectedVersion: 1))
@@ -43,12 +53,7 @@ struct SagaArrivalOrderTests {
 
     @Test("a redelivered event is handled once: no second history line, no second command")
     func redeliveryHandledOnce() async throws {
-        try await TestDatabase.withFresh { client, _ in
-            try await SagaSchema.migrator.run(on: client, logger: testLogger("migrate"))
-            let store = SagaStore(definition: CheckoutSaga(), client: client, logger: testLogger("saga"))
-            let placed = event(
-                "OrderPlaced", version: 1,
-                #"{"orderId":"o-gap","customerId":"c","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
+        try await withSagaStore { client, store in
             #expect(try await store.handle(placed) == .advanced(status: .running, commands: 1))
             // The saga itself would record a second OrderPlaced ("placed again"): only the runtime stops it.
             #expect(try await store.handle(placed) == .duplicate)
