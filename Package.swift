@@ -88,7 +88,7 @@ let package = Package(
             path: "Shared/Projections",
             swiftSettings: strict
         ),
-        // The saga runtime: instances, handled messages, deadlines, command outbox and relay.
+        // The saga runtime: instances, stream arrival positions, deadlines, command outbox and relay.
         .target(
             name: "Sagas",
             dependencies: [
@@ -251,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "SagaIntegrationTests",
             dependencies: [
-                "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "ServiceSupport",
+                "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/SagaIntegrationTests",

@@ -115,7 +115,7 @@ enum RequestJSON {
 
     /// The caller's correlation id (`X-Correlation-ID`), or a new one.
     static func correlationID(of request: Request) -> String {
-        if let field = HTTPField.Name("X-Correlation-ID"), let value = request.headers[field], !value.isEmpty, value.count <= 200 {
+        if let field = HTTPField.Name("X-Correlation-ID"), let value = request.headers[field], !value.isEmpty, value.utf8.count <= 200 {
             return value
         }
         return UUID().uuidString.lowercased()
@@ -123,8 +123,8 @@ enum RequestJSON {
 
     static func idempotencyKey(of request: Request) throws -> String? {
         guard let field = HTTPField.Name("Idempotency-Key"), let value = request.headers[field] else { return nil }
-        guard !value.isEmpty, value.count <= 200 else {
-            throw ServiceError.invalidField("Idempotency-Key", reason: "must be 1 to 200 characters")
+        guard !value.isEmpty, value.utf8.count <= 200 else {
+            throw ServiceError.invalidField("Idempotency-Key", reason: "must be 1 to 200 bytes")
         }
         return value
     }

@@ -10,6 +10,9 @@ public enum EventStoreSchema {
                 "GRANT EXECUTE ON FUNCTION event_store.reserve_positions(integer) TO \(ServiceRoles.command)",
                 // Events are written once: the command role may add and read them, nothing else.
                 "REVOKE UPDATE, DELETE, TRUNCATE ON event_store.events FROM \(ServiceRoles.command)",
+                // The orchestrator reads a stream's missing events to fill a gap (SagaStore.handle).
+                "GRANT USAGE ON SCHEMA event_store TO \(ServiceRoles.saga)",
+                "GRANT SELECT ON event_store.events TO \(ServiceRoles.saga)",
             ]
             + ServiceRoles.readOnly("event_store", to: ServiceRoles.projection))
 
@@ -83,6 +86,14 @@ public enum EventStoreSchema {
                 // position below is final". That holds only if transaction ids and positions are
                 // handed out in the same order, so both are taken together under a short lock, as
                 // the transaction's first write (see PostgresEventStore.reservePositions).
+                // Positions come only from this function: the column loses its identity default, so
+                // an insert that did not reserve its positions fails instead of breaking the order.
+                "CREATE SEQUENCE event_store.global_positions AS bigint",
+                "SELECT setval('event_store.global_positions', coalesce((SELECT max(global_position) FROM event_store.events), 0) + 1, false)",
+                "ALTER TABLE event_store.events ALTER COLUMN global_position DROP IDENTITY",
+                // The lock is taken and let go inside the protected block: a cancel at any point
+                // releases it (unlocking a lock not held only warns), so a pooled connection never
+                // keeps it.
                 """
                 CREATE FUNCTION event_store.reserve_positions(n integer) RETURNS bigint
                 LANGUAGE plpgsql AS $$
@@ -92,18 +103,18 @@ public enum EventStoreSchema {
                     IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
                         RAISE EXCEPTION 'event_store.reserve_positions must be the first write of its transaction';
                     END IF;
-                    PERFORM pg_advisory_lock(\(PostgresEventStore.positionLockKey));
                     BEGIN
+                        PERFORM pg_advisory_lock(\(PostgresEventStore.positionLockKey));
                         PERFORM pg_current_xact_id();
-                        first := nextval('event_store.events_global_position_seq');
+                        first := nextval('event_store.global_positions');
                         IF n > 1 THEN
-                            PERFORM setval('event_store.events_global_position_seq', first + n - 1);
+                            PERFORM setval('event_store.global_positions', first + n - 1);
                         END IF;
+                        PERFORM pg_advisory_unlock(\(PostgresEventStore.positionLockKey));
                     EXCEPTION WHEN OTHERS OR query_canceled THEN
                         PERFORM pg_advisory_unlock(\(PostgresEventStore.positionLockKey));
                         RAISE;
                     END;
-                    PERFORM pg_advisory_unlock(\(PostgresEventStore.positionLockKey));
                     RETURN first;
                 END $$
                 """,

@@ -10,41 +10,42 @@ extension PostgresEventStore {
     /// events and outbox rows in one statement, store command results. An append whose version
     /// check fails gets its own conflict; the others commit.
     ///
-    /// When the transaction fails as a whole, each append is written again on its own, so that
-    /// one append PostgreSQL refuses fails alone and the others in its batch still commit.
+    /// When PostgreSQL refuses a statement of the batch (its data, not the connection), each
+    /// append is written again on its own, so that the refused one fails alone and the others
+    /// commit. Not after a lost connection or a failed commit: the batch may have committed, and
+    /// writing its appends again could append them twice.
     static func writeBatch(
         _ batch: [AppendBatcher.Request], client: PostgresClient, logger: Logger
     ) async -> [Result<AppendOutcome, EventStoreError>] {
-        let results = await writeTransaction(batch, client: client, logger: logger)
-        guard batch.count > 1, results.allSatisfy({ if case .failure(let error) = $0 { error.code == .database } else { false } }) else {
-            return results
-        }
+        let (results, refused) = await writeTransaction(batch, client: client, logger: logger)
+        guard batch.count > 1, refused else { return results }
         logger.warning("append batch failed; writing its appends one by one", metadata: ["appends": "\(batch.count)"])
         var individual: [Result<AppendOutcome, EventStoreError>] = []
         for request in batch {
             individual.append(
-                await writeTransaction([request], client: client, logger: logger).first
+                await writeTransaction([request], client: client, logger: logger).results.first
                     ?? .failure(EventStoreError(code: .database, reason: "no result")))
         }
         return individual
     }
 
+    /// The batch in one transaction; `refused` when a statement of it was refused by the server.
     private static func writeTransaction(
         _ batch: [AppendBatcher.Request], client: PostgresClient, logger: Logger
-    ) async -> [Result<AppendOutcome, EventStoreError>] {
+    ) async -> (results: [Result<AppendOutcome, EventStoreError>], refused: Bool) {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await client.withTransaction(logger: logger) { connection in
+                return (try await client.withTransaction(logger: logger) { connection in
                     try await writeBatch(batch, on: connection, logger: logger)
-                }
+                }, false)
             } catch {
                 // Deadlock or serialization failure with a writer outside the batcher: try again.
                 let state = DatabaseErrors.sqlState(of: error)
                 if attempt < 3, state == "40P01" || state == "40001" { continue }
                 let failure = EventStoreError.database(error, stream: batch.count == 1 ? batch.first?.stream : nil)
-                return batch.map { _ in .failure(failure) }
+                return (batch.map { _ in .failure(failure) }, DatabaseErrors.isStatementRefusal(error))
             }
         }
     }
@@ -197,7 +198,6 @@ extension PostgresEventStore {
             ), inserted AS (
                 INSERT INTO event_store.events (global_position, event_id, stream_id, stream_type, stream_version, event_type,
                                                 schema_version, payload, metadata, correlation_id, causation_id)
-                OVERRIDING SYSTEM VALUE
                 SELECT global_position, event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload::jsonb,
                        metadata::jsonb, correlation_id, nullif(causation_id, '')
                 FROM input

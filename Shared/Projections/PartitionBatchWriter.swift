@@ -16,6 +16,7 @@ struct PartitionBatchWriter: Sendable {
     let retry: RetryPolicy
     let logger: Logger
     private let versionGaps = Counter(label: "projection_version_gaps_total")
+    private let gapsFilled = Counter(label: "projection_gap_events_read_total")
 
     /// The processor's own row in `stream_positions`: the last version of each stream it
     /// received in order, whatever projections did with it.
@@ -76,43 +77,55 @@ struct PartitionBatchWriter: Sendable {
                 continue
             }
             // An event ahead of a gap in its stream (an earlier one has not arrived: the relay
-            // lost a send and resends both in order) is held back, never applied out of order;
-            // its copy after the missing event is applied then. Everything else passes.
+            // lost a send and will resend both in order, or the log lost it) is never applied
+            // out of order: the missing events are read from the event store and applied first.
+            // Their copies, when the relay's resend brings them, are redeliveries.
+            var inOrder = [event]
             let arrived = state.arrived(event.streamID)
             if event.streamVersion > arrived + 1 {
-                versionGaps.increment()
+                let missing = try await Self.storedEvents(of: event.streamID, after: arrived, before: event.streamVersion, on: connection, logger: logger)
+                guard missing.map(\.streamVersion) == Array((arrived + 1)..<event.streamVersion) else {
+                    versionGaps.increment()
+                    logger.error(
+                        "event ahead of a gap its stream's events in the store cannot fill; held back",
+                        metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "expected": "\(arrived + 1)"])
+                    continue
+                }
+                gapsFilled.increment(by: missing.count)
                 logger.warning(
-                    "event ahead of a gap in its stream held back until the missing events arrive",
-                    metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "expected": "\(arrived + 1)"])
-                continue
+                    "event ahead of a gap in its stream: missing events read from the event store",
+                    metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "filled": "\(missing.count)"])
+                inOrder = missing + [event]
             }
-            if event.streamVersion == arrived + 1 { state.markArrived(event.streamID, event.streamVersion) }
-            for projection in projections where projection.eventTypes.contains(event.type) {
-                let key = StreamKey(projection: projection.name, stream: event.streamID)
-                if let last = state.positions[key], event.streamVersion <= last {
-                    skipped += 1
-                    continue
-                }
-                if let blocker = state.parkedStreams[key] {
-                    try await park(record, event: event, projection: projection.name, error: "parked behind dead letter \(blocker)", attempts: 0, blockedBy: blocker, on: connection)
-                    parked.append(ParkedEvent(record: record, reason: "behind \(blocker)"))
-                    continue
-                }
-                if careful {
-                    if let failure = try await applyWithRetries(event, projection: projection, on: connection) {
-                        let id = try await park(
-                            record, event: event, projection: projection.name, error: failure.message, attempts: retry.attempts,
-                            blockedBy: nil, fingerprint: failure.fingerprint, on: connection)
-                        state.parkedStreams[key] = id
-                        parked.append(ParkedEvent(record: record, reason: failure.message))
+            for event in inOrder {
+                if event.streamVersion == state.arrived(event.streamID) + 1 { state.markArrived(event.streamID, event.streamVersion) }
+                for projection in projections where projection.eventTypes.contains(event.type) {
+                    let key = StreamKey(projection: projection.name, stream: event.streamID)
+                    if let last = state.positions[key], event.streamVersion <= last {
+                        skipped += 1
                         continue
                     }
-                } else {
-                    try await projection.apply(event, to: ProjectionTarget(connection: connection, logger: logger))
+                    if let blocker = state.parkedStreams[key] {
+                        try await park(record, event: event, projection: projection.name, error: "parked behind dead letter \(blocker)", attempts: 0, blockedBy: blocker, on: connection)
+                        parked.append(ParkedEvent(record: record, reason: "behind \(blocker)"))
+                        continue
+                    }
+                    if careful {
+                        if let failure = try await applyWithRetries(event, projection: projection, on: connection) {
+                            let id = try await park(
+                                record, event: event, projection: projection.name, error: failure.message, attempts: retry.attempts,
+                                blockedBy: nil, fingerprint: failure.fingerprint, on: connection)
+                            state.parkedStreams[key] = id
+                            parked.append(ParkedEvent(record: record, reason: failure.message))
+                            continue
+                        }
+                    } else {
+                        try await projection.apply(event, to: ProjectionTarget(connection: connection, logger: logger))
+                    }
+                    state.positions[key] = event.streamVersion
+                    state.changedPositions.insert(key)
+                    applied += 1
                 }
-                state.positions[key] = event.streamVersion
-                state.changedPositions.insert(key)
-                applied += 1
             }
         }
         try await state.savePositions(on: connection, logger: logger)
@@ -129,6 +142,19 @@ struct PartitionBatchWriter: Sendable {
         // The row was created or moved by someone else since we read it: give up this batch.
         guard !moved.isEmpty else { throw Fenced(checkpoint: checkpoint ?? 0) }
         return .committed(nextOffset: next, applied: applied, skipped: skipped, parked: parked)
+    }
+
+    /// The stream's events strictly between two versions, from the event store (same database).
+    static func storedEvents(
+        of stream: String, after version: Int64, before upper: Int64, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [RecordedEvent] {
+        try await connection.query(
+            """
+            SELECT \(unescaped: PostgresEventStore.eventColumns) FROM event_store.events e
+            WHERE e.stream_id = \(stream) AND e.stream_version > \(version) AND e.stream_version < \(upper)
+            ORDER BY e.stream_version
+            """, logger: logger
+        ).collect().map { try PostgresEventStore.recordedEvent(from: $0) }
     }
 
     struct Failure {
@@ -213,11 +239,10 @@ struct BatchState {
     var parkedStreams: [StreamKey: Int64] = [:]
     var arrivalKey = ""
 
-    /// The last version of `stream` received in order. Without a row of its own (a database
-    /// from before arrival rows existed) the highest projection position stands in.
+    /// The last version of `stream` received in order: its arrival row, or a projection's
+    /// position where one is further (a database from before arrival rows, a rebuild's swap).
     func arrived(_ stream: String) -> Int64 {
-        if let version = positions[StreamKey(projection: arrivalKey, stream: stream)] { return version }
-        return positions.filter { $0.key.stream == stream }.values.max() ?? 0
+        positions.filter { $0.key.stream == stream }.values.max() ?? 0
     }
 
     mutating func markArrived(_ stream: String, _ version: Int64) {

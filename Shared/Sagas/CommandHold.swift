@@ -4,7 +4,8 @@ import Synchronization
 /// neither is any later command with the same key (per-key order is kept), until the type is
 /// let go. Holding one step's commands is how a drill (or a test) makes a reply arrive after a
 /// deadline, or a customer's cancel arrive before a confirmation, through the real services.
-/// Off unless an operator turns it on (`POST /admin/faults` on the orchestrator).
+/// Off unless an operator turns it on (`POST /admin/faults` on the orchestrator). It acts in the
+/// process whose relay leads: with several orchestrators, set it on each.
 public final class CommandHold: Sendable {
     private let held = Mutex<Set<String>>([])
 

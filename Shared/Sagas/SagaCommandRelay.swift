@@ -52,23 +52,29 @@ public struct SagaCommandRelay: Service {
     }
 
     private func publishBatch(on connection: RelayConnection) async throws -> Int {
+        let heldTypes = Array(hold.heldTypes)
+        // Held commands, and every later one with the same key, are left out in SQL, so that
+        // however many are held the others still come through.
         let rows = try await connection.run(
-            """
-            SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id
-            FROM sagas.outbox WHERE published_at IS NULL ORDER BY position LIMIT \(batchSize)
-            """)
+            heldTypes.isEmpty
+                ? """
+                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id
+                FROM sagas.outbox WHERE published_at IS NULL ORDER BY position LIMIT \(batchSize)
+                """
+                : """
+                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id
+                FROM sagas.outbox o WHERE published_at IS NULL
+                  AND NOT EXISTS (
+                      SELECT 1 FROM sagas.outbox h
+                      WHERE h.published_at IS NULL AND h.key = o.key AND h.position <= o.position AND h.command_type = ANY(\(heldTypes)))
+                ORDER BY position LIMIT \(batchSize)
+                """)
         guard !rows.isEmpty else { return 0 }
         var keyed: [(key: String, position: Int64)] = []
         var messages: [KafkaOutgoingMessage] = []
-        let heldTypes = hold.heldTypes
-        var heldKeys: Set<String> = []
         for row in rows {
             let (position, correlationID, commandID, type, topic, key, payload, causationID) =
                 try row.decode((Int64, String, String, String, String, String, String, String?).self)
-            if heldTypes.contains(type) || heldKeys.contains(key) {
-                heldKeys.insert(key)
-                continue
-            }
             var headers = [
                 KafkaHeader(key: "ce_id", string: commandID), KafkaHeader(key: "ce_type", string: type),
                 KafkaHeader(key: "ce_source", string: "saga-orchestrator"), KafkaHeader(key: "ce_specversion", string: "1.0"),
@@ -78,18 +84,17 @@ public struct SagaCommandRelay: Service {
             messages.append(KafkaOutgoingMessage(topic: topic, key: key, value: Array(payload.utf8), headers: headers))
             keyed.append((key, position))
         }
-        guard !messages.isEmpty else { return 0 }
         let results = await producer.send(messages)
         let acknowledged = OutboxRelay.acknowledgedInOrder(keyed, results: results)
         if !acknowledged.isEmpty {
             try await connection.run("UPDATE sagas.outbox SET published_at = now() WHERE position = ANY(\(acknowledged))")
             published.increment(by: acknowledged.count)
         }
-        if acknowledged.count < messages.count {
+        if acknowledged.count < rows.count {
             let failure = results.lazy.compactMap { if case .failure(let error) = $0 { error } else { nil } }.first
             logger.warning(
                 "saga commands not acknowledged; they will be published again",
-                metadata: ["count": "\(messages.count - acknowledged.count)", "error": "\(failure.map { "\($0)" } ?? "")"])
+                metadata: ["count": "\(rows.count - acknowledged.count)", "error": "\(failure.map { "\($0)" } ?? "")"])
             try await Task.sleep(for: .milliseconds(500))
         }
         return rows.count

@@ -9,7 +9,7 @@ import ServiceSupport
 
 /// Feeds a saga definition the events of its topics, as one Kafka consumer group: records of a
 /// partition in order, partitions concurrently. Offsets are committed after the batch, so a
-/// crash redelivers and the handled-message record makes that harmless. Several orchestrators
+/// crash redelivers and the stream's arrival position makes that harmless. Several orchestrators
 /// may run; an instance's row lock lets one advance it at a time.
 public struct SagaProcessor<Definition: SagaDefinition>: Service {
     public struct Configuration: Sendable {

@@ -60,6 +60,12 @@ public enum SagaSchema {
                 """,
                 // A redelivered event is one at or below its stream's arrival position.
                 "DROP TABLE sagas.handled_messages",
+                // When arrival positions began: an event recorded before, of a stream without a
+                // position yet, is taken as the stream's first (it was gap-checked by nothing;
+                // drain the event topics before upgrading), and such events are not read again
+                // from the store to fill a gap.
+                "CREATE TABLE sagas.arrival_epoch (started_at timestamptz NOT NULL)",
+                "INSERT INTO sagas.arrival_epoch (started_at) VALUES (now())",
             ]),
     ]
 

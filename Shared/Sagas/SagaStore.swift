@@ -1,4 +1,5 @@
 public import EventSourcing
+import EventStore
 public import Foundation
 public import Logging
 import Metrics
@@ -17,8 +18,8 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         /// Handled before (a redelivery): nothing changed.
         case duplicate
         case advanced(status: SagaStatus, commands: Int)
-        /// Ahead of a gap in its stream (the earlier events have not arrived): held back,
-        /// nothing changed; the relay sends it again after the missing ones.
+        /// Ahead of a gap in its stream that the event store cannot fill either: held back,
+        /// nothing changed.
         case heldBack(expectedVersion: Int64)
     }
 
@@ -47,74 +48,107 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     }
 
     /// `now` defaults to the database's clock (see `databaseNow`).
+    ///
+    /// The event's stream must arrive in order: an event at or below the stream's arrival
+    /// position is a redelivery; one above it + 1 is ahead of a gap (the relay lost a send, or
+    /// the log lost the event), and the missing events are read from the event store and
+    /// handled first, in the same transaction. Events recorded before the saga's arrival
+    /// positions existed count as handled then (see migration 2).
     public func handle(_ event: RecordedEvent, now givenNow: Date? = nil) async throws -> Outcome {
-        let correlationID = definition.correlationID(of: event)
-        let definition = self.definition
-        return try await transaction { connection in
-            let (arrival, databaseNow) = try await arrival(of: event, on: connection)
-            switch arrival {
-            case .inOrder: break
-            case .redelivered: return .duplicate
-            case .ahead(let expected): return .heldBack(expectedVersion: expected)
-            }
-            let now = givenNow ?? databaseNow
-            guard let correlationID else { return .ignored }
-            let cause = Cause(kind: "event", detail: "\(event.type) from \(event.streamID)@\(event.streamVersion)", causationID: event.eventID.uuidString)
-            guard let current = try await load(correlationID, on: connection) else {
-                let started: SagaReaction<Definition.State>?
-                do {
-                    started = try definition.start(with: event, now: now)
-                } catch {
-                    // No state to mark failed: keep the error where operators look for the instance.
-                    try await appendHistory(
-                        correlationID, [("error", "cannot start from \(cause.detail): \(error)")], step: "-", status: .failed, on: connection)
-                    logger.error("saga cannot start", metadata: ["correlationId": "\(correlationID)", "error": "\(error)"])
-                    return .advanced(status: .failed, commands: 0)
+        try await transaction { connection in
+            let probe = try await arrivalProbe(of: event, on: connection)
+            let now = givenNow ?? probe.now
+            if let last = probe.last, event.streamVersion <= last { return .duplicate }
+            var inOrder = [event]
+            let expected = (probe.last ?? 0) + 1
+            let firstSeenFromBefore = probe.last == nil && event.recordedAt < probe.epoch
+            if event.streamVersion > expected && !firstSeenFromBefore {
+                let missing = try await storedEvents(of: event.streamID, after: expected - 1, before: event.streamVersion, on: connection)
+                guard missing.map(\.streamVersion) == Array(expected..<event.streamVersion) else {
+                    return .heldBack(expectedVersion: expected)
                 }
-                guard let started else { return .ignored }
-                try await save(started, correlationID, previous: nil, cause: cause, on: connection)
-                return .advanced(status: started.status, commands: started.commands.count)
+                logger.warning(
+                    "event ahead of a gap in its stream: missing events read from the event store",
+                    metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "filled": "\(missing.count)"])
+                inOrder = missing.filter { $0.recordedAt >= probe.epoch } + [event]
             }
+            var outcome = Outcome.ignored
+            for next in inOrder {
+                // A concurrent transaction (the partition's old owner during a rebalance) that
+                // handled the same event first leaves nothing to move: a redelivery.
+                guard try await moveArrival(to: next, on: connection) else { return .duplicate }
+                outcome = try await react(to: next, now: now, on: connection)
+            }
+            return outcome
+        }
+    }
+
+    /// One event's effect on its instance (start, react, or mark failed), after its arrival.
+    private func react(to event: RecordedEvent, now: Date, on connection: PostgresConnection) async throws -> Outcome {
+        guard let correlationID = definition.correlationID(of: event) else { return .ignored }
+        let cause = Cause(kind: "event", detail: "\(event.type) from \(event.streamID)@\(event.streamVersion)", causationID: event.eventID.uuidString)
+        guard let current = try await load(correlationID, on: connection) else {
+            let started: SagaReaction<Definition.State>?
             do {
-                let reaction = try definition.react(to: event, in: current.state, now: now)
-                try await save(reaction, correlationID, previous: current, cause: cause, on: connection)
-                return .advanced(status: reaction.status, commands: reaction.commands.count)
+                started = try definition.start(with: event, now: now)
             } catch {
-                try await markFailed(correlationID, current, cause: cause, error: "\(error)", on: connection)
+                // No state to mark failed: keep the error where operators look for the instance.
+                try await appendHistory(
+                    correlationID, [("error", "cannot start from \(cause.detail): \(error)")], step: "-", status: .failed, on: connection)
+                logger.error("saga cannot start", metadata: ["correlationId": "\(correlationID)", "error": "\(error)"])
                 return .advanced(status: .failed, commands: 0)
             }
+            guard let started else { return .ignored }
+            try await save(started, correlationID, previous: nil, cause: cause, on: connection)
+            return .advanced(status: started.status, commands: started.commands.count)
+        }
+        do {
+            let reaction = try definition.react(to: event, in: current.state, now: now)
+            try await save(reaction, correlationID, previous: current, cause: cause, on: connection)
+            return .advanced(status: reaction.status, commands: reaction.commands.count)
+        } catch {
+            try await markFailed(correlationID, current, cause: cause, error: "\(error)", on: connection)
+            return .advanced(status: .failed, commands: 0)
         }
     }
 
-    private enum Arrival {
-        case inOrder
-        case redelivered
-        case ahead(expected: Int64)
-    }
-
-    /// Checks the event against its stream's last version received (row locked) and moves it
-    /// on when the event is the next one. Every event the saga reads passes here, also those no
-    /// instance wants, so that a stream's versions arrive without holes. Also returns the
-    /// database's clock, which every time the saga keeps (deadlines) is taken from.
-    private func arrival(of event: RecordedEvent, on connection: PostgresConnection) async throws -> (Arrival, Date) {
+    /// The stream's arrival position (row locked, nil before its first event), the database's
+    /// clock (every time the saga keeps is taken from it) and when arrival positions began.
+    private func arrivalProbe(of event: RecordedEvent, on connection: PostgresConnection) async throws -> (last: Int64?, now: Date, epoch: Date) {
         let row = try await connection.query(
             """
-            SELECT now(), (SELECT version FROM sagas.stream_positions WHERE saga = \(definition.name) AND stream_id = \(event.streamID) FOR UPDATE)
+            SELECT now(),
+                   (SELECT version FROM sagas.stream_positions WHERE saga = \(definition.name) AND stream_id = \(event.streamID) FOR UPDATE),
+                   coalesce((SELECT min(started_at) FROM sagas.arrival_epoch), '-infinity')
             """, logger: logger
         ).collect().first
-        guard let (now, lastVersion) = try row?.decode((Date, Int64?).self) else {
+        guard let (now, last, epoch) = try row?.decode((Date, Int64?, Date).self) else {
             throw SagaStoreError(reason: "the arrival query returned no row")
         }
-        let last = lastVersion ?? 0
-        if event.streamVersion <= last { return (.redelivered, now) }
-        guard event.streamVersion == last + 1 else { return (.ahead(expected: last + 1), now) }
-        _ = try await connection.query(
+        return (last, now, epoch)
+    }
+
+    /// Moves the stream's arrival position up to the event; false when it already was there
+    /// (another transaction handled the event first).
+    private func moveArrival(to event: RecordedEvent, on connection: PostgresConnection) async throws -> Bool {
+        try await !connection.query(
             """
-            INSERT INTO sagas.stream_positions (saga, stream_id, version) VALUES (\(definition.name), \(event.streamID), \(event.streamVersion))
-            ON CONFLICT (saga, stream_id) DO UPDATE SET version = EXCLUDED.version
+            INSERT INTO sagas.stream_positions AS p (saga, stream_id, version) VALUES (\(definition.name), \(event.streamID), \(event.streamVersion))
+            ON CONFLICT (saga, stream_id) DO UPDATE SET version = EXCLUDED.version WHERE p.version < EXCLUDED.version
+            RETURNING 1
             """, logger: logger
-        ).collect()
-        return (.inOrder, now)
+        ).collect().isEmpty
+    }
+
+    /// The stream's events strictly between two versions, from the event store (same database).
+    private func storedEvents(of stream: String, after version: Int64, before upper: Int64, on connection: PostgresConnection) async throws -> [RecordedEvent] {
+        try await connection.query(
+            """
+            SELECT \(unescaped: PostgresEventStore.eventColumns) FROM event_store.events e
+            WHERE e.stream_id = \(stream) AND e.stream_version > \(version) AND e.stream_version < \(upper)
+            ORDER BY e.stream_version
+            """, logger: logger
+        ).collect().map { try PostgresEventStore.recordedEvent(from: $0) }
     }
 
     /// The database's clock. Deadlines are set and compared by it, so orchestrators on hosts

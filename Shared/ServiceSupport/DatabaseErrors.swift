@@ -26,6 +26,17 @@ public enum DatabaseErrors {
         unwrap(error)?.serverInfo?[.sqlState]
     }
 
+    /// True when a statement inside a transaction was refused by the server (an error with a
+    /// SQLSTATE, not connection trouble of class 08) and the transaction therefore did not
+    /// commit; false for a failed BEGIN or COMMIT and for a lost connection, whose outcome is
+    /// unknown or not the statement's.
+    public static func isStatementRefusal(_ error: any Error) -> Bool {
+        guard let transaction = error as? PostgresTransactionError, transaction.commitError == nil,
+            let refused = transaction.closureError as? PSQLError, let state = refused.serverInfo?[.sqlState]
+        else { return false }
+        return !state.hasPrefix("08")
+    }
+
     public static func isTransient(_ error: any Error) -> Bool {
         guard let state = sqlState(of: error) else { return false }
         return transientStates.contains(state)

@@ -4,7 +4,7 @@
 /// | --- | --- |
 /// | `checkout_command_service` | read and write `event_store` |
 /// | `checkout_projection_service` | own `read_models` (rebuilds create, rename and drop tables); read `event_store` |
-/// | `checkout_saga_orchestrator` | read and write `sagas` |
+/// | `checkout_saga_orchestrator` | read and write `sagas`; read `event_store.events` (to fill a gap in a stream) |
 ///
 /// and every one may add to the admin audit log. The migrations create the roles (without
 /// LOGIN) and grant; a service's connections take on its role (`DATABASE_ROLE`), so a statement

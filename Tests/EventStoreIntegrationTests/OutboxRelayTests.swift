@@ -102,13 +102,16 @@ struct OutboxRelayTests {
             let slow = Task {
                 try await store.client.withConnection { connection in
                     _ = try await connection.query("BEGIN", logger: testLogger("slow")).collect()
+                    // An append as the store writes one: positions first, then the rows.
+                    let position = try await connection.query("SELECT event_store.reserve_positions(1)", logger: testLogger("slow"))
+                        .collect().first?.decode(Int64.self) ?? 0
                     _ = try await connection.query(
                         """
                         WITH stream AS (
                             INSERT INTO event_store.streams (stream_id, stream_type, version) VALUES ('order-slow', 'order', 1)
                         ), inserted AS (
-                            INSERT INTO event_store.events (event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload, correlation_id)
-                            VALUES (gen_random_uuid(), 'order-slow', 'order', 1, 'Noted', 1, '{"slow":true}', 'c') RETURNING global_position
+                            INSERT INTO event_store.events (global_position, event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload, correlation_id)
+                            VALUES (\(position), gen_random_uuid(), 'order-slow', 'order', 1, 'Noted', 1, '{"slow":true}', 'c') RETURNING global_position
                         )
                         INSERT INTO event_store.outbox (global_position, stream_id, topic)
                         SELECT global_position, 'order-slow', 'checkout.orders.events' FROM inserted

@@ -1,5 +1,7 @@
+import Checkout
 import CheckoutReadModels
 import EventSourcing
+import EventStore
 import Foundation
 import Kafka
 import PostgresNIO
@@ -11,12 +13,14 @@ import Testing
 /// projection must apply v1 then v2, never skip v1 as "already seen".
 @Suite("Projections: events ahead of a gap")
 struct VersionGapTests {
-    @Test("OrderCancelled v2 before OrderPlaced v1, then the copy of v2: the order is placed and cancelled, nothing lost")
+    @Test("OrderCancelled v2 before OrderPlaced v1 (neither in the event store), then the copy of v2: the order is placed and cancelled, nothing lost")
     func heldBackUntilTheGapFills() async throws {
         let kafka = try TestKafka()
         try kafka.createSuiteTopics(partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
+            // An empty event store: the gap cannot be filled from it, only by the copy.
+            try await PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:)).migrate()
             let placed = TestEvents.record(
                 stream: "order-o-gap", streamType: "order", version: 1, type: "OrderPlaced",
                 payload: #"{"orderId":"o-gap","customerId":"c-gap","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
@@ -45,6 +49,36 @@ struct VersionGapTests {
             ).collect().first?.decode((String, String).self)
             #expect(status?.0 == "cancelled" && status?.1 == "gone", "placed (v1) and then cancelled (v2)")
             #expect(try await scalar(client, "SELECT count(*)::int8 FROM read_models.order_timeline WHERE order_id = 'o-gap'") == 2)
+        }
+    }
+
+    @Test("OrderCancelled v2 arrives, OrderPlaced v1 never does: v1 is read from the event store and applied first")
+    func gapFilledFromTheStore() async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 2)
+        try await TestDatabase.withFresh { client, _ in
+            try await migrateReadModelsVerbose(client)
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
+            try await store.migrate()
+            let orders = CommandHandler(decider: Order.decider(orderID: "o-lost"), codec: Order.codec, store: store)
+            let context = CommandContext(correlationID: "c")
+            _ = try await orders.handle(
+                .place(customerID: "c-lost", lines: [OrderLine(sku: "PEN", quantity: 1, unitPriceCents: 100)], paymentMethod: "card"),
+                on: Order.stream("o-lost"), context: context)
+            _ = try await orders.handle(.cancel(reason: "gone"), on: Order.stream("o-lost"), context: context)
+            let cancelled = try #require(try await store.readStream("order-o-lost").last)
+
+            let producer = try kafka.producer()
+            try await publish([cancelled], to: kafka, producer: producer)
+            let projections: [any Projection] = [OrderSummaryProjection(), CustomerProjection()]
+            let running = Task { try await processor(projections, client: client, kafka: kafka, instance: "p1").run() }
+            try await waitUntil("the order placed and cancelled", timeout: .seconds(60)) {
+                try await scalar(client, "SELECT count(*)::int8 FROM read_models.orders WHERE order_id = 'o-lost' AND status = 'cancelled'") == 1
+            }
+            running.cancel()
+            _ = try? await running.value
+            await producer.close()
+            #expect(try await scalar(client, "SELECT count(*)::int8 FROM read_models.order_timeline WHERE order_id = 'o-lost'") == 2)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Checkout
 import EventSourcing
+import EventStore
 import Foundation
 import PostgresNIO
 import Sagas
@@ -21,17 +22,19 @@ struct SagaArrivalOrderTests {
             #"{"orderId":"o-gap","customerId":"c","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
     }
 
-    /// The checkout saga's store on a fresh, migrated database.
-    private func withSagaStore(_ body: @Sendable (PostgresClient, SagaStore<CheckoutSaga>) async throws -> Void) async throws {
+    /// The checkout saga's store on a fresh database with the event store and saga schemas.
+    private func withSagaStore(_ body: @Sendable (PostgresClient, SagaStore<CheckoutSaga>, PostgresEventStore) async throws -> Void) async throws {
         try await TestDatabase.withFresh { client, _ in
+            let events = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
+            try await events.migrate()
             try await SagaSchema.migrator.run(on: client, logger: testLogger("migrate"))
-            try await body(client, SagaStore(definition: CheckoutSaga(), client: client, logger: testLogger("saga")))
+            try await body(client, SagaStore(definition: CheckoutSaga(), client: client, logger: testLogger("saga")), events)
         }
     }
 
-    @Test("OrderCancelled v2 seen before OrderPlaced v1 is held back; its copy after v1 compensates the checkout")
+    @Test("OrderCancelled v2 seen before OrderPlaced v1 (neither in the event store) is held back; its copy after v1 compensates the checkout")
     func cancelAheadOfPlacedIsHeldBack() async throws {
-        try await withSagaStore { client, store in
+        try await withSagaStore { client, store, _ in
             let cancelled = event("OrderCancelled", version: 2, #"{"orderId":"o-gap","reason":"changed my mind"}"#)
 
             #expect(try await store.handle(cancelled) == .heldBack(expectedVersion: 1))
@@ -53,7 +56,7 @@ struct SagaArrivalOrderTests {
 
     @Test("a redelivered event is handled once: no second history line, no second command")
     func redeliveryHandledOnce() async throws {
-        try await withSagaStore { client, store in
+        try await withSagaStore { client, store, _ in
             #expect(try await store.handle(placed) == .advanced(status: .running, commands: 1))
             // The saga itself would record a second OrderPlaced ("placed again"): only the runtime stops it.
             #expect(try await store.handle(placed) == .duplicate)
@@ -65,6 +68,30 @@ struct SagaArrivalOrderTests {
                 "SELECT count(*)::int8 FROM sagas.outbox WHERE correlation_id = 'o-gap'", logger: testLogger("q")
             ).collect().first?.decode(Int64.self)
             #expect(commands == 1)
+        }
+    }
+
+    @Test("OrderCancelled v2 seen without OrderPlaced v1: v1 is read from the event store and handled first, then the cancel")
+    func gapFilledFromTheStore() async throws {
+        try await withSagaStore { client, store, events in
+            let context = CommandContext(correlationID: "corr")
+            let orders = CommandHandler(decider: Order.decider(orderID: "o-gap"), codec: Order.codec, store: events)
+            _ = try await orders.handle(
+                .place(customerID: "c", lines: [OrderLine(sku: "PEN", quantity: 1, unitPriceCents: 100)], paymentMethod: "card"),
+                on: Order.stream("o-gap"), context: context)
+            _ = try await orders.handle(.cancel(reason: "changed my mind"), on: Order.stream("o-gap"), context: context)
+            let stored = try await events.readStream("order-o-gap")
+            let cancelled = try #require(stored.last)
+            #expect(cancelled.streamVersion == 2)
+
+            // Only v2 reaches the saga (v1's send was lost); the store fills the gap.
+            #expect(try await store.handle(cancelled) == .advanced(status: .running, commands: 1))
+            let commands = try await client.query(
+                "SELECT command_type FROM sagas.outbox WHERE correlation_id = 'o-gap' ORDER BY position", logger: testLogger("q")
+            ).collect().map { try $0.decode(String.self) }
+            #expect(commands == ["ReserveStock", "ReleaseStock"], "placed handled first, then the cancel")
+            // The relay's later copy of v1 is a redelivery.
+            #expect(try await store.handle(try #require(stored.first)) == .duplicate)
         }
     }
 }
