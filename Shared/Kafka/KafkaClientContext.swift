@@ -8,6 +8,11 @@ final class KafkaClientContext: Sendable {
     let logger: Logger
     let rebalance: KafkaRebalanceHandler?
     private let fatal = Mutex<KafkaError?>(nil)
+    private let abandoned = Atomic<Bool>(false)
+
+    /// The client was dropped without `close()`: nobody is left to answer rebalances.
+    func abandon() { abandoned.store(true, ordering: .releasing) }
+    var isAbandoned: Bool { abandoned.load(ordering: .acquiring) }
 
     init(logger: Logger, rebalance: KafkaRebalanceHandler? = nil) {
         self.logger = logger

@@ -39,10 +39,21 @@ public final class KafkaConsumer: Sendable {
         self.pollQueue = DispatchQueue(label: "kafka-consumer-poll")
     }
 
+    /// Never blocks the releasing thread, which may be one of Swift's cooperative threads (two
+    /// on a two-core host): a consumer nobody closed leaves its group on a Dispatch thread, without
+    /// asking the application about the revocation (it is gone). The context, librdkafka's opaque,
+    /// lives until then. Call `close()` to leave the group before the consumer is dropped.
     deinit {
-        handle.close { pointer in
-            _ = rd_kafka_consumer_close(pointer)
-            rd_kafka_destroy(pointer)
+        let handle = self.handle
+        let context = self.context
+        guard !handle.isClosed else { return }
+        context.abandon()
+        DispatchQueue.global().async {
+            handle.close { pointer in
+                _ = rd_kafka_consumer_close(pointer)
+                rd_kafka_destroy(pointer)
+            }
+            withExtendedLifetime(context) {}
         }
     }
 

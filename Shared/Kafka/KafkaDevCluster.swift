@@ -1,4 +1,5 @@
 import CRdKafka
+import Dispatch
 public import Logging
 import Synchronization
 
@@ -48,8 +49,17 @@ public final class KafkaDevCluster: Sendable {
         }
     }
 
+    /// Never blocks the releasing thread: the mock cluster and its client are destroyed on a
+    /// Dispatch thread (librdkafka joins its broker threads there).
     deinit {
-        shutdown()
+        let native = self.native
+        let context = self.context
+        guard !stopped.withLock({ $0 }) else { return }
+        DispatchQueue.global().async {
+            rd_kafka_mock_cluster_destroy(native.cluster)
+            rd_kafka_destroy(native.client)
+            withExtendedLifetime(context) {}
+        }
     }
 
     public func createTopic(_ topic: Topic) throws(KafkaError) {

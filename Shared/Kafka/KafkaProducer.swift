@@ -26,9 +26,18 @@ public final class KafkaProducer: Sendable {
         self.poller = KafkaPollThread(name: "kafka-producer-poll", handle: pointer)
     }
 
+    /// Never blocks the releasing thread (see `KafkaConsumer.deinit`): stopping the poll thread
+    /// and destroying the client (which waits for librdkafka's own threads) happen on a Dispatch
+    /// thread. Call `close()` to deliver or fail what is still queued first.
     deinit {
-        poller.stop()
-        handle.close { rd_kafka_destroy($0) }
+        let handle = self.handle
+        let poller = self.poller
+        let context = self.context
+        DispatchQueue.global().async {
+            poller.stop()
+            handle.close { rd_kafka_destroy($0) }
+            withExtendedLifetime(context) {}
+        }
     }
 
     /// Sends one record and waits for the broker's acknowledgement.

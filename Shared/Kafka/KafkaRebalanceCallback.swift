@@ -14,7 +14,10 @@ func kafkaRebalanceCallback(
 
     switch error {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-        let positions = waitSynchronously(default: [:]) { await handler.partitionsAssigned(partitions) }
+        // This runs on the consumer's poll queue (or the Dispatch thread closing it), never on a
+        // cooperative thread, so waiting here for the application's async answer parks no
+        // thread the answer itself needs.
+        let positions = context.isAbandoned ? [:] : waitSynchronously(default: [:]) { await handler.partitionsAssigned(partitions) }
         if let elements = list.pointee.elems {
             for index in 0..<Int(list.pointee.cnt) {
                 let partition = KafkaTopicPartition(topic: String(cString: elements[index].topic), partition: elements[index].partition)
@@ -32,7 +35,7 @@ func kafkaRebalanceCallback(
         }
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
         let lost = rd_kafka_assignment_lost(handle) != 0
-        waitSynchronously(default: ()) { await handler.partitionsRevoked(partitions, lost) }
+        if !context.isAbandoned { waitSynchronously(default: ()) { await handler.partitionsRevoked(partitions, lost) } }
         context.logger.info(
             "Kafka partitions revoked", metadata: ["partitions": "\(partitions.sorted())", "lost": "\(lost)"])
         if cooperative {
