@@ -43,6 +43,20 @@ extension PostgresEventStore {
             """, stream: nil)
     }
 
+    /// The stream's events strictly between two versions, read on a connection the caller holds
+    /// (a consumer filling a gap in a stream inside its own transaction; same database).
+    package static func events(
+        of stream: String, after version: Int64, before upper: Int64, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [RecordedEvent] {
+        try await connection.query(
+            """
+            SELECT \(unescaped: eventColumns) FROM event_store.events e
+            WHERE e.stream_id = \(stream) AND e.stream_version > \(version) AND e.stream_version < \(upper)
+            ORDER BY e.stream_version
+            """, logger: logger
+        ).collect().map { try recordedEvent(from: $0) }
+    }
+
     /// The stream's current version, or nil if it does not exist.
     public func version(of streamID: String) async throws(EventStoreError) -> Int64? {
         do {

@@ -83,7 +83,7 @@ struct PartitionBatchWriter: Sendable {
             var inOrder = [event]
             let arrived = state.arrived(event.streamID)
             if event.streamVersion > arrived + 1 {
-                let missing = try await Self.storedEvents(of: event.streamID, after: arrived, before: event.streamVersion, on: connection, logger: logger)
+                let missing = try await PostgresEventStore.events(of: event.streamID, after: arrived, before: event.streamVersion, on: connection, logger: logger)
                 guard missing.map(\.streamVersion) == Array((arrived + 1)..<event.streamVersion) else {
                     versionGaps.increment()
                     logger.error(
@@ -142,19 +142,6 @@ struct PartitionBatchWriter: Sendable {
         // The row was created or moved by someone else since we read it: give up this batch.
         guard !moved.isEmpty else { throw Fenced(checkpoint: checkpoint ?? 0) }
         return .committed(nextOffset: next, applied: applied, skipped: skipped, parked: parked)
-    }
-
-    /// The stream's events strictly between two versions, from the event store (same database).
-    static func storedEvents(
-        of stream: String, after version: Int64, before upper: Int64, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [RecordedEvent] {
-        try await connection.query(
-            """
-            SELECT \(unescaped: PostgresEventStore.eventColumns) FROM event_store.events e
-            WHERE e.stream_id = \(stream) AND e.stream_version > \(version) AND e.stream_version < \(upper)
-            ORDER BY e.stream_version
-            """, logger: logger
-        ).collect().map { try PostgresEventStore.recordedEvent(from: $0) }
     }
 
     struct Failure {

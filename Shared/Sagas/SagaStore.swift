@@ -63,7 +63,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
             let expected = (probe.last ?? 0) + 1
             let firstSeenFromBefore = probe.last == nil && event.recordedAt < probe.epoch
             if event.streamVersion > expected && !firstSeenFromBefore {
-                let missing = try await storedEvents(of: event.streamID, after: expected - 1, before: event.streamVersion, on: connection)
+                let missing = try await PostgresEventStore.events(of: event.streamID, after: expected - 1, before: event.streamVersion, on: connection, logger: logger)
                 guard missing.map(\.streamVersion) == Array(expected..<event.streamVersion) else {
                     return .heldBack(expectedVersion: expected)
                 }
@@ -138,17 +138,6 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
             RETURNING 1
             """, logger: logger
         ).collect().isEmpty
-    }
-
-    /// The stream's events strictly between two versions, from the event store (same database).
-    private func storedEvents(of stream: String, after version: Int64, before upper: Int64, on connection: PostgresConnection) async throws -> [RecordedEvent] {
-        try await connection.query(
-            """
-            SELECT \(unescaped: PostgresEventStore.eventColumns) FROM event_store.events e
-            WHERE e.stream_id = \(stream) AND e.stream_version > \(version) AND e.stream_version < \(upper)
-            ORDER BY e.stream_version
-            """, logger: logger
-        ).collect().map { try PostgresEventStore.recordedEvent(from: $0) }
     }
 
     /// The database's clock. Deadlines are set and compared by it, so orchestrators on hosts
