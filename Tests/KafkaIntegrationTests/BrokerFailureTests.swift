@@ -50,7 +50,7 @@ struct BrokerFailureTests {
     @Test("records for a broker that stays down fail with a typed timeout; the rest are delivered")
     func failsTypedWhenBrokerStaysDown() async throws {
         let kafka = try TestKafka(brokers: 3)
-        let topic = try kafka.makeTopic("down", partitions: 6)
+        let topic = try kafka.makeTopic("down", partitions: 24)
         let producer = try kafka.producer(["message.timeout.ms": "3000"])
         for result in await producer.send(messages(topic, count: 10, tag: "warm-up-")) { _ = try result.get() }
 
