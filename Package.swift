@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "SuiteTesting",
             dependencies: [
-                "Kafka", "ServiceSupport", "EventSourcing", "EventStore",
+                "Kafka", "ServiceSupport", "EventSourcing", "EventStore", "Projections",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

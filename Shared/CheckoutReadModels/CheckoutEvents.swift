@@ -5,8 +5,8 @@ enum CheckoutEvents {
     static func decode(_ event: RecordedEvent) throws -> CheckoutEvent { try CheckoutEvent.decode(event) }
 
     /// The order an event is about, and a line for the order's timeline.
-    static func describe(_ event: RecordedEvent) throws -> (orderID: String, detail: String) {
-        switch try decode(event) {
+    static func describe(_ event: CheckoutEvent) -> (orderID: String, detail: String) {
+        switch event {
         case .order(.placed(let e)): (e.orderId, "placed by \(e.customerId): \(e.lines.count) line(s), \(e.totalCents) cents, \(e.paymentMethod)")
         case .order(.confirmed(let e)): (e.orderId, "confirmed")
         case .order(.cancelled(let e)): (e.orderId, "cancelled: \(e.reason)")

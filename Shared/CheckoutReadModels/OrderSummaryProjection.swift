@@ -4,7 +4,8 @@ import Foundation
 public import Projections
 
 /// Order summaries (status, lines, total, cancellation reason) and each order's timeline: what
-/// happened and why, from the order, stock and payment streams.
+/// happened and why, from the order, stock and payment streams. Per batch: one insert of the
+/// orders placed in it (with their final status), one update of the others, one timeline insert.
 public struct OrderSummaryProjection: Projection {
     public let name = "order-summary"
     public let tables = ["orders", "order_timeline"]
@@ -13,35 +14,94 @@ public struct OrderSummaryProjection: Projection {
 
     public init() {}
 
-    public func apply(_ event: RecordedEvent, to target: ProjectionTarget) async throws {
-        let orders = target.table("orders")
-        let timeline = target.table("order_timeline")
-        let (orderID, detail) = try CheckoutEvents.describe(event)
-        if case .order(let order) = try CheckoutEvents.decode(event) {
+    struct TimelineRow {
+        var orderID: String
+        var streamID: String
+        var streamVersion: Int64
+        var at: Date
+        var eventType: String
+        var detail: String
+    }
+
+    public func apply(_ events: [RecordedEvent], to target: ProjectionTarget) async throws {
+        var rows = OrderRows()
+        var timeline: [TimelineRow] = []
+        timeline.reserveCapacity(events.count)
+        let encoder = JSONEncoder()
+        for event in events {
+            let decoded = try CheckoutEvents.decode(event)
+            let (orderID, detail) = CheckoutEvents.describe(decoded)
+            timeline.append(
+                TimelineRow(
+                    orderID: orderID, streamID: event.streamID, streamVersion: event.streamVersion, at: event.recordedAt, eventType: event.type,
+                    detail: detail))
+            guard case .order(let order) = decoded else { continue }
             switch order {
-            case .placed(let placed):
-                let lines = String(decoding: try JSONEncoder().encode(placed.lines), as: UTF8.self)
-                try await target.run(
-                    """
-                    INSERT INTO \(unescaped: orders) (order_id, customer_id, status, lines, total_cents, payment_method, placed_at, updated_at, correlation_id)
-                    VALUES (\(placed.orderId), \(placed.customerId), 'pending', \(lines)::jsonb, \(Int64(placed.totalCents)), \(placed.paymentMethod),
-                            \(event.recordedAt), \(event.recordedAt), \(event.correlationID))
-                    """)
-            case .confirmed(let confirmed):
-                try await target.run(
-                    "UPDATE \(unescaped: orders) SET status = 'confirmed', updated_at = \(event.recordedAt) WHERE order_id = \(confirmed.orderId)")
-            case .cancelled(let cancelled):
-                try await target.run(
-                    """
-                    UPDATE \(unescaped: orders) SET status = 'cancelled', cancellation_reason = \(cancelled.reason), updated_at = \(event.recordedAt)
-                    WHERE order_id = \(cancelled.orderId)
-                    """)
+            case .placed(let e):
+                rows.place(
+                    .init(
+                        orderID: e.orderId, customerID: e.customerId, status: "pending", lines: String(decoding: try encoder.encode(e.lines), as: UTF8.self),
+                        totalCents: Int64(e.totalCents), paymentMethod: e.paymentMethod, placedAt: event.recordedAt, updatedAt: event.recordedAt,
+                        correlationID: event.correlationID))
+            case .confirmed(let e): rows.change(e.orderId, to: "confirmed", at: event.recordedAt)
+            case .cancelled(let e): rows.change(e.orderId, to: "cancelled", reason: e.reason, at: event.recordedAt)
             }
+        }
+        try await writeOrders(rows, to: target)
+        try await writeTimeline(timeline, to: target)
+    }
+
+    private func writeOrders(_ rows: OrderRows, to target: ProjectionTarget) async throws {
+        let orders = target.table("orders")
+        let inserts = rows.inserts
+        if target.isBulkLoad {
+            try await target.copy(
+                into: "orders",
+                columns: ["order_id", "customer_id", "status", "lines", "total_cents", "payment_method", "cancellation_reason", "placed_at", "updated_at", "correlation_id"],
+                rows: inserts.map {
+                    [$0.orderID, $0.customerID, $0.status, $0.lines, String($0.totalCents), $0.paymentMethod, $0.cancellationReason,
+                     CopyText.timestamp($0.placedAt), CopyText.timestamp($0.updatedAt), $0.correlationID]
+                })
+        } else if !inserts.isEmpty {
+            try await target.run(
+                """
+                INSERT INTO \(unescaped: orders) (order_id, customer_id, status, lines, total_cents, payment_method, cancellation_reason, placed_at,
+                                                  updated_at, correlation_id)
+                SELECT o.order_id, o.customer_id, o.status, o.lines::jsonb, o.total_cents, o.payment_method, nullif(o.reason, ''), o.placed_at,
+                       o.updated_at, o.correlation_id
+                FROM unnest(\(inserts.map(\.orderID))::text[], \(inserts.map(\.customerID))::text[], \(inserts.map(\.status))::text[],
+                            \(inserts.map(\.lines))::text[], \(inserts.map(\.totalCents))::int8[], \(inserts.map(\.paymentMethod))::text[],
+                            \(inserts.map { $0.cancellationReason ?? "" })::text[], \(inserts.map(\.placedAt))::timestamptz[],
+                            \(inserts.map(\.updatedAt))::timestamptz[], \(inserts.map(\.correlationID))::text[])
+                     AS o(order_id, customer_id, status, lines, total_cents, payment_method, reason, placed_at, updated_at, correlation_id)
+                """)
+        }
+        let updates = rows.updates
+        guard !updates.isEmpty else { return }
+        try await target.run(
+            """
+            UPDATE \(unescaped: orders) t SET status = u.status, cancellation_reason = coalesce(nullif(u.reason, ''), t.cancellation_reason),
+                                              updated_at = u.updated_at
+            FROM unnest(\(updates.map(\.orderID))::text[], \(updates.map(\.change.status))::text[],
+                        \(updates.map { $0.change.cancellationReason ?? "" })::text[], \(updates.map(\.change.updatedAt))::timestamptz[])
+                 AS u(order_id, status, reason, updated_at)
+            WHERE t.order_id = u.order_id
+            """)
+    }
+
+    private func writeTimeline(_ rows: [TimelineRow], to target: ProjectionTarget) async throws {
+        guard !rows.isEmpty else { return }
+        if target.isBulkLoad {
+            try await target.copy(
+                into: "order_timeline", columns: ["order_id", "stream_id", "stream_version", "at", "event_type", "detail"],
+                rows: rows.map { [$0.orderID, $0.streamID, String($0.streamVersion), CopyText.timestamp($0.at), $0.eventType, $0.detail] })
+            return
         }
         try await target.run(
             """
-            INSERT INTO \(unescaped: timeline) (order_id, stream_id, stream_version, at, event_type, detail)
-            VALUES (\(orderID), \(event.streamID), \(event.streamVersion), \(event.recordedAt), \(event.type), \(detail))
+            INSERT INTO \(unescaped: target.table("order_timeline")) (order_id, stream_id, stream_version, at, event_type, detail)
+            SELECT * FROM unnest(\(rows.map(\.orderID))::text[], \(rows.map(\.streamID))::text[], \(rows.map(\.streamVersion))::int8[],
+                                 \(rows.map(\.at))::timestamptz[], \(rows.map(\.eventType))::text[], \(rows.map(\.detail))::text[])
             ON CONFLICT DO NOTHING
             """)
     }

@@ -158,7 +158,7 @@ public struct DeadLetterStore: Sendable {
                 }
                 _ = try await connection.query("SAVEPOINT replay_event", logger: logger).collect()
                 do {
-                    try await projection.apply(event, to: ProjectionTarget(connection: connection, logger: logger))
+                    try await projection.apply([event], to: ProjectionTarget(connection: connection, logger: logger))
                     _ = try await connection.query("RELEASE SAVEPOINT replay_event", logger: logger).collect()
                     position = version
                     applied.append(version)

@@ -42,8 +42,8 @@ public struct FaultInjectingProjection: Projection {
     public var eventTypes: Set<String> { inner.eventTypes }
     public var tables: [String] { inner.tables }
 
-    public func apply(_ event: RecordedEvent, to target: ProjectionTarget) async throws {
-        try faults.check(event, projection: inner.name)
-        try await inner.apply(event, to: target)
+    public func apply(_ events: [RecordedEvent], to target: ProjectionTarget) async throws {
+        for event in events { try faults.check(event, projection: inner.name) }
+        try await inner.apply(events, to: target)
     }
 }

@@ -66,6 +66,9 @@ struct PartitionBatchWriter: Sendable {
         var applied = 0
         var skipped = 0
         var parked: [ParkedEvent] = []
+        // The fast path gathers each projection's new events and applies them at the end, in
+        // one call per projection (set-based writes); the careful path applies them one by one.
+        var pending: [String: [RecordedEvent]] = [:]
         for record in fresh {
             let event: RecordedEvent
             do {
@@ -120,13 +123,17 @@ struct PartitionBatchWriter: Sendable {
                             continue
                         }
                     } else {
-                        try await projection.apply(event, to: ProjectionTarget(connection: connection, logger: logger))
+                        pending[projection.name, default: []].append(event)
                     }
                     state.positions[key] = event.streamVersion
                     state.changedPositions.insert(key)
                     applied += 1
                 }
             }
+        }
+        for projection in projections {
+            guard let events = pending[projection.name] else { continue }
+            try await projection.apply(events, to: ProjectionTarget(connection: connection, logger: logger))
         }
         try await state.savePositions(on: connection, logger: logger)
         let next = (fresh.last?.offset ?? start.offset) + 1
@@ -156,7 +163,7 @@ struct PartitionBatchWriter: Sendable {
         for attempt in 1...retry.attempts {
             _ = try await connection.query("SAVEPOINT projection_event", logger: logger).collect()
             do {
-                try await projection.apply(event, to: ProjectionTarget(connection: connection, logger: logger))
+                try await projection.apply([event], to: ProjectionTarget(connection: connection, logger: logger))
                 _ = try await connection.query("RELEASE SAVEPOINT projection_event", logger: logger).collect()
                 return nil
             } catch {
@@ -242,10 +249,16 @@ struct BatchState {
         for records: [KafkaConsumedMessage], projections: [any Projection], arrivalKey: String, on connection: PostgresConnection,
         logger: Logger
     ) async throws -> BatchState {
-        var state = BatchState()
+        var state = try await load(
+            streams: Array(Set(records.compactMap { $0.keyString })), projections: projections.map(\.name) + [arrivalKey], on: connection,
+            logger: logger)
         state.arrivalKey = arrivalKey
-        let streams = Array(Set(records.compactMap { $0.keyString }))
-        let names = projections.map(\.name) + [arrivalKey]
+        return state
+    }
+
+    /// Positions and parked dead letters of `streams` for the named projections.
+    static func load(streams: [String], projections names: [String], on connection: PostgresConnection, logger: Logger) async throws -> BatchState {
+        var state = BatchState()
         // Locks the streams' position rows: a concurrent replay of the same stream waits.
         for row in try await connection.query(
             """

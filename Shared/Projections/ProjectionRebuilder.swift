@@ -4,16 +4,22 @@ import Foundation
 public import Logging
 import PostgresNIO
 
-/// Rebuilds a projection from the event store's global log into shadow tables while the live
-/// tables keep serving reads and the live processor keeps applying, then swaps them in one
-/// transaction. Per-stream versions make the hand-over exact: streams the live side applied
-/// further are caught up from the store before the swap; streams the rebuild applied further
-/// are skipped by the live side afterwards. Reads the store, not Kafka (whose retention is finite).
+/// Rebuilds a projection from the event store into shadow tables while the live tables keep
+/// serving reads and the live processor keeps applying, then swaps them in one transaction.
+///
+/// The load is one streamed read of the store (only the projection's event types and the
+/// columns a projection uses), cut into chunks that are applied while the next chunk streams
+/// in; the shadow tables have only their unique indexes during the load (insert-heavy read
+/// models `COPY` into them), the others are built afterwards; stream positions are kept in
+/// memory and written inside the swap transaction. Per-stream versions make the hand-over
+/// exact: streams the live side applied further are caught up from the store before the swap;
+/// streams the rebuild applied further are skipped by the live side afterwards. Reads the
+/// store, not Kafka (whose retention is finite).
 public struct ProjectionRebuilder: Sendable {
     public let projection: any Projection
     public let store: PostgresEventStore
     public let logger: Logger
-    public var chunk = 1_000
+    public var chunk = 5_000
     /// Runs after the shadow caught up with the log and before the swap: the window in which
     /// the live side moves ahead of the shadow. Tests use it to widen that window on purpose.
     public var beforeSwap: @Sendable () async throws -> Void = {}
@@ -27,7 +33,6 @@ public struct ProjectionRebuilder: Sendable {
     }
 
     var client: PostgresClient { store.client }
-    var shadowName: String { "\(projection.name)#rebuild" }
 
     public struct Report: Sendable, Codable {
         public var projection: String
@@ -37,34 +42,29 @@ public struct ProjectionRebuilder: Sendable {
     }
 
     public func rebuild() async throws -> Report {
-        try await prepare()
-        var position: Int64 = 0
-        var applied: Int64 = 0
-        while true {
-            let events = try await store.readAll(after: position, limit: chunk)
-            guard let last = events.last else { break }
-            let count = try await client.withTransaction(logger: logger) { connection in
-                try await applyToShadow(events, on: connection)
-            }
-            applied += Int64(count)
-            position = last.globalPosition
-            _ = try await client.query(
-                "UPDATE read_models.rebuilds SET position = \(position), events_applied = \(applied) WHERE projection = \(projection.name)",
-                logger: logger
-            ).collect()
+        let deferredIndexes = try await prepare()
+        let head = try await visibleHead()
+        let (applied, positions) = try await load(through: head)
+        for statement in deferredIndexes {
+            _ = try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+        }
+        for table in projection.tables {
+            _ = try await client.query(PostgresQuery(unsafeSQL: "ANALYZE read_models.\(table)\(Self.suffix)"), logger: logger).collect()
         }
         try await beforeSwap()
-        let caughtUp = try await swap(after: position)
+        let caughtUp = try await swap(after: head, positions: positions)
         try await dropRetired()
         _ = try await client.query(
             "UPDATE read_models.rebuilds SET status = 'swapped', finished_at = now(), events_applied = \(applied) WHERE projection = \(projection.name)",
             logger: logger
         ).collect()
         logger.info("projection rebuilt and swapped", metadata: ["projection": "\(projection.name)", "events": "\(applied)"])
-        return Report(projection: projection.name, eventsApplied: applied, caughtUpStreams: caughtUp, position: position)
+        return Report(projection: projection.name, eventsApplied: applied, caughtUpStreams: caughtUp, position: head)
     }
 
-    private func prepare() async throws {
+    /// Empty shadow tables with the live tables' columns, defaults, constraints and unique
+    /// indexes; returns the statements that create the other indexes, run after the load.
+    private func prepare() async throws -> [String] {
         try await client.withTransaction(logger: logger) { connection in
             _ = try await connection.query(
                 """
@@ -73,80 +73,130 @@ public struct ProjectionRebuilder: Sendable {
                     finished_at = NULL, error = NULL
                 """, logger: logger
             ).collect()
-            _ = try await connection.query("DELETE FROM read_models.stream_positions WHERE projection = \(shadowName)", logger: logger).collect()
+            var deferred: [String] = []
             for table in projection.tables {
+                let shadow = "\(table)\(Self.suffix)"
+                _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS read_models.\(shadow)"), logger: logger).collect()
                 _ = try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            DROP TABLE IF EXISTS read_models.\(table)\(Self.suffix);
-                            """), logger: logger
+                    PostgresQuery(unsafeSQL: "CREATE TABLE read_models.\(shadow) (LIKE read_models.\(table) INCLUDING ALL)"), logger: logger
                 ).collect()
+                let secondary = try await connection.query(
+                    """
+                    SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
+                    JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+                    WHERE n.nspname = 'read_models' AND t.relname = \(shadow) AND NOT x.indisunique
+                    """, logger: logger
+                ).collect().map { try $0.decode((String, String).self) }
+                for (index, definition) in secondary {
+                    _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP INDEX read_models.\"\(index)\""), logger: logger).collect()
+                    deferred.append(definition)
+                }
+            }
+            return deferred
+        }
+    }
+
+    /// The last position of the log's committed prefix: every event at or below it is visible
+    /// (positions are taken in transaction order, see `readAll`).
+    private func visibleHead() async throws -> Int64 {
+        try await client.query(
+            """
+            SELECT coalesce(max(global_position), 0) FROM event_store.events
+            WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            """, logger: logger
+        ).collect().first?.decode(Int64.self) ?? 0
+    }
+
+    /// Streams the projection's events up to `head` and applies them chunk by chunk; a chunk
+    /// is written while the next one is read and decoded. Returns the events applied and each
+    /// stream's last version.
+    private func load(through head: Int64) async throws -> (applied: Int64, positions: [String: Int64]) {
+        let types = Array(projection.eventTypes)
+        return try await client.withConnection { connection in
+            var positions: [String: Int64] = [:]
+            var applied: Int64 = 0
+            var writing: Task<Void, any Error>?
+            defer { writing?.cancel() }
+            let rows = try await connection.query(
+                """
+                SELECT e.global_position, e.event_id, e.stream_id, e.stream_type, e.stream_version, e.event_type, e.schema_version,
+                       e.payload::text, e.correlation_id, e.causation_id, e.recorded_at
+                FROM event_store.events e
+                WHERE e.global_position <= \(head) AND e.event_type = ANY(\(types))
+                ORDER BY e.global_position
+                """, logger: logger)
+            var batch: [RecordedEvent] = []
+            batch.reserveCapacity(chunk)
+            for try await row in rows {
+                let event = try Self.leanEvent(row)
+                // One read in position order brings each stream's events in version order; the
+                // check keeps the load exact even so.
+                guard event.streamVersion > positions[event.streamID] ?? 0 else { continue }
+                positions[event.streamID] = event.streamVersion
+                batch.append(event)
+                guard batch.count >= chunk else { continue }
+                try await writing?.value
+                applied += Int64(batch.count)
+                writing = write(batch, position: event.globalPosition, applied: applied)
+                batch.removeAll(keepingCapacity: true)
+            }
+            try await writing?.value
+            writing = nil
+            if !batch.isEmpty {
+                applied += Int64(batch.count)
+                try await write(batch, position: head, applied: applied).value
+            }
+            return (applied, positions)
+        }
+    }
+
+    private func write(_ events: [RecordedEvent], position: Int64, applied: Int64) -> Task<Void, any Error> {
+        Task {
+            try await client.withTransaction(logger: logger) { connection in
+                try await projection.apply(
+                    events, to: ProjectionTarget(connection: connection, logger: logger, tableSuffix: Self.suffix, isBulkLoad: true))
                 _ = try await connection.query(
-                    PostgresQuery(unsafeSQL: "CREATE TABLE read_models.\(table)\(Self.suffix) (LIKE read_models.\(table) INCLUDING ALL)"), logger: logger
+                    "UPDATE read_models.rebuilds SET position = \(position), events_applied = \(applied) WHERE projection = \(projection.name)",
+                    logger: logger
                 ).collect()
             }
         }
     }
 
-    /// Applies events (in position order) to the shadow tables, tracking shadow stream versions.
-    private func applyToShadow(_ events: [RecordedEvent], on connection: PostgresConnection) async throws -> Int {
-        let target = ProjectionTarget(connection: connection, logger: logger, tableSuffix: Self.suffix)
-        var versions: [String: Int64] = [:]
-        let streams = Array(Set(events.map(\.streamID)))
-        for row in try await connection.query(
-            "SELECT stream_id, version FROM read_models.stream_positions WHERE projection = \(shadowName) AND stream_id = ANY(\(streams))",
-            logger: logger
-        ).collect() {
-            let (stream, version) = try row.decode((String, Int64).self)
-            versions[stream] = version
-        }
-        var applied = 0
-        var changed: Set<String> = []
-        for event in events where projection.eventTypes.contains(event.type) {
-            guard event.streamVersion > versions[event.streamID] ?? 0 else { continue }
-            try await projection.apply(event, to: target)
-            versions[event.streamID] = event.streamVersion
-            changed.insert(event.streamID)
-            applied += 1
-        }
-        if !changed.isEmpty {
-            let ids = Array(changed)
-            let values = ids.map { versions[$0] ?? 0 }
-            _ = try await connection.query(
-                """
-                INSERT INTO read_models.stream_positions (projection, stream_id, version)
-                SELECT \(shadowName), * FROM unnest(\(ids)::text[], \(values)::int8[])
-                ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
-                """, logger: logger
-            ).collect()
-        }
-        return applied
+    /// An event without its metadata, which no projection reads.
+    private static func leanEvent(_ row: PostgresRow) throws -> RecordedEvent {
+        let c = try row.decode((Int64, UUID, String, String, Int64, String, Int32, String, String, String?, Date).self)
+        return RecordedEvent(
+            eventID: c.1, streamID: c.2, streamType: c.3, streamVersion: c.4, globalPosition: c.0, type: c.5, schemaVersion: Int(c.6),
+            recordedAt: c.10, correlationID: c.8, causationID: c.9, metadata: [:], payload: Array(c.7.utf8))
     }
 
     /// One transaction: hold live writers (readers go on), catch the shadow up with everything
-    /// the store has beyond the rebuild's position and every stream the live side applied
-    /// further, then rename shadow tables in and move the stream versions over.
-    private func swap(after position: Int64) async throws -> Int {
+    /// the store has beyond the load's position and every stream the live side applied
+    /// further, then rename shadow tables in and replace the stream versions.
+    private func swap(after position: Int64, positions loaded: [String: Int64]) async throws -> Int {
         try await client.withTransaction(logger: logger) { connection in
+            var positions = loaded
+            let target = ProjectionTarget(connection: connection, logger: logger, tableSuffix: Self.suffix, isBulkLoad: false)
             // Live batches take checkpoint row locks first: this makes them wait at their start.
             _ = try await connection.query("LOCK TABLE read_models.checkpoints IN EXCLUSIVE MODE", logger: logger).collect()
             var tail = position
             while true {
                 let events = try await readAll(after: tail, on: connection)
                 guard let last = events.last else { break }
-                _ = try await applyToShadow(events, on: connection)
+                try await applyNew(events, to: target, positions: &positions)
                 tail = last.globalPosition
             }
-            let behind = try await connection.query(
-                """
-                SELECT l.stream_id, coalesce(s.version, 0), l.version FROM read_models.stream_positions l
-                LEFT JOIN read_models.stream_positions s ON s.projection = \(shadowName) AND s.stream_id = l.stream_id
-                WHERE l.projection = \(projection.name) AND l.version > coalesce(s.version, 0)
-                """, logger: logger
-            ).collect().map { try $0.decode((String, Int64, Int64).self) }
-            for (stream, from, through) in behind {
-                let events = try await store.readStream(stream, from: from + 1, through: through)
-                _ = try await applyToShadow(events, on: connection)
+            var behind = 0
+            for row in try await connection.query(
+                "SELECT stream_id, version FROM read_models.stream_positions WHERE projection = \(projection.name)", logger: logger
+            ).collect() {
+                let (stream, live) = try row.decode((String, Int64).self)
+                let shadow = positions[stream] ?? 0
+                guard live > shadow else { continue }
+                behind += 1
+                let events = try await store.readStream(stream, from: shadow + 1, through: live)
+                try await applyNew(events, to: target, positions: &positions)
             }
             for table in projection.tables {
                 _ = try await connection.query(
@@ -155,11 +205,25 @@ public struct ProjectionRebuilder: Sendable {
                     PostgresQuery(unsafeSQL: "ALTER TABLE read_models.\(table)\(Self.suffix) RENAME TO \(table)"), logger: logger).collect()
             }
             _ = try await connection.query("DELETE FROM read_models.stream_positions WHERE projection = \(projection.name)", logger: logger).collect()
+            let streams = Array(positions.keys)
+            let versions = streams.map { positions[$0] ?? 0 }
             _ = try await connection.query(
-                "UPDATE read_models.stream_positions SET projection = \(projection.name) WHERE projection = \(shadowName)", logger: logger
+                """
+                INSERT INTO read_models.stream_positions (projection, stream_id, version)
+                SELECT \(projection.name), * FROM unnest(\(streams)::text[], \(versions)::int8[])
+                """, logger: logger
             ).collect()
-            return behind.count
+            return behind
         }
+    }
+
+    private func applyNew(_ events: [RecordedEvent], to target: ProjectionTarget, positions: inout [String: Int64]) async throws {
+        var fresh: [RecordedEvent] = []
+        for event in events where projection.eventTypes.contains(event.type) && event.streamVersion > positions[event.streamID] ?? 0 {
+            positions[event.streamID] = event.streamVersion
+            fresh.append(event)
+        }
+        if !fresh.isEmpty { try await projection.apply(fresh, to: target) }
     }
 
     /// The global log read inside the swap transaction (the store's own read uses the pool).

@@ -1,5 +1,5 @@
 public import EventSourcing
-import Foundation
+public import Foundation
 public import Kafka
 import EventStore
 
@@ -7,11 +7,12 @@ import EventStore
 public enum TestEvents {
     public static func record(
         stream: String, streamType: String, version: Int64, type: String, payload: String, position: Int64 = 0,
-        correlation: String = "test"
+        correlation: String = "test", schemaVersion: Int = 1, recordedAt: Date = Date()
     ) -> RecordedEvent {
         RecordedEvent(
             eventID: UUID(), streamID: stream, streamType: streamType, streamVersion: version, globalPosition: position, type: type,
-            schemaVersion: 1, recordedAt: Date(), correlationID: correlation, causationID: nil, metadata: [:], payload: Array(payload.utf8))
+            schemaVersion: schemaVersion, recordedAt: recordedAt, correlationID: correlation, causationID: nil, metadata: [:],
+            payload: Array(payload.utf8))
     }
 
     public static func message(_ event: RecordedEvent, topic: String) -> KafkaOutgoingMessage {

@@ -64,9 +64,11 @@ struct RecordingProjection: Projection {
             .collect().map { try $0.decode(Int64.self) }
     }
 
-    func apply(_ event: RecordedEvent, to target: ProjectionTarget) async throws {
-        _ = try await target.connection.query(
-            "INSERT INTO public.applied_log (stream_id, version) VALUES (\(event.streamID), \(event.streamVersion))", logger: target.logger
-        ).collect()
+    func apply(_ events: [RecordedEvent], to target: ProjectionTarget) async throws {
+        try await target.run(
+            """
+            INSERT INTO public.applied_log (stream_id, version)
+            SELECT * FROM unnest(\(events.map(\.streamID))::text[], \(events.map(\.streamVersion))::int8[])
+            """)
     }
 }

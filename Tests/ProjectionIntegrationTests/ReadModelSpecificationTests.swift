@@ -1,0 +1,108 @@
+import CheckoutReadModels
+import EventSourcing
+import Foundation
+import SuiteTesting
+import Testing
+
+/// Every checkout read model, specified as "given these events, then these rows", delivered in
+/// one batch, event by event, at random batch boundaries, twice, and again after a partial
+/// delivery (see `ProjectionSpecification`).
+@Suite struct ReadModelSpecificationTests {
+    /// A checkout's events across its three streams, interleaved as the log carries them.
+    final class History {
+        private var versions: [String: Int64] = [:]
+        private var clock = Date(timeIntervalSince1970: 1_800_000_000)
+        private(set) var events: [RecordedEvent] = []
+
+        func add(_ stream: String, _ type: String, _ payload: String, schemaVersion: Int = 1) {
+            let version = (versions[stream] ?? 0) + 1
+            versions[stream] = version
+            clock += 1
+            events.append(
+                TestEvents.record(
+                    stream: stream, streamType: String(stream.prefix { $0 != "-" }), version: version, type: type, payload: payload,
+                    position: Int64(events.count + 1), correlation: "c-\(events.count)", schemaVersion: schemaVersion, recordedAt: clock))
+        }
+
+        func placed(_ order: String, customer: String, sku: String, quantity: Int, price: Int, method: String = "card") {
+            add(
+                "order-\(order)", "OrderPlaced",
+                #"{"orderId":"\#(order)","customerId":"\#(customer)","lines":[{"sku":"\#(sku)","quantity":\#(quantity),"unitPriceCents":\#(price)}],"totalCents":\#(quantity * price),"paymentMethod":"\#(method)"}"#,
+                schemaVersion: 2)
+        }
+    }
+
+    /// o1 confirmed, o2 cancelled for stock, o3 cancelled after its payment was declined, o4
+    /// still pending; restocks and reservations of two SKUs in between.
+    static func checkouts() -> [RecordedEvent] {
+        let h = History()
+        h.add("stock-A", "StockRestocked", #"{"sku":"A","quantity":10}"#)
+        h.add("stock-B", "StockRestocked", #"{"sku":"B","quantity":5}"#)
+        h.placed("o1", customer: "alice", sku: "A", quantity: 3, price: 100)
+        h.placed("o2", customer: "bob", sku: "B", quantity: 9, price: 50)
+        h.add("stock-A", "StockReserved", #"{"sku":"A","orderId":"o1","quantity":3}"#)
+        h.add("stock-B", "StockReservationRejected", #"{"sku":"B","orderId":"o2","quantity":9,"available":5,"reason":"insufficient"}"#)
+        h.add("order-o2", "OrderCancelled", #"{"orderId":"o2","reason":"out of stock: B"}"#)
+        h.add("payment-o1", "PaymentAuthorized", #"{"orderId":"o1","amountCents":300,"authorizationId":"auth-1"}"#)
+        h.placed("o3", customer: "alice", sku: "A", quantity: 2, price: 100)
+        h.add("stock-A", "StockCommitted", #"{"sku":"A","orderId":"o1","quantity":3}"#)
+        h.add("order-o1", "OrderConfirmed", #"{"orderId":"o1"}"#)
+        h.add("stock-A", "StockReserved", #"{"sku":"A","orderId":"o3","quantity":2}"#)
+        h.add("payment-o3", "PaymentDeclined", #"{"orderId":"o3","amountCents":200,"reason":"card expired"}"#)
+        h.add("stock-A", "StockReleased", #"{"sku":"A","orderId":"o3","quantity":2}"#)
+        h.add("order-o3", "OrderCancelled", #"{"orderId":"o3","reason":"payment declined: card expired"}"#)
+        h.add("stock-A", "StockRestocked", #"{"sku":"A","quantity":4}"#)
+        h.placed("o4", customer: "carol", sku: "B", quantity: 1, price: 50, method: "invoice")
+        h.add("stock-B", "StockReserved", #"{"sku":"B","orderId":"o4","quantity":1}"#)
+        return h.events
+    }
+
+    @Test func stockLevelsFoldEveryMovementPerSku() async throws {
+        try await ProjectionSpecification(StockLevelsProjection(), migrations: ReadModelSchema.migrations)
+            .given(Self.checkouts())
+            .then(
+                "SELECT sku, on_hand, reserved, updated_at = '2027-01-15 08:00:16+00' OR sku = 'B' FROM read_models.stock_levels ORDER BY sku",
+                [["A", "11", "0", "true"], ["B", "5", "1", "true"]])
+    }
+
+    @Test func orderSummariesCarryFinalStatusReasonAndLines() async throws {
+        try await ProjectionSpecification(OrderSummaryProjection(), migrations: ReadModelSchema.migrations)
+            .given(Self.checkouts())
+            .then(
+                """
+                SELECT order_id, customer_id, status, coalesce(cancellation_reason, 'NULL'), total_cents, payment_method, lines->0->>'sku',
+                       correlation_id
+                FROM read_models.orders ORDER BY order_id
+                """,
+                [
+                    ["o1", "alice", "confirmed", "NULL", "300", "card", "A", "c-2"],
+                    ["o2", "bob", "cancelled", "out of stock: B", "450", "card", "B", "c-3"],
+                    ["o3", "alice", "cancelled", "payment declined: card expired", "200", "card", "A", "c-8"],
+                    ["o4", "carol", "pending", "NULL", "50", "invoice", "B", "c-16"],
+                ])
+    }
+
+    @Test func orderTimelinesListEveryEventOfTheOrderOnce() async throws {
+        try await ProjectionSpecification(OrderSummaryProjection(), migrations: ReadModelSchema.migrations)
+            .given(Self.checkouts())
+            .then(
+                "SELECT order_id, string_agg(event_type, ',' ORDER BY at) FROM read_models.order_timeline GROUP BY order_id ORDER BY order_id",
+                [
+                    ["o1", "OrderPlaced,StockReserved,PaymentAuthorized,StockCommitted,OrderConfirmed"],
+                    ["o2", "OrderPlaced,StockReservationRejected,OrderCancelled"],
+                    ["o3", "OrderPlaced,StockReserved,PaymentDeclined,StockReleased,OrderCancelled"],
+                    ["o4", "OrderPlaced,StockReserved"],
+                ])
+    }
+
+    @Test func customerOrdersFollowEachOrdersStatus() async throws {
+        try await ProjectionSpecification(CustomerProjection(), migrations: ReadModelSchema.migrations)
+            .given(Self.checkouts())
+            .then(
+                "SELECT customer_id, order_id, status, total_cents FROM read_models.customer_orders ORDER BY customer_id, order_id",
+                [
+                    ["alice", "o1", "confirmed", "300"], ["alice", "o3", "cancelled", "200"], ["bob", "o2", "cancelled", "450"],
+                    ["carol", "o4", "pending", "50"],
+                ])
+    }
+}
