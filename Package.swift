@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "EventSourcing", targets: ["EventSourcing"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "ConsumerRuntime", targets: ["ConsumerRuntime"]),
         .library(name: "ServiceSupport", targets: ["ServiceSupport"]),
     ],
     dependencies: [
@@ -56,6 +57,19 @@ let package = Package(
             path: "Shared/Kafka",
             swiftSettings: strict
         ),
+        // One consumer-group runtime for every reader of the event log: a worker per partition,
+        // batches, retries, commits, lag, rejoin and drain. Generic: no domain names.
+        .target(
+            name: "ConsumerRuntime",
+            dependencies: [
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ConsumerRuntime",
+            swiftSettings: strict
+        ),
         // The pure core: envelope, deciders, codecs with upcasting. No I/O.
         .target(
             name: "EventSourcing",
@@ -79,7 +93,7 @@ let package = Package(
         .target(
             name: "Projections",
             dependencies: [
-                "EventSourcing", "EventStore", "Kafka", "ServiceSupport",
+                "ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,7 +106,7 @@ let package = Package(
         .target(
             name: "Sagas",
             dependencies: [
-                "EventSourcing", "EventStore", "Kafka", "ServiceSupport",
+                "ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "CommandService",
             dependencies: [
-                "ServiceSupport", "EventSourcing", "EventStore", "Checkout", "Kafka",
+                "ConsumerRuntime", "ServiceSupport", "EventSourcing", "EventStore", "Checkout", "Kafka",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/CommandService",
@@ -242,7 +256,7 @@ let package = Package(
         .testTarget(
             name: "ProjectionIntegrationTests",
             dependencies: [
-                "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka", "SuiteTesting", "ServiceSupport",
+                "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka", "SuiteTesting", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/ProjectionIntegrationTests",

@@ -22,7 +22,7 @@ struct ProjectionRuntime: Sendable {
         let projections: [any Projection] = plain.map { projection -> any Projection in FaultInjectingProjection(projection, faults: faults) }
         var configuration = ProjectionProcessor.Configuration(
             name: processorName, topics: topics, instanceID: context.configuration.instanceID,
-            bootstrapServers: context.configuration.kafkaBrokers)
+            bootstrapServers: context.configuration.kafkaBrokers, deadLetterTopic: SuiteTopics.deadLetters)
         configuration.retry = RetryPolicy(attempts: try integerSetting("PROJECTION_RETRY_ATTEMPTS", default: 3, range: 1...100))
         return ProjectionRuntime(
             processor: ProjectionProcessor(

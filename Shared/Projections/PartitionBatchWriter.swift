@@ -1,6 +1,7 @@
 import EventSourcing
 import EventStore
 import Foundation
+import ConsumerRuntime
 import Kafka
 import Logging
 import Metrics
@@ -42,8 +43,8 @@ struct PartitionBatchWriter: Sendable {
 
     /// `careful` applies each event under a savepoint (to find and park a failing one); the
     /// fast path applies the batch straight and falls back to careful on any failure.
-    func write(_ records: [KafkaConsumedMessage], on connection: PostgresConnection, careful: Bool) async throws -> Outcome {
-        guard let first = records.first else { return .nothingNew }
+    func write(_ deliveries: [Delivery<DecodedEvent>], on connection: PostgresConnection, careful: Bool) async throws -> Outcome {
+        guard let first = deliveries.first?.record else { return .nothingNew }
         let topic = first.topic
         let partition = first.partition
         // A paused instance (SIGSTOP, long GC, lost network) must not hold the new owner's rows
@@ -58,25 +59,27 @@ struct PartitionBatchWriter: Sendable {
             WHERE processor = \(processor) AND topic = \(topic) AND partition = \(Int32(partition)) FOR UPDATE
             """, logger: logger
         ).collect().first?.decode(Int64.self)
-        let fresh = records.filter { $0.offset >= (checkpoint ?? 0) }
-        guard let start = fresh.first else { return .nothingNew }
+        let fresh = deliveries.filter { $0.record.offset >= (checkpoint ?? 0) }
+        guard let start = fresh.first?.record else { return .nothingNew }
         if let checkpoint, start.offset != checkpoint { return .fenced(checkpoint: checkpoint) }
 
-        var state = try await BatchState.load(for: fresh, projections: projections, arrivalKey: arrivalKey, on: connection, logger: logger)
+        var state = try await BatchState.load(for: fresh.map(\.record), projections: projections, arrivalKey: arrivalKey, on: connection, logger: logger)
         var applied = 0
         var skipped = 0
         var parked: [ParkedEvent] = []
         // The fast path gathers each projection's new events and applies them at the end, in
         // one call per projection (set-based writes); the careful path applies them one by one.
         var pending: [String: [RecordedEvent]] = [:]
-        for record in fresh {
+        for delivery in fresh {
+            let record = delivery.record
             let event: RecordedEvent
-            do {
-                event = try EventKafkaMapping.event(from: record)
-            } catch {
+            switch delivery.item {
+            case .event(let decoded):
+                event = decoded
+            case .unreadable(let reason):
                 // No envelope: nothing can apply it. Park it for every projection to see.
-                try await park(record, event: nil, projection: "*", error: "\(error)", attempts: 1, blockedBy: nil, on: connection)
-                parked.append(ParkedEvent(record: record, reason: "\(error)"))
+                try await park(record, event: nil, projection: "*", error: reason, attempts: 1, blockedBy: nil, on: connection)
+                parked.append(ParkedEvent(record: record, reason: reason))
                 continue
             }
             // An event ahead of a gap in its stream (an earlier one has not arrived: the relay
@@ -136,7 +139,7 @@ struct PartitionBatchWriter: Sendable {
             try await projection.apply(events, to: ProjectionTarget(connection: connection, logger: logger))
         }
         try await state.savePositions(on: connection, logger: logger)
-        let next = (fresh.last?.offset ?? start.offset) + 1
+        let next = (fresh.last?.record.offset ?? start.offset) + 1
         let moved = try await connection.query(
             """
             INSERT INTO read_models.checkpoints AS c (processor, topic, partition, next_offset, owner)

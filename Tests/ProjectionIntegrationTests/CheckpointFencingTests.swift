@@ -1,4 +1,5 @@
 import CheckoutReadModels
+import ConsumerRuntime
 import EventSourcing
 import EventStore
 import Foundation
@@ -37,7 +38,7 @@ struct CheckpointFencingTests {
     private func write(_ writer: PartitionBatchWriter, _ batch: [KafkaConsumedMessage], _ client: PostgresClient) async throws -> String {
         do {
             let outcome = try await client.withTransaction(logger: testLogger("tx")) { connection in
-                try await writer.write(batch, on: connection, careful: false)
+                try await writer.write(batch.map { Delivery(record: $0, item: DecodedEvent($0)) }, on: connection, careful: false)
             }
             switch outcome {
             case .committed(let next, let applied, _, _): return "committed \(next) applied \(applied)"

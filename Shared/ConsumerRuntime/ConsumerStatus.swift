@@ -1,8 +1,8 @@
 public import Kafka
 import Synchronization
 
-/// What a running processor owns and where it stands, for `GET /projections`.
-public final class ProcessorStatus: Sendable {
+/// What a running consumer owns and where it stands (`GET /projections`, readiness, tests).
+public final class ConsumerStatus: Sendable {
     private struct State {
         var state = "starting"
         var owned: [KafkaTopicPartition: Int64?] = [:]
