@@ -1,5 +1,6 @@
+public import ConsumerRuntime
 public import EventSourcing
-import EventStore
+public import EventStore
 import Foundation
 public import Kafka
 public import Logging
@@ -7,17 +8,18 @@ import Metrics
 public import ServiceLifecycle
 import ServiceSupport
 
-/// Feeds a saga definition the events of its topics, as one Kafka consumer group: records of a
-/// partition in order, partitions concurrently. Offsets are committed after the batch, so a
-/// crash redelivers and the stream's arrival position makes that harmless. Several orchestrators
-/// may run; an instance's row lock lets one advance it at a time.
+/// Feeds a saga definition the events of its topics, as one Kafka consumer group on the
+/// consumer runtime: each partition's batch is handled in one saga-store transaction (many
+/// instances at once), partitions concurrently. Offsets are committed after the batch, so a
+/// crash redelivers and the streams' arrival positions make that harmless. Several
+/// orchestrators may run; instance row locks let one advance an instance at a time.
 public struct SagaProcessor<Definition: SagaDefinition>: Service {
     public struct Configuration: Sendable {
         public var groupID: String
         public var topics: [String]
         public var instanceID: String
         public var bootstrapServers: String
-        public var maxBatch = 500
+        public var maxBatch = 2_000
 
         public init(groupID: String, topics: [String], instanceID: String, bootstrapServers: String) {
             self.groupID = groupID
@@ -27,98 +29,70 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
         }
     }
 
-    let configuration: Configuration
+    public let runtime: ConsumerRuntime<SagaBatchHandler<Definition>>
+
+    public init(configuration: Configuration, store: SagaStore<Definition>, producer: KafkaProducer, logger: Logger) {
+        var runtimeConfiguration = ConsumerRuntime<SagaBatchHandler<Definition>>.Configuration(
+            groupID: configuration.groupID, topics: configuration.topics, instanceID: configuration.instanceID,
+            bootstrapServers: configuration.bootstrapServers)
+        // A new group starts at the earliest retained event: a saga never misses its start.
+        runtimeConfiguration.kafkaOverrides = ["auto.offset.reset": "earliest"]
+        runtimeConfiguration.maxBatch = configuration.maxBatch
+        runtime = ConsumerRuntime(
+            configuration: runtimeConfiguration,
+            handler: SagaBatchHandler(store: store, producer: producer, groupID: configuration.groupID, logger: logger), logger: logger)
+    }
+
+    public func run() async throws { try await runtime.run() }
+}
+
+/// A partition's events handed to the saga store as one batch; a record that is not a readable
+/// event goes to the dead-letter topic.
+public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     let store: SagaStore<Definition>
     let producer: KafkaProducer
+    let groupID: String
     let logger: Logger
     private let handled = Counter(label: "saga_events_handled_total")
     private let versionGaps = Counter(label: "saga_version_gaps_total")
     private let duplicates = Counter(label: "saga_events_duplicate_total")
     private let commandsWritten = Counter(label: "saga_commands_written_total")
 
-    public init(configuration: Configuration, store: SagaStore<Definition>, producer: KafkaProducer, logger: Logger) {
-        self.configuration = configuration
-        self.store = store
-        self.producer = producer
-        self.logger = logger
-    }
+    public var commits: CommitMode { .kafkaOffsets }
 
-    public func run() async throws {
-        // A new group starts at the earliest retained event: a saga never misses its start.
-        let consumer = try KafkaConsumer(
-            configuration: .consumer(
-                bootstrapServers: configuration.bootstrapServers, groupID: configuration.groupID,
-                overrides: ["auto.offset.reset": "earliest", "client.id": configuration.instanceID]),
-            topics: configuration.topics, logger: logger)
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let batch = try await consumer.poll(maxMessages: configuration.maxBatch, timeout: .milliseconds(200))
-                    guard !batch.isEmpty else { continue }
-                    await handle(batch)
-                    guard !Task.isCancelled else { return }
-                    var positions: [KafkaTopicPartition: Int64] = [:]
-                    for record in batch { positions[record.topicPartition] = max(positions[record.topicPartition] ?? 0, record.offset + 1) }
-                    try await consumer.commit(positions)
-                } catch {
-                    logger.error("saga consumer error", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .milliseconds(500))
-                }
+    public func decode(_ record: KafkaConsumedMessage) -> DecodedEvent { DecodedEvent(record) }
+
+    public func handle(_ batch: [Delivery<DecodedEvent>], of partition: KafkaTopicPartition) async throws -> BatchOutcome {
+        var events: [RecordedEvent] = []
+        var unreadable: [(KafkaConsumedMessage, String)] = []
+        for delivery in batch {
+            switch delivery.item {
+            case .event(let event): events.append(event)
+            case .unreadable(let reason): unreadable.append((delivery.record, reason))
             }
         }
-        await consumer.close()
-    }
-
-    private func handle(_ batch: [KafkaConsumedMessage]) async {
-        var byPartition: [KafkaTopicPartition: [KafkaConsumedMessage]] = [:]
-        for record in batch { byPartition[record.topicPartition, default: []].append(record) }
-        await withTaskGroup(of: Void.self) { group in
-            for records in byPartition.values {
-                group.addTask {
-                    for record in records {
-                        guard !Task.isCancelled else { return }
-                        await handle(record)
-                    }
-                }
+        let outcomes = try await store.handle(events)
+        for (event, outcome) in zip(events, outcomes) {
+            switch outcome {
+            case .advanced(_, let commands):
+                handled.increment()
+                commandsWritten.increment(by: commands)
+            case .duplicate:
+                duplicates.increment()
+            case .ignored:
+                break
+            case .heldBack(let expected):
+                versionGaps.increment()
+                logger.warning(
+                    "event ahead of a gap in its stream held back until the missing events arrive",
+                    metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "expected": "\(expected)"])
             }
         }
-    }
-
-    /// Handles one record until it is done; infrastructure failures are retried with backoff,
-    /// never skipped. A record that is not a readable event goes to the dead-letter topic.
-    private func handle(_ record: KafkaConsumedMessage) async {
-        let event: RecordedEvent
-        do {
-            event = try EventKafkaMapping.event(from: record)
-        } catch {
-            logger.error("unreadable event dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(error)"])
-            let letter = DeadLetterMessage.make(from: record, reason: "unreadable event: \(error)", processor: configuration.groupID)
-            await DeadLetterMessage.deliver(letter, with: producer)
-            return
+        // After the batch's transaction, so that a retried batch does not send them twice.
+        for (record, reason) in unreadable {
+            logger.error("unreadable event dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(reason)"])
+            await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: "unreadable event: \(reason)", processor: groupID), with: producer)
         }
-        var delay = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            do {
-                switch try await store.handle(event) {
-                case .advanced(_, let commands):
-                    handled.increment()
-                    commandsWritten.increment(by: commands)
-                case .duplicate:
-                    duplicates.increment()
-                case .ignored:
-                    break
-                case .heldBack(let expected):
-                    versionGaps.increment()
-                    logger.warning(
-                        "event ahead of a gap in its stream held back until the missing events arrive",
-                        metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "expected": "\(expected)"])
-                }
-                return
-            } catch {
-                logger.error("saga step failed; retrying", metadata: ["event": "\(event.eventID)", "error": "\(String(reflecting: error))"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
-        }
+        return .handled
     }
 }

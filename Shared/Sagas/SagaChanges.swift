@@ -1,0 +1,218 @@
+import EventSourcing
+import EventStore
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+
+/// What one transaction of the saga store does to its instances, computed in memory and then
+/// written with one statement per table: the instances' final rows, the commands for the
+/// outbox and the history entries, each in the order they happened.
+struct SagaChanges<Definition: SagaDefinition> {
+    /// An instance as the transaction sees it.
+    struct Working {
+        var state: Definition.State
+        var status: SagaStatus
+        var step: String
+        var deadline: Date?
+        var error: String?
+        /// Not in the table yet: inserted, not updated.
+        var isNew: Bool
+        /// Changes made in this transaction (the row's version moves by as many).
+        var changes: Int64 = 0
+    }
+
+    struct HistoryRow {
+        var correlationID: String
+        var kind: String
+        var detail: String
+        var step: String
+        var status: SagaStatus
+    }
+
+    struct OutboxRow {
+        var correlationID: String
+        var command: SagaCommand
+        var causationID: String?
+    }
+
+    /// The input that caused a change, for the history and the commands' causation id.
+    struct Cause {
+        var kind: String
+        var detail: String
+        var causationID: String?
+    }
+
+    let definition: Definition
+    var instances: [String: Working]
+    private(set) var history: [HistoryRow] = []
+    private(set) var outbox: [OutboxRow] = []
+
+    init(definition: Definition, instances: [String: Working]) {
+        self.definition = definition
+        self.instances = instances
+    }
+
+    /// One event's effect on its instance: start, react, or mark failed.
+    mutating func react(to event: RecordedEvent, now: Date, logger: Logger) -> SagaStore<Definition>.Outcome {
+        guard let correlationID = definition.correlationID(of: event) else { return .ignored }
+        let cause = Cause(kind: "event", detail: "\(event.type) from \(event.streamID)@\(event.streamVersion)", causationID: event.eventID.uuidString)
+        guard let current = instances[correlationID] else {
+            let started: SagaReaction<Definition.State>?
+            do {
+                started = try definition.start(with: event, now: now)
+            } catch {
+                // No state to mark failed: keep the error where operators look for the instance.
+                history.append(
+                    HistoryRow(correlationID: correlationID, kind: "error", detail: "cannot start from \(cause.detail): \(error)", step: "-", status: .failed))
+                logger.error("saga cannot start", metadata: ["correlationId": "\(correlationID)", "error": "\(error)"])
+                return .advanced(status: .failed, commands: 0)
+            }
+            guard let started else { return .ignored }
+            save(started, correlationID, cause: cause)
+            return .advanced(status: started.status, commands: started.commands.count)
+        }
+        do {
+            let reaction = try definition.react(to: event, in: current.state, now: now)
+            save(reaction, correlationID, cause: cause)
+            return .advanced(status: reaction.status, commands: reaction.commands.count)
+        } catch {
+            markFailed(correlationID, cause: cause, error: "\(error)", logger: logger)
+            return .advanced(status: .failed, commands: 0)
+        }
+    }
+
+    /// Applies a reaction to the instance (creating it when there is none).
+    mutating func save(_ reaction: SagaReaction<Definition.State>, _ correlationID: String, cause: Cause) {
+        let previous = instances[correlationID]
+        // A failed instance that an input does not move to a new step stays failed (it has no
+        // deadline to wake it): only a step change or an operator's retry runs it again.
+        let stillFailed = previous?.status == .failed && reaction.status == .running && reaction.deadline == .keep
+        let status = stillFailed ? SagaStatus.failed : reaction.status
+        let deadline: Date? =
+            switch reaction.deadline {
+            case .keep: status == .running ? previous?.deadline : nil
+            case .none: nil
+            case .at(let date): date
+            }
+        instances[correlationID] = Working(
+            state: reaction.state, status: status, step: reaction.step, deadline: deadline, error: status == .failed ? previous?.error : nil,
+            isNew: previous?.isNew ?? true, changes: (previous?.changes ?? 0) + 1)
+        outbox += reaction.commands.map { OutboxRow(correlationID: correlationID, command: $0, causationID: cause.causationID) }
+        var entries: [(String, String)] = [(cause.kind, cause.detail)]
+        entries += reaction.commands.map { ("command", "\($0.type) to \($0.key) (id \($0.id))") }
+        if let note = reaction.note { entries.append(("step", note)) }
+        history += entries.map { HistoryRow(correlationID: correlationID, kind: $0.0, detail: $0.1, step: reaction.step, status: status) }
+        if previous == nil { Counter(label: "sagas_started_total", dimensions: [("saga", definition.name)]).increment() }
+        if status != .running && status != previous?.status {
+            Counter(label: "sagas_finished_total", dimensions: [("saga", definition.name), ("outcome", status.rawValue)]).increment()
+        }
+    }
+
+    mutating func markFailed(_ correlationID: String, cause: Cause, error: String, logger: Logger) {
+        guard var current = instances[correlationID] else { return }
+        let wasFailed = current.status == .failed
+        current.status = .failed
+        current.error = error
+        current.deadline = nil
+        current.changes += 1
+        instances[correlationID] = current
+        history.append(HistoryRow(correlationID: correlationID, kind: cause.kind, detail: cause.detail, step: current.step, status: .failed))
+        history.append(HistoryRow(correlationID: correlationID, kind: "error", detail: "cannot handle it: \(error)", step: current.step, status: .failed))
+        if !wasFailed {
+            Counter(label: "sagas_finished_total", dimensions: [("saga", definition.name), ("outcome", SagaStatus.failed.rawValue)]).increment()
+        }
+        logger.error("saga failed", metadata: ["correlationId": "\(correlationID)", "input": "\(cause.detail)", "error": "\(error)"])
+    }
+
+    // MARK: - Reading and writing
+
+    /// The instances, locked in correlation id order (a stable order, so that two transactions
+    /// that share instances wait for each other instead of deadlocking).
+    static func load(
+        _ correlationIDs: [String], definition: Definition, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [String: Working] {
+        guard !correlationIDs.isEmpty else { return [:] }
+        var instances: [String: Working] = [:]
+        for row in try await connection.query(
+            """
+            SELECT correlation_id, state::text, status, step, deadline_at, error FROM sagas.instances
+            WHERE saga = \(definition.name) AND correlation_id = ANY(\(correlationIDs.sorted()))
+            ORDER BY correlation_id FOR UPDATE
+            """, logger: logger
+        ).collect() {
+            let (id, state, status, step, deadline, error) = try row.decode((String, String, String, String, Date?, String?).self)
+            instances[id] = try working(stateText: state, status: status, step: step, deadline: deadline, error: error)
+        }
+        return instances
+    }
+
+    static func working(stateText: String, status: String, step: String, deadline: Date?, error: String?) throws -> Working {
+        let state = try EventJSON.decoder().decode(Definition.State.self, from: Data(stateText.utf8))
+        return Working(state: state, status: SagaStatus(rawValue: status) ?? .failed, step: step, deadline: deadline, error: error, isNew: false)
+    }
+
+    /// Writes every change: one statement each for new instances, changed instances, commands
+    /// and history entries.
+    func write(on connection: PostgresConnection, logger: Logger) async throws {
+        let changed = instances.filter { $0.value.changes > 0 }.sorted { $0.key < $1.key }
+        let encoder = EventJSON.encoder()
+        let rows = try changed.map { (id: $0.key, working: $0.value, state: String(decoding: try encoder.encode($0.value.state), as: UTF8.self)) }
+        let inserts = rows.filter(\.working.isNew)
+        let updates = rows.filter { !$0.working.isNew }
+        if !inserts.isEmpty {
+            _ = try await connection.query(
+                """
+                INSERT INTO sagas.instances (saga, correlation_id, status, step, state, deadline_at, error, version)
+                SELECT \(definition.name), u.id, u.status, u.step, u.state::jsonb, CASE WHEN u.has_deadline THEN u.deadline END,
+                       nullif(u.error, ''), u.version
+                FROM unnest(\(inserts.map(\.id))::text[], \(inserts.map(\.working.status.rawValue))::text[], \(inserts.map(\.working.step))::text[],
+                            \(inserts.map(\.state))::text[], \(inserts.map { $0.working.deadline != nil })::bool[],
+                            \(inserts.map { $0.working.deadline ?? Date(timeIntervalSince1970: 0) })::timestamptz[],
+                            \(inserts.map { $0.working.error ?? "" })::text[], \(inserts.map(\.working.changes))::int8[])
+                     AS u(id, status, step, state, has_deadline, deadline, error, version)
+                """, logger: logger
+            ).collect()
+        }
+        if !updates.isEmpty {
+            _ = try await connection.query(
+                """
+                UPDATE sagas.instances t SET status = u.status, step = u.step, state = u.state::jsonb,
+                    deadline_at = CASE WHEN u.has_deadline THEN u.deadline END, error = nullif(u.error, ''),
+                    version = t.version + u.changes, updated_at = now()
+                FROM unnest(\(updates.map(\.id))::text[], \(updates.map(\.working.status.rawValue))::text[], \(updates.map(\.working.step))::text[],
+                            \(updates.map(\.state))::text[], \(updates.map { $0.working.deadline != nil })::bool[],
+                            \(updates.map { $0.working.deadline ?? Date(timeIntervalSince1970: 0) })::timestamptz[],
+                            \(updates.map { $0.working.error ?? "" })::text[], \(updates.map(\.working.changes))::int8[])
+                     AS u(id, status, step, state, has_deadline, deadline, error, changes)
+                WHERE t.saga = \(definition.name) AND t.correlation_id = u.id
+                """, logger: logger
+            ).collect()
+        }
+        if !outbox.isEmpty {
+            _ = try await connection.query(
+                """
+                INSERT INTO sagas.outbox (saga, correlation_id, command_id, command_type, topic, key, payload, causation_id)
+                SELECT \(definition.name), c.correlation_id, c.id, c.type, c.topic, c.key, c.payload::jsonb, nullif(c.causation, '')
+                FROM unnest(\(outbox.map(\.correlationID))::text[], \(outbox.map(\.command.id))::text[], \(outbox.map(\.command.type))::text[],
+                            \(outbox.map(\.command.topic))::text[], \(outbox.map(\.command.key))::text[],
+                            \(outbox.map { String(decoding: $0.command.payload, as: UTF8.self) })::text[], \(outbox.map { $0.causationID ?? "" })::text[])
+                     WITH ORDINALITY AS c(correlation_id, id, type, topic, key, payload, causation, n)
+                ORDER BY c.n
+                """, logger: logger
+            ).collect()
+        }
+        if !history.isEmpty {
+            _ = try await connection.query(
+                """
+                INSERT INTO sagas.history (saga, correlation_id, kind, detail, step, status)
+                SELECT \(definition.name), e.correlation_id, e.kind, e.detail, e.step, e.status
+                FROM unnest(\(history.map(\.correlationID))::text[], \(history.map(\.kind))::text[], \(history.map(\.detail))::text[],
+                            \(history.map(\.step))::text[], \(history.map(\.status.rawValue))::text[])
+                     WITH ORDINALITY AS e(correlation_id, kind, detail, step, status, n)
+                ORDER BY e.n
+                """, logger: logger
+            ).collect()
+        }
+    }
+}
