@@ -1,4 +1,5 @@
 import Checkout
+import ConsumerRuntime
 import EventSourcing
 import EventStore
 import Foundation
@@ -9,97 +10,102 @@ import ServiceLifecycle
 import ServiceSupport
 
 /// Executes the saga's commands from `checkout.commands` with the same handlers and the same
-/// idempotency as HTTP (the command id is the idempotency key). Commands of one stream run in
-/// order; different streams of a batch run concurrently. Offsets are committed only after every
-/// command of the batch is done, so a crash redelivers, and the command log makes that harmless.
+/// idempotency as HTTP (the command id is the idempotency key), as a handler on the consumer
+/// runtime: commands of one stream run in order, different streams of a batch concurrently.
+/// Offsets are committed only after every command of the batch is done, so a crash redelivers,
+/// and the command log makes that harmless.
 struct CommandConsumer: Service {
+    let runtime: ConsumerRuntime<CommandBatchHandler>
+
+    init(commands: CheckoutCommands, configuration: ServiceConfiguration, producer: KafkaProducer, logger: Logger) {
+        var runtimeConfiguration = ConsumerRuntime<CommandBatchHandler>.Configuration(
+            groupID: "command-service", topics: [SuiteTopics.commands], instanceID: configuration.instanceID,
+            bootstrapServers: configuration.kafkaBrokers)
+        // Commands must never be skipped: a new group starts at the earliest retained command.
+        runtimeConfiguration.kafkaOverrides = ["auto.offset.reset": "earliest"]
+        runtimeConfiguration.maxBatch = 1_000
+        runtime = ConsumerRuntime(
+            configuration: runtimeConfiguration, handler: CommandBatchHandler(commands: commands, producer: producer, logger: logger), logger: logger)
+    }
+
+    func run() async throws { try await runtime.run() }
+}
+
+/// A command record as read: the message, or why it is not one.
+enum DecodedCommand: Sendable {
+    case command(CheckoutCommandMessage)
+    case unreadable(String)
+}
+
+struct CommandBatchHandler: BatchHandler {
     let commands: CheckoutCommands
-    let configuration: ServiceConfiguration
     let producer: KafkaProducer
     let logger: Logger
     private let executed = Counter(label: "commands_executed_total")
     private let rejected = Counter(label: "commands_rejected_total")
     private let deadLettered = Counter(label: "commands_dead_lettered_total")
 
-    init(commands: CheckoutCommands, configuration: ServiceConfiguration, producer: KafkaProducer, logger: Logger) {
-        self.commands = commands
-        self.configuration = configuration
-        self.producer = producer
-        self.logger = logger
-    }
+    var commits: CommitMode { .kafkaOffsets }
 
-    func run() async throws {
-        // Commands must never be skipped: a new group starts at the earliest retained command.
-        let consumer = try KafkaConsumer(
-            configuration: .consumer(
-                bootstrapServers: configuration.kafkaBrokers, groupID: "command-service",
-                overrides: ["auto.offset.reset": "earliest", "client.id": configuration.instanceID]),
-            topics: [SuiteTopics.commands], logger: logger)
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let batch = try await consumer.poll(maxMessages: 500, timeout: .milliseconds(200))
-                    guard !batch.isEmpty else { continue }
-                    await execute(batch)
-                    // Stopping mid-batch skips commands: leave their offsets for the next owner.
-                    guard !Task.isCancelled else { break }
-                    var positions: [KafkaTopicPartition: Int64] = [:]
-                    for record in batch { positions[record.topicPartition] = max(positions[record.topicPartition] ?? 0, record.offset + 1) }
-                    try await consumer.commit(positions)
-                } catch {
-                    logger.error("command consumer error", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .milliseconds(500))
-                }
-            }
-        }
-        await consumer.close()
-    }
-
-    private func execute(_ batch: [KafkaConsumedMessage]) async {
-        var byStream: [String: [KafkaConsumedMessage]] = [:]
-        for record in batch { byStream[record.keyString ?? "", default: []].append(record) }
-        await withTaskGroup(of: Void.self) { group in
-            for records in byStream.values {
-                group.addTask {
-                    for record in records { await execute(record) }
-                }
-            }
-        }
-    }
-
-    /// Runs one command until it is done. Rule violations are final (logged, not retried);
-    /// infrastructure failures are retried with backoff, never skipped; a command that can never
-    /// succeed (unreadable, over the store's limits, refused by PostgreSQL for its data, or on
-    /// a stream with an unreadable event) goes to the dead-letter topic with the reason, so it
-    /// does not hold its partition forever.
-    private func execute(_ record: KafkaConsumedMessage) async {
-        let message: CheckoutCommandMessage
+    func decode(_ record: KafkaConsumedMessage) -> DecodedCommand {
         do {
-            message = try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data(record.value))
+            return .command(try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data(record.value)))
         } catch {
-            await deadLetter(record, reason: "unreadable command: \(error)")
-            return
+            return .unreadable("unreadable command: \(error)")
+        }
+    }
+
+    func handle(_ batch: [Delivery<DecodedCommand>], of partition: KafkaTopicPartition) async throws -> BatchOutcome {
+        var byStream: [String: [Delivery<DecodedCommand>]] = [:]
+        for delivery in batch { byStream[delivery.record.keyString ?? "", default: []].append(delivery) }
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            for deliveries in byStream.values {
+                group.addTask {
+                    for delivery in deliveries where !(await execute(delivery)) { return false }
+                    return true
+                }
+            }
+            return await group.reduce(true) { $0 && $1 }
+        }
+        // Stopped mid-batch: leave the offsets for the next owner, which runs the rest.
+        guard finished else { throw CancellationError() }
+        return .handled
+    }
+
+    /// Runs one command until it is done (true), or until the member stops (false). Rule
+    /// violations are final (logged, not retried); infrastructure failures are retried with
+    /// backoff, never skipped; a command that can never succeed (unreadable, over the store's
+    /// limits, refused by PostgreSQL for its data, or on a stream with an unreadable event) goes
+    /// to the dead-letter topic with the reason, so it does not hold its partition forever.
+    private func execute(_ delivery: Delivery<DecodedCommand>) async -> Bool {
+        let message: CheckoutCommandMessage
+        switch delivery.item {
+        case .command(let decoded): message = decoded
+        case .unreadable(let reason):
+            await deadLetter(delivery.record, reason: reason)
+            return true
         }
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {
                 try await CommandDispatcher(commands: commands).execute(message)
                 executed.increment()
-                return
+                return true
             } catch .rejected(let rule) {
                 rejected.increment()
                 logger.warning(
                     "command rejected", metadata: ["commandId": "\(message.commandId)", "type": "\(message.type.rawValue)", "reason": "\(rule)"])
-                return
+                return true
             } catch let error where Self.isPermanent(error) {
-                await deadLetter(record, reason: "command \(message.commandId.prefix(120)) cannot succeed: \(error)")
-                return
+                await deadLetter(delivery.record, reason: "command \(message.commandId.prefix(120)) cannot succeed: \(error)")
+                return true
             } catch {
                 logger.error("command failed; retrying", metadata: ["commandId": "\(message.commandId)", "error": "\(error)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
         }
+        return false
     }
 
     static func isPermanent(_ error: CommandError) -> Bool {
