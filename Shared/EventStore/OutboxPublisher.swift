@@ -1,0 +1,150 @@
+package import Kafka
+package import Logging
+import Metrics
+package import PostgresNIO
+
+/// One outbox row, ready to send.
+package struct OutboxMessage: Sendable {
+    package var position: Int64
+    /// The ordering key (a stream): rows of one key are published in position order.
+    package var key: String
+    package var message: KafkaOutgoingMessage
+
+    package init(position: Int64, key: String, message: KafkaOutgoingMessage) {
+        self.position = position
+        self.key = key
+        self.message = message
+    }
+}
+
+/// An outbox a relay publishes: the event store's (events) or the sagas' (commands).
+package protocol OutboxSource: Sendable {
+    /// Who leads, for the log ("outbox relay").
+    var role: String { get }
+    /// The advisory lock that elects one publisher among the instances.
+    var lockKey: Int64 { get }
+    /// The metrics' name prefix (`<prefix>_published_total`, ...).
+    var metricPrefix: String { get }
+    /// Unpublished rows in position order.
+    func pending(limit: Int, on connection: RelayConnection) async throws -> [OutboxMessage]
+    func markPublished(_ positions: [Int64], on connection: RelayConnection) async throws
+    /// Deletes published rows older than `retention`.
+    func prune(olderThan retention: Duration, on connection: RelayConnection) async throws
+}
+
+/// The relay loop both outboxes share: one leader (advisory lock) reads pending rows in position
+/// order, sends them, and marks only what the broker acknowledged, per key up to the key's
+/// first failure, so a key's later row is never marked ahead of an earlier one that failed
+/// (at-least-once, in order per key). A relay never skips a row that committed late with a
+/// lower position: it selects unpublished rows, not rows above a cursor.
+package struct OutboxPublisher<Source: OutboxSource>: Sendable {
+    package struct Settings: Sendable {
+        package var batchSize = 500
+        /// How long to wait before looking again when the outbox was empty.
+        package var idleInterval: Duration = .milliseconds(20)
+        /// Published rows older than this are deleted.
+        package var retention: Duration = .seconds(3_600)
+        package var pruneInterval: Duration = .seconds(60)
+        /// How often a standby instance tries to take over.
+        package var standbyInterval: Duration = .seconds(1)
+
+        package init() {}
+    }
+
+    let source: Source
+    let client: PostgresClient
+    let producer: KafkaProducer
+    let settings: Settings
+    let logger: Logger
+    private let published: Counter
+    private let failures: Counter
+    private let overtaken: Counter
+
+    package init(source: Source, client: PostgresClient, producer: KafkaProducer, settings: Settings, logger: Logger) {
+        self.source = source
+        self.client = client
+        self.producer = producer
+        self.settings = settings
+        self.logger = logger
+        published = Counter(label: "\(source.metricPrefix)_published_total")
+        failures = Counter(label: "\(source.metricPrefix)_publish_failures_total")
+        overtaken = Counter(label: "\(source.metricPrefix)_keys_overtaken_total")
+    }
+
+    /// Publishes while leading, until cancelled.
+    package func run() async {
+        let leadership = AdvisoryLeadership(
+            client: client, lockKey: source.lockKey, role: source.role, standbyInterval: settings.standbyInterval, logger: logger)
+        await leadership.run { connection in
+            var lastPrune = ContinuousClock.now - settings.pruneInterval
+            while !Task.isCancelled {
+                let count = try await publishBatch(on: connection)
+                if ContinuousClock.now - lastPrune >= settings.pruneInterval {
+                    try await source.prune(olderThan: settings.retention, on: connection)
+                    lastPrune = .now
+                }
+                if count < settings.batchSize { try await Task.sleep(for: settings.idleInterval) }
+            }
+        }
+    }
+
+    /// One round: read, send, mark what was acknowledged. Returns how many rows it read.
+    package func publishBatch(on connection: RelayConnection) async throws -> Int {
+        let rows = try await source.pending(limit: settings.batchSize, on: connection)
+        guard !rows.isEmpty else { return 0 }
+        let results = await producer.send(rows.map(\.message))
+        let keyed = rows.map { (key: $0.key, position: $0.position) }
+        let acknowledged = Self.acknowledgedInOrder(keyed, results: results)
+        let overtakenKeys = Self.overtakenKeys(keyed, results: results)
+        if !overtakenKeys.isEmpty {
+            // A later row reached Kafka ahead of an earlier one that failed (a delivery timeout
+            // can leave such a gap). It stays unmarked and is sent again after the earlier one;
+            // consumers hold back or fill what arrives ahead of a gap (see the architecture doc).
+            overtaken.increment(by: overtakenKeys.count)
+            logger.warning("rows reached Kafka ahead of an earlier row of their key; copies follow in order", metadata: ["keys": "\(overtakenKeys.prefix(5))"])
+        }
+        if !acknowledged.isEmpty {
+            try await source.markPublished(acknowledged, on: connection)
+            published.increment(by: acknowledged.count)
+        }
+        if acknowledged.count < rows.count {
+            let failure = results.lazy.compactMap { if case .failure(let error) = $0 { error } else { nil } }.first
+            failures.increment(by: rows.count - acknowledged.count)
+            logger.warning(
+                "\(source.role): rows not acknowledged; they will be published again",
+                metadata: ["count": "\(rows.count - acknowledged.count)", "error": "\(failure.map { "\($0)" } ?? "")"])
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return rows.count
+    }
+
+    /// Positions safe to mark: per key, every row before the key's first failure.
+    package static func acknowledgedInOrder(
+        _ rows: [(key: String, position: Int64)], results: [Result<KafkaDeliveryReport, KafkaError>]
+    ) -> [Int64] {
+        var blockedKeys: Set<String> = []
+        var positions: [Int64] = []
+        for (row, result) in zip(rows, results) {
+            guard !blockedKeys.contains(row.key) else { continue }
+            switch result {
+            case .success: positions.append(row.position)
+            case .failure: blockedKeys.insert(row.key)
+            }
+        }
+        return positions
+    }
+
+    /// Keys whose earlier row failed while a later one of the same send was acknowledged.
+    package static func overtakenKeys(_ rows: [(key: String, position: Int64)], results: [Result<KafkaDeliveryReport, KafkaError>]) -> [String] {
+        var failed: Set<String> = []
+        var overtaken: [String] = []
+        for (row, result) in zip(rows, results) {
+            switch result {
+            case .failure: failed.insert(row.key)
+            case .success where failed.contains(row.key) && !overtaken.contains(row.key): overtaken.append(row.key)
+            case .success: break
+            }
+        }
+        return overtaken
+    }
+}
