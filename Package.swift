@@ -124,6 +124,13 @@ let package = Package(
             path: "Shared/CheckoutReadModels",
             swiftSettings: strict
         ),
+        // The checkout suite's names: topics, consumer groups, database roles.
+        .target(
+            name: "CheckoutSuite",
+            dependencies: ["Checkout", "ServiceSupport"],
+            path: "Shared/CheckoutSuite",
+            swiftSettings: strict
+        ),
         .target(
             name: "Checkout",
             dependencies: ["EventSourcing"],
@@ -149,6 +156,7 @@ let package = Package(
         .target(
             name: "SuiteTesting",
             dependencies: [
+                "CheckoutSuite",
                 "Kafka", "ServiceSupport", "EventSourcing", "EventStore", "Projections",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -159,6 +167,7 @@ let package = Package(
         .executableTarget(
             name: "CommandService",
             dependencies: [
+                "CheckoutSuite",
                 "ConsumerRuntime", "ServiceSupport", "EventSourcing", "EventStore", "Checkout", "Kafka",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -167,13 +176,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "ProjectionService",
-            dependencies: ["ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "Kafka"],
+            dependencies: [
+                "CheckoutSuite","ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "Kafka"],
             path: "Services/ProjectionService",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "SagaOrchestrator",
-            dependencies: ["ServiceSupport", "Sagas", "Checkout", "EventSourcing", "Kafka"],
+            dependencies: [
+                "CheckoutSuite","ServiceSupport", "Sagas", "Checkout", "EventSourcing", "Kafka"],
             path: "Services/SagaOrchestrator",
             swiftSettings: strict
         ),
@@ -200,6 +211,7 @@ let package = Package(
         .executableTarget(
             name: "KafkaDev",
             dependencies: [
+                "CheckoutSuite",
                 "Kafka",
                 "ServiceSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -210,6 +222,7 @@ let package = Package(
         .executableTarget(
             name: "SuiteBench",
             dependencies: [
+                "CheckoutSuite",
                 "EventSourcing", "EventStore", "ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -222,6 +235,7 @@ let package = Package(
         .testTarget(
             name: "ServiceSupportTests",
             dependencies: [
+                "CheckoutSuite",
                 "ServiceSupport", "SuiteTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -230,13 +244,15 @@ let package = Package(
         ),
         .testTarget(
             name: "CheckoutTests",
-            dependencies: ["Checkout", "EventSourcing", "SuiteTesting"],
+            dependencies: [
+                "CheckoutSuite","Checkout", "EventSourcing", "SuiteTesting"],
             path: "Tests/CheckoutTests",
             swiftSettings: strict
         ),
         .testTarget(
             name: "EventStoreIntegrationTests",
             dependencies: [
+                "CheckoutSuite",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "EventStore", "EventSourcing", "Checkout", "Kafka", "SuiteTesting", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -247,6 +263,7 @@ let package = Package(
         .testTarget(
             name: "CommandServiceTests",
             dependencies: [
+                "CheckoutSuite",
                 "CommandService", "EventStore", "Checkout", "SuiteTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -256,6 +273,7 @@ let package = Package(
         .testTarget(
             name: "ProjectionIntegrationTests",
             dependencies: [
+                "CheckoutSuite",
                 "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka", "SuiteTesting", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
@@ -265,6 +283,7 @@ let package = Package(
         .testTarget(
             name: "SagaIntegrationTests",
             dependencies: [
+                "CheckoutSuite",
                 "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
@@ -274,6 +293,7 @@ let package = Package(
         .testTarget(
             name: "AdminSecurityTests",
             dependencies: [
+                "CheckoutSuite",
                 "CommandService", "ProjectionService", "SagaOrchestrator", "ServiceSupport", "SuiteTesting",
                 "EventStore", "Projections", "CheckoutReadModels", "Sagas",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -285,7 +305,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KafkaIntegrationTests",
-            dependencies: ["Kafka", "SuiteTesting"],
+            dependencies: [
+                "CheckoutSuite","Kafka", "SuiteTesting"],
             path: "Tests/KafkaIntegrationTests",
             swiftSettings: strict
         ),

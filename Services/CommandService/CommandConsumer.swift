@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 import ConsumerRuntime
 import EventSourcing
@@ -19,7 +20,7 @@ struct CommandConsumer: Service {
 
     init(commands: CheckoutCommands, configuration: ServiceConfiguration, producer: KafkaProducer, logger: Logger) {
         var runtimeConfiguration = ConsumerRuntime<CommandBatchHandler>.Configuration(
-            groupID: "command-service", topics: [SuiteTopics.commands], instanceID: configuration.instanceID,
+            groupID: CheckoutNames.Groups.commands, topics: [CheckoutNames.Topics.commands], instanceID: configuration.instanceID,
             bootstrapServers: configuration.kafkaBrokers)
         // Commands must never be skipped: a new group starts at the earliest retained command.
         runtimeConfiguration.kafkaOverrides = ["auto.offset.reset": "earliest"]
@@ -119,7 +120,7 @@ struct CommandBatchHandler: BatchHandler {
     private func deadLetter(_ record: KafkaConsumedMessage, reason: String) async {
         deadLettered.increment()
         logger.error("command dead-lettered", metadata: ["partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(reason)"])
-        await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: reason, processor: "command-service"), with: producer)
+        await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: reason, processor: CheckoutNames.Groups.commands, topic: CheckoutNames.Topics.deadLetters), with: producer)
     }
 }
 

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 import EventStore
 import ServiceSupport
@@ -5,20 +6,20 @@ import ServiceSupport
 @main
 enum CommandServiceMain {
     static func main() async {
-        await ServiceHost.run(service: "command-service", defaultPort: 8081, setup: setup)
+        await ServiceHost.run(service: "command-service", defaultPort: 8081, roles: CheckoutNames.roles, setup: setup)
     }
 
     /// Routes and background services (also used by tests, which build the same router).
     static let setup: ServiceHost.Setup = { context, router in
         let store = PostgresEventStore(
-            client: context.postgres, logger: context.logger, topicForStreamType: CheckoutTopics.topic(forStreamType:))
+            client: context.postgres, logger: context.logger, topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
         let commands = CheckoutCommands(store: store)
         CommandRoutes(commands: commands).register(on: router)
         OutboxAdminRoutes(store: store).register(
             on: router.adminGroup(
                 token: context.configuration.adminToken, client: context.postgres, service: "command-service", logger: context.logger))
         return ServicePlan(
-            migrations: [{ try await EventStoreSchema.migrator.run(on: context.migrationPostgres, logger: context.logger) }],
+            migrations: [{ try await EventStoreSchema.migrator(roles: CheckoutNames.roles).run(on: context.migrationPostgres, logger: context.logger) }],
             services: [
                 OutboxRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger),
                 CommandConsumer(

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import ArgumentParser
 import Foundation
 import Hummingbird
@@ -33,7 +34,7 @@ struct KafkaDevServe: AsyncParsableCommand {
     var brokers: Int = 3
 
     @Option(help: "Partitions of each suite topic.")
-    var partitions: Int = SuiteTopics.defaultPartitions
+    var partitions: Int = CheckoutNames.Topics.defaultPartitions
 
     @Option(name: .customLong("topic"), help: "Extra topic as NAME:PARTITIONS (repeatable).")
     var extraTopics: [String] = []
@@ -57,7 +58,7 @@ struct KafkaDevServe: AsyncParsableCommand {
     }
 
     func topics() throws -> [KafkaDevCluster.Topic] {
-        var topics = SuiteTopics.all.map { KafkaDevCluster.Topic(name: $0, partitions: partitions) }
+        var topics = CheckoutNames.Topics.all.map { KafkaDevCluster.Topic(name: $0, partitions: partitions) }
         for spec in extraTopics {
             let parts = spec.split(separator: ":")
             guard parts.count == 2, let count = Int(parts[1]), count >= 1, !parts[0].isEmpty else {

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import CheckoutReadModels
 import Projections
 import ServiceSupport
@@ -5,7 +6,7 @@ import ServiceSupport
 @main
 enum ProjectionServiceMain {
     static func main() async {
-        await ServiceHost.run(service: "projection-service", defaultPort: 8082, setup: setup)
+        await ServiceHost.run(service: "projection-service", defaultPort: 8082, roles: CheckoutNames.roles, setup: setup)
     }
 
     /// Routes and background services (also used by tests, which build the same router).
@@ -15,7 +16,7 @@ enum ProjectionServiceMain {
         QueryRoutes(queries: ReadModelQueries(client: context.postgres, logger: context.logger), runtime: runtime).register(on: router)
         AdminRoutes(runtime: runtime, faults: faults).register(on: router, token: context.configuration.adminToken)
         return ServicePlan(
-            migrations: [{ try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: context.migrationPostgres, logger: context.logger) }],
+            migrations: [{ try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations, roles: CheckoutNames.roles).run(on: context.migrationPostgres, logger: context.logger) }],
             services: [runtime.processor])
     }
 }

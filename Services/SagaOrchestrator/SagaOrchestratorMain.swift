@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 import Sagas
 import ServiceSupport
@@ -5,12 +6,12 @@ import ServiceSupport
 @main
 enum SagaOrchestratorMain {
     static func main() async {
-        await ServiceHost.run(service: "saga-orchestrator", defaultPort: 8083, setup: setup)
+        await ServiceHost.run(service: "saga-orchestrator", defaultPort: 8083, roles: CheckoutNames.roles, setup: setup)
     }
 
     /// Routes and background services (also used by tests, which build the same router).
     static let setup: ServiceHost.Setup = { context, router in
-        let saga = CheckoutSaga(timeouts: try SagaSettings.timeouts())
+        let saga = CheckoutSaga(timeouts: try SagaSettings.timeouts(), commandTopic: CheckoutNames.Topics.commands)
         let store = SagaStore(definition: saga, client: context.postgres, logger: context.logger)
         let hold = CommandHold()
         SagaRoutes(
@@ -19,11 +20,11 @@ enum SagaOrchestratorMain {
             .register(on: router, token: context.configuration.adminToken)
         let processor = SagaProcessor(
             configuration: .init(
-                groupID: "saga-orchestrator", topics: CheckoutTopics.eventTopics, instanceID: context.configuration.instanceID,
-                bootstrapServers: context.configuration.kafkaBrokers),
+                groupID: CheckoutNames.Groups.saga, topics: CheckoutNames.Topics.events, instanceID: context.configuration.instanceID,
+                bootstrapServers: context.configuration.kafkaBrokers, deadLetterTopic: CheckoutNames.Topics.deadLetters),
             store: store, producer: context.kafkaProducer, logger: context.logger)
         return ServicePlan(
-            migrations: [{ try await SagaSchema.migrator.run(on: context.migrationPostgres, logger: context.logger) }],
+            migrations: [{ try await SagaSchema.migrator(roles: CheckoutNames.roles).run(on: context.migrationPostgres, logger: context.logger) }],
             services: [
                 processor,
                 SagaDeadlineScheduler(store: store, logger: context.logger),

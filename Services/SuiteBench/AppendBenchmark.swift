@@ -1,3 +1,4 @@
+import CheckoutSuite
 import ArgumentParser
 import EventSourcing
 import EventStore
@@ -38,7 +39,7 @@ struct AppendBenchmark: AsyncParsableCommand {
 
     private func measure(client: PostgresClient, logger: Logger) async throws -> [BenchmarkResult] {
         let store = PostgresEventStore(client: client, logger: logger) { "bench.\($0).events" }
-        try await store.migrate()
+        try await store.migrate(roles: CheckoutNames.roles)
         _ = try await client.query(
             """
             CREATE TABLE bench_raw (

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import ArgumentParser
 import Checkout
 import CheckoutReadModels
@@ -47,20 +48,20 @@ struct ProjectBenchmark: AsyncParsableCommand {
     }
 
     private func measure(client: PostgresClient, logger: Logger) async throws -> [BenchmarkResult] {
-        try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: client, logger: logger)
-        let cluster = try KafkaDevCluster(brokers: 1, topics: [.init(name: "checkout.stock.events", partitions: partitions)], logger: logger)
+        try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations, roles: CheckoutNames.roles).run(on: client, logger: logger)
+        let cluster = try KafkaDevCluster(brokers: 1, topics: [.init(name: CheckoutNames.Topics.stockEvents, partitions: partitions)], logger: logger)
         defer { cluster.shutdown() }
         let producer = try KafkaProducer(configuration: .producer(bootstrapServers: cluster.bootstrapServers), logger: logger)
         let all = restocks(count: events, streams: streams)
         for start in stride(from: 0, to: all.count, by: 10_000) {
-            let chunk = all[start..<min(start + 10_000, all.count)].map { EventKafkaMapping.message(for: $0, topic: "checkout.stock.events") }
+            let chunk = all[start..<min(start + 10_000, all.count)].map { EventKafkaMapping.message(for: $0, topic: CheckoutNames.Topics.stockEvents) }
             for result in await producer.send(Array(chunk)) { _ = try result.get() }
         }
         await producer.close()
 
         // The runtime: consumer group, per-partition transactions, checkpoints, stream positions.
         var configuration = ProjectionProcessor.Configuration(
-            name: "bench", topics: ["checkout.stock.events"], instanceID: "bench", bootstrapServers: cluster.bootstrapServers)
+            name: "bench", topics: [CheckoutNames.Topics.stockEvents], instanceID: "bench", bootstrapServers: cluster.bootstrapServers)
         configuration.deadLetterTopic = nil
         if let maxBatch { configuration.maxBatch = maxBatch }
         let processor = ProjectionProcessor(

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import CheckoutReadModels
 import EventStore
 import Foundation
@@ -15,7 +16,7 @@ struct RebuildBenchmark {
 
     func run() async throws -> [BenchmarkResult] {
         let store = PostgresEventStore(client: client, logger: logger) { _ in "events" }
-        try await store.migrate()
+        try await store.migrate(roles: CheckoutNames.roles)
         let orders = max(1, events / BenchHistory.eventsPerOrder)
         try await BenchHistory.load(orders: orders, skus: 2_000, customers: 50_000, client: client, logger: logger)
         let total = Int(try await scalar("SELECT count(*)::int8 FROM event_store.events"))

@@ -32,9 +32,12 @@ public struct CheckoutSaga: SagaDefinition {
 
     public let name = "checkout"
     public let timeouts: Timeouts
+    /// Where its commands go (`CheckoutNames.Topics.commands`).
+    public let commandTopic: String
 
-    public init(timeouts: Timeouts = Timeouts()) {
+    public init(timeouts: Timeouts = Timeouts(), commandTopic: String) {
         self.timeouts = timeouts
+        self.commandTopic = commandTopic
     }
 
     public func correlationID(of event: RecordedEvent) -> String? {
@@ -254,6 +257,6 @@ public struct CheckoutSaga: SagaDefinition {
             paymentMethod: kind == .authorizePayment ? state.paymentMethod : nil,
             reason: kind == .cancelOrder ? state.reason : nil, correlationId: state.correlationID, causationId: causation)
         let payload = (try? EventJSON.encoder().encode(message)).map(Array.init) ?? []
-        return SagaCommand(id: id, type: kind.rawValue, topic: CheckoutTopics.commands, key: message.targetStream, payload: payload)
+        return SagaCommand(id: id, type: kind.rawValue, topic: commandTopic, key: message.targetStream, payload: payload)
     }
 }

@@ -3,18 +3,20 @@ public import ServiceSupport
 /// The `event_store` schema. Events are append-only: nothing here updates or deletes them.
 public enum EventStoreSchema {
     /// The command service writes the event store; the projection service reads it (rebuilds).
-    public static let migrator = Migrator(
-        schema: "event_store", migrations: migrations,
-        privileges: ServiceRoles.create + ServiceRoles.readWrite("event_store", to: ServiceRoles.command)
-            + [
-                "GRANT EXECUTE ON FUNCTION event_store.reserve_positions(integer) TO \(ServiceRoles.command)",
-                // Events are written once: the command role may add and read them, nothing else.
-                "REVOKE UPDATE, DELETE, TRUNCATE ON event_store.events FROM \(ServiceRoles.command)",
-                // The orchestrator reads a stream's missing events to fill a gap (SagaStore.handle).
-                "GRANT USAGE ON SCHEMA event_store TO \(ServiceRoles.saga)",
-                "GRANT SELECT ON event_store.events TO \(ServiceRoles.saga)",
-            ]
-            + ServiceRoles.readOnly("event_store", to: ServiceRoles.projection))
+    public static func migrator(roles: ServiceRoles) -> Migrator {
+        Migrator(
+            schema: "event_store", migrations: migrations,
+            privileges: roles.create + ServiceRoles.readWrite("event_store", to: roles.commandService)
+                + [
+                    "GRANT EXECUTE ON FUNCTION event_store.reserve_positions(integer) TO \(roles.commandService)",
+                    // Events are written once: the command role may add and read them, nothing else.
+                    "REVOKE UPDATE, DELETE, TRUNCATE ON event_store.events FROM \(roles.commandService)",
+                    // The orchestrator reads a stream's missing events to fill a gap (SagaStore.handle).
+                    "GRANT USAGE ON SCHEMA event_store TO \(roles.sagaOrchestrator)",
+                    "GRANT SELECT ON event_store.events TO \(roles.sagaOrchestrator)",
+                ]
+                + ServiceRoles.readOnly("event_store", to: roles.projectionService))
+    }
 
     static let migrations: [Migration] = [
         Migration(

@@ -1,4 +1,5 @@
 public import EventSourcing
+public import ServiceSupport
 public import Foundation
 public import Logging
 public import PostgresNIO
@@ -23,8 +24,8 @@ public final class PostgresEventStore: Sendable {
     /// Appends queued for group commit, not yet taken into a batch.
     package var queuedAppends: Int { batcher.queued }
 
-    public func migrate() async throws {
-        try await EventStoreSchema.migrator.run(on: client, logger: logger)
+    public func migrate(roles: ServiceRoles) async throws {
+        try await EventStoreSchema.migrator(roles: roles).run(on: client, logger: logger)
     }
 
     /// Appends `events` to `stream` if it is at `expected`; with `command`, records the command

@@ -46,9 +46,9 @@ public enum ProjectionSchema {
             ]),
     ]
 
-    public static func migrator(adding projectionMigrations: [Migration] = []) -> Migrator {
+    public static func migrator(adding projectionMigrations: [Migration] = [], roles: ServiceRoles) -> Migrator {
         Migrator(
             schema: "read_models", migrations: migrations + projectionMigrations,
-            privileges: ServiceRoles.create + ServiceRoles.own("read_models", to: ServiceRoles.projection))
+            privileges: roles.create + ServiceRoles.own("read_models", to: roles.projectionService))
     }
 }

@@ -20,8 +20,11 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
         public var instanceID: String
         public var bootstrapServers: String
         public var maxBatch = 2_000
+        /// Where an unreadable record is copied.
+        public var deadLetterTopic: String
 
-        public init(groupID: String, topics: [String], instanceID: String, bootstrapServers: String) {
+        public init(groupID: String, topics: [String], instanceID: String, bootstrapServers: String, deadLetterTopic: String) {
+            self.deadLetterTopic = deadLetterTopic
             self.groupID = groupID
             self.topics = topics
             self.instanceID = instanceID
@@ -40,7 +43,8 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
         runtimeConfiguration.maxBatch = configuration.maxBatch
         runtime = ConsumerRuntime(
             configuration: runtimeConfiguration,
-            handler: SagaBatchHandler(store: store, producer: producer, groupID: configuration.groupID, logger: logger), logger: logger)
+            handler: SagaBatchHandler(
+                store: store, producer: producer, groupID: configuration.groupID, deadLetterTopic: configuration.deadLetterTopic, logger: logger), logger: logger)
     }
 
     public func run() async throws { try await runtime.run() }
@@ -52,6 +56,7 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     let store: SagaStore<Definition>
     let producer: KafkaProducer
     let groupID: String
+    let deadLetterTopic: String
     let logger: Logger
     private let handled = Counter(label: "saga_events_handled_total")
     private let versionGaps = Counter(label: "saga_version_gaps_total")
@@ -91,7 +96,8 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
         // After the batch's transaction, so that a retried batch does not send them twice.
         for (record, reason) in unreadable {
             logger.error("unreadable event dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(reason)"])
-            await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: "unreadable event: \(reason)", processor: groupID), with: producer)
+            await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: "unreadable event: \(reason)", processor: groupID, topic: deadLetterTopic),
+                with: producer)
         }
         return .handled
     }

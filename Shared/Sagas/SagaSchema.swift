@@ -69,6 +69,7 @@ public enum SagaSchema {
             ]),
     ]
 
-    public static let migrator = Migrator(
-        schema: "sagas", migrations: migrations, privileges: ServiceRoles.create + ServiceRoles.readWrite("sagas", to: ServiceRoles.saga))
+    public static func migrator(roles: ServiceRoles) -> Migrator {
+        Migrator(schema: "sagas", migrations: migrations, privileges: roles.create + ServiceRoles.readWrite("sagas", to: roles.sagaOrchestrator))
+    }
 }

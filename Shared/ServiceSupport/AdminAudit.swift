@@ -50,28 +50,30 @@ public struct AdminAuditMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// The audit table, in its own schema shared by every service.
 public enum AuditSchema {
-    public static let migrator = Migrator(
-        schema: "ops",
-        migrations: [
-            Migration(
-                version: 1, name: "admin audit log",
-                statements: [
-                    """
-                    CREATE TABLE ops.audit_log (
-                        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),
-                        service text NOT NULL, operator text NOT NULL, action text NOT NULL, body text NOT NULL, status integer NOT NULL)
-                    """,
-                    "CREATE INDEX audit_log_at ON ops.audit_log (at)",
-                ])
-        ],
-        // Every service may add to the log; none may change or delete it.
-        privileges: ServiceRoles.create
-            + ServiceRoles.all.flatMap { role in
-                [
-                    "GRANT USAGE ON SCHEMA ops TO \(role)", "GRANT INSERT ON ops.audit_log TO \(role)",
-                    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA ops TO \(role)",
-                ]
-            })
+    public static func migrator(roles: ServiceRoles) -> Migrator {
+        Migrator(
+            schema: "ops",
+            migrations: [
+                Migration(
+                    version: 1, name: "admin audit log",
+                    statements: [
+                        """
+                        CREATE TABLE ops.audit_log (
+                            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),
+                            service text NOT NULL, operator text NOT NULL, action text NOT NULL, body text NOT NULL, status integer NOT NULL)
+                        """,
+                        "CREATE INDEX audit_log_at ON ops.audit_log (at)",
+                    ])
+            ],
+            // Every service may add to the log; none may change or delete it.
+            privileges: roles.create
+                + roles.all.flatMap { role in
+                    [
+                        "GRANT USAGE ON SCHEMA ops TO \(role)", "GRANT INSERT ON ops.audit_log TO \(role)",
+                        "GRANT USAGE ON ALL SEQUENCES IN SCHEMA ops TO \(role)",
+                    ]
+                })
+    }
 }
 
 extension Router {

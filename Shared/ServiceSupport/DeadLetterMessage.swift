@@ -1,10 +1,10 @@
 public import Kafka
 
-/// A consumed record copied to `checkout.deadletter`: the original key, value and headers,
+/// A consumed record copied to a dead-letter topic: the original key, value and headers,
 /// plus why it failed, where it came from and which consumer gave up on it.
 public enum DeadLetterMessage {
     public static func make(
-        from record: KafkaConsumedMessage, reason: String, processor: String, topic: String = SuiteTopics.deadLetters
+        from record: KafkaConsumedMessage, reason: String, processor: String, topic: String
     ) -> KafkaOutgoingMessage {
         var headers = record.headers
         headers.append(KafkaHeader(key: "dlq-reason", string: reason))

@@ -31,7 +31,7 @@ public struct ServiceConfiguration: Sendable {
     public init(
         serviceName: String, databaseURL: String = Self.defaultDatabaseURL, kafkaBrokers: String = Self.defaultKafkaBrokers,
         host: String = "0.0.0.0", port: Int, instanceID: String? = nil, adminToken: String? = nil,
-        logLevel: Logger.Level = .info, logFormat: LogFormat = .text
+        logLevel: Logger.Level = .info, logFormat: LogFormat = .text, databaseRole: String? = nil
     ) {
         self.serviceName = serviceName
         self.databaseURL = databaseURL
@@ -40,7 +40,7 @@ public struct ServiceConfiguration: Sendable {
         self.port = port
         // Host name too: in containers every process is pid 1, and scaled replicas must differ.
         self.instanceID = instanceID ?? "\(serviceName)-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-        self.databaseRole = ServiceRoles.defaultRole(forService: serviceName)
+        self.databaseRole = databaseRole
         self.adminToken = adminToken
         self.logLevel = logLevel
         self.logFormat = logFormat
@@ -48,14 +48,15 @@ public struct ServiceConfiguration: Sendable {
 
     /// Reads `DATABASE_URL`, `MIGRATION_DATABASE_URL`, `DATABASE_ROLE`, `KAFKA_BROKERS`, `HOST`, `PORT`, `INSTANCE_ID`, `ADMIN_TOKEN`,
     /// `LOG_LEVEL` and `LOG_FORMAT`; an invalid value is an error naming the variable.
+    /// `defaultRole` is the service's own role (see `ServiceRoles`), taken on unless `DATABASE_ROLE` says otherwise.
     public static func fromEnvironment(
-        service: String, defaultPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment
+        service: String, defaultPort: Int, defaultRole: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigurationError) -> Self {
         func value(_ name: String) -> String? {
             guard let raw = environment[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
             return raw
         }
-        var configuration = Self(serviceName: service, port: defaultPort, instanceID: value("INSTANCE_ID"))
+        var configuration = Self(serviceName: service, port: defaultPort, instanceID: value("INSTANCE_ID"), databaseRole: defaultRole)
         if let url = value("DATABASE_URL") {
             _ = try DatabaseURL(url, variable: "DATABASE_URL")
             configuration.databaseURL = url

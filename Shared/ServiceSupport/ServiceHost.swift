@@ -16,11 +16,14 @@ public struct ServiceContext: Sendable {
     /// The pool migrations run on (schema owner: creates tables, roles and grants).
     public var migrationPostgres: PostgresClient
     public var kafkaProducer: KafkaProducer
+    /// The suite's database roles (for the migrations' grants).
+    public var roles: ServiceRoles
 
     public init(
-        configuration: ServiceConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, postgres: PostgresClient,
+        configuration: ServiceConfiguration, roles: ServiceRoles, logger: Logger, registry: PrometheusCollectorRegistry, postgres: PostgresClient,
         migrationPostgres: PostgresClient? = nil, kafkaProducer: KafkaProducer
     ) {
+        self.roles = roles
         self.migrationPostgres = migrationPostgres ?? postgres
         self.configuration = configuration
         self.logger = logger
@@ -39,17 +42,20 @@ public enum ServiceHost {
 
     /// Runs the service until it is told to stop. Exits with status 2 on a configuration error
     /// and 1 when the service fails.
-    public static func run(service: String, defaultPort: Int, setup: Setup) async -> Never {
+    /// `roles` are the suite's database roles: the service takes on its own, and the audit log's
+    /// migration grants to each.
+    public static func run(service: String, defaultPort: Int, roles: ServiceRoles, setup: Setup) async -> Never {
         let configuration: ServiceConfiguration
         do {
-            configuration = try ServiceConfiguration.fromEnvironment(service: service, defaultPort: defaultPort)
+            configuration = try ServiceConfiguration.fromEnvironment(
+                service: service, defaultPort: defaultPort, defaultRole: roles.role(forService: service))
         } catch {
             FileHandle.standardError.write(Data("\(service): configuration error: \(error)\n".utf8))
             exit(2)
         }
         let (logger, registry) = Observability.bootstrap(configuration)
         do {
-            try await run(configuration, logger: logger, registry: registry, setup: setup)
+            try await run(configuration, roles: roles, logger: logger, registry: registry, setup: setup)
             exit(0)
         } catch let error as ConfigurationError {
             // A service-specific variable (read in `setup`) is as fatal as a common one.
@@ -62,7 +68,7 @@ public enum ServiceHost {
     }
 
     static func run(
-        _ configuration: ServiceConfiguration, logger: Logger, registry: PrometheusCollectorRegistry, setup: Setup
+        _ configuration: ServiceConfiguration, roles: ServiceRoles, logger: Logger, registry: PrometheusCollectorRegistry, setup: Setup
     ) async throws {
         let database = try DatabaseURL(configuration.databaseURL)
         let postgres = PostgresClient(configuration: database.clientConfiguration(role: configuration.databaseRole), backgroundLogger: logger)
@@ -71,8 +77,8 @@ public enum ServiceHost {
         let producer = try KafkaProducer(
             configuration: .producer(bootstrapServers: configuration.kafkaBrokers), logger: logger)
         let context = ServiceContext(
-            configuration: configuration, logger: logger, registry: registry, postgres: postgres, migrationPostgres: migrationPostgres,
-            kafkaProducer: producer)
+            configuration: configuration, roles: roles, logger: logger, registry: registry, postgres: postgres,
+            migrationPostgres: migrationPostgres, kafkaProducer: producer)
 
         let router = Router()
         router.add(middleware: MetricsMiddleware())
@@ -92,7 +98,7 @@ public enum ServiceHost {
             logger: logger)
         app.beforeServerStarts {
             do {
-                try await AuditSchema.migrator.run(on: migrationPostgres, logger: logger)
+                try await AuditSchema.migrator(roles: roles).run(on: migrationPostgres, logger: logger)
                 for migrate in plan.migrations { try await migrate() }
                 gate.open(succeeded: true)
             } catch {

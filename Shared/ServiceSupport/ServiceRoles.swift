@@ -1,34 +1,49 @@
 /// Each service's own PostgreSQL role, with only the privileges it needs:
 ///
-/// | role | may |
+/// | role of | may |
 /// | --- | --- |
-/// | `checkout_command_service` | read and write `event_store` |
-/// | `checkout_projection_service` | own `read_models` (rebuilds create, rename and drop tables); read `event_store` |
-/// | `checkout_saga_orchestrator` | read and write `sagas`; read `event_store.events` (to fill a gap in a stream) |
+/// | the command service | read and write `event_store` |
+/// | the projection service | own `read_models` (rebuilds create, rename and drop tables); read `event_store` |
+/// | the saga orchestrator | read and write `sagas`; read `event_store.events` (to fill a gap in a stream) |
 ///
 /// and every one may add to the admin audit log. The migrations create the roles (without
 /// LOGIN) and grant; a service's connections take on its role (`DATABASE_ROLE`), so a statement
 /// runs with the role's privileges whatever user logged in. In production, give each service a
-/// login user that is a member of its role only.
-public enum ServiceRoles {
-    public static let command = "checkout_command_service"
-    public static let projection = "checkout_projection_service"
-    public static let saga = "checkout_saga_orchestrator"
-    public static let all = [command, projection, saga]
+/// login user that is a member of its role only. The names come from the application (the
+/// checkout suite's are in `CheckoutNames.roles`).
+public struct ServiceRoles: Sendable, Hashable {
+    public var commandService: String
+    public var projectionService: String
+    public var sagaOrchestrator: String
 
-    /// The role a service takes on by default: `checkout_<service>`.
-    public static func defaultRole(forService service: String) -> String {
-        "checkout_" + service.replacingOccurrences(of: "-", with: "_")
+    public init(commandService: String, projectionService: String, sagaOrchestrator: String) {
+        self.commandService = commandService
+        self.projectionService = projectionService
+        self.sagaOrchestrator = sagaOrchestrator
+    }
+
+    public var all: [String] { [commandService, projectionService, sagaOrchestrator] }
+
+    /// The role of the service executable named `service` ("command-service", ...).
+    public func role(forService service: String) -> String? {
+        switch service {
+        case "command-service": commandService
+        case "projection-service": projectionService
+        case "saga-orchestrator": sagaOrchestrator
+        default: nil
+        }
     }
 
     /// Creates the roles if they are missing (concurrent starts may race: a duplicate is fine).
-    public static let create: [String] = all.map { role in
-        """
-        DO $$ BEGIN
-            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(role)') THEN CREATE ROLE \(role) NOLOGIN; END IF;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END $$
-        """
+    public var create: [String] {
+        all.map { role in
+            """
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(role)') THEN CREATE ROLE \(role) NOLOGIN; END IF;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END $$
+            """
+        }
     }
 
     /// Read and write every table (and identity sequence) of `schema`.

@@ -1,4 +1,5 @@
 public import EventSourcing
+import CheckoutSuite
 import Foundation
 import Logging
 import PostgresNIO
@@ -54,7 +55,7 @@ public struct ProjectionSpecification: Sendable {
         let migrations = self.migrations
         let deliveries = self.deliveries
         try await TestDatabase.withFresh { client, _ in
-            try await ProjectionSchema.migrator(adding: migrations).run(on: client, logger: logger)
+            try await ProjectionSchema.migrator(adding: migrations, roles: CheckoutNames.roles).run(on: client, logger: logger)
             for delivery in deliveries {
                 try await reset(projection, client: client, logger: logger)
                 for batch in delivery.batches {

@@ -1,4 +1,5 @@
 public import Kafka
+import CheckoutSuite
 import Foundation
 
 /// A throwaway Kafka-protocol cluster per test (librdkafka's mock cluster, in process) with
@@ -40,7 +41,7 @@ public struct TestKafka: Sendable {
 extension TestKafka {
     /// The suite's topics (fixed names; every test has its own cluster).
     public func createSuiteTopics(partitions: Int = 6) throws {
-        for topic in ["checkout.orders.events", "checkout.stock.events", "checkout.payments.events", "checkout.commands", "checkout.deadletter"] {
+        for topic in CheckoutNames.Topics.all {
             try cluster.createTopic(.init(name: topic, partitions: partitions))
         }
     }

@@ -1,4 +1,5 @@
 @testable import CommandService
+import CheckoutSuite
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -36,11 +37,11 @@ struct AdminRouteSecurityTests {
             var configuration = ServiceConfiguration(serviceName: name, databaseURL: databaseURL, kafkaBrokers: kafka.bootstrapServers, port: 0)
             configuration.adminToken = adminToken
             let context = ServiceContext(
-                configuration: configuration, logger: testLogger(name), registry: PrometheusCollectorRegistry(), postgres: client,
+                configuration: configuration, roles: CheckoutNames.roles, logger: testLogger(name), registry: PrometheusCollectorRegistry(), postgres: client,
                 kafkaProducer: producer)
             let router = Router()
             let plan = try await setup(context, router)
-            try await AuditSchema.migrator.run(on: client, logger: testLogger("migrate"))
+            try await AuditSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: testLogger("migrate"))
             for migrate in plan.migrations { try await migrate() }
             let adminRoutes = router.routes.filter { $0.path.description.hasPrefix("/admin") }.map { route in
                 (path: route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "1" : String($0) }.joined(separator: "/"),

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import CheckoutReadModels
 import EventStore
 import Logging
@@ -41,10 +42,10 @@ struct DatabaseRoleTests {
 
     /// Every service's migrations, with their roles and grants, as the services apply them.
     private func migrateEverySchema(_ client: PostgresClient, logger: Logger) async throws {
-        try await AuditSchema.migrator.run(on: client, logger: logger)
-        try await EventStoreSchema.migrator.run(on: client, logger: logger)
-        try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: client, logger: logger)
-        try await SagaSchema.migrator.run(on: client, logger: logger)
+        try await AuditSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: logger)
+        try await EventStoreSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: logger)
+        try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations, roles: CheckoutNames.roles).run(on: client, logger: logger)
+        try await SagaSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: logger)
     }
 
     @Test("the projection role cannot write the event store; the command role cannot write read models; the saga role neither")
@@ -64,21 +65,21 @@ struct DatabaseRoleTests {
             let eraseAudit = "DELETE FROM ops.audit_log"
 
             // Each role does its own job ...
-            #expect(try await attempt(writeEvent, as: ServiceRoles.command, databaseURL: url) == .allowed)
-            #expect(try await attempt(writeReadModel, as: ServiceRoles.projection, databaseURL: url) == .allowed)
-            #expect(try await attempt(readEvents, as: ServiceRoles.projection, databaseURL: url) == .allowed, "rebuilds read the log")
-            #expect(try await attempt(writeSaga, as: ServiceRoles.saga, databaseURL: url) == .allowed)
-            for role in ServiceRoles.all { #expect(try await attempt(audit, as: role, databaseURL: url) == .allowed) }
+            #expect(try await attempt(writeEvent, as: CheckoutNames.roles.commandService, databaseURL: url) == .allowed)
+            #expect(try await attempt(writeReadModel, as: CheckoutNames.roles.projectionService, databaseURL: url) == .allowed)
+            #expect(try await attempt(readEvents, as: CheckoutNames.roles.projectionService, databaseURL: url) == .allowed, "rebuilds read the log")
+            #expect(try await attempt(writeSaga, as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .allowed)
+            for role in CheckoutNames.roles.all { #expect(try await attempt(audit, as: role, databaseURL: url) == .allowed) }
             // ... and nothing of another's.
-            #expect(try await attempt(writeEvent, as: ServiceRoles.projection, databaseURL: url) == .denied)
-            #expect(try await attempt(writeEvent, as: ServiceRoles.saga, databaseURL: url) == .denied)
-            #expect(try await attempt(writeReadModel, as: ServiceRoles.command, databaseURL: url) == .denied)
-            #expect(try await attempt(writeReadModel, as: ServiceRoles.saga, databaseURL: url) == .denied)
-            #expect(try await attempt(writeSaga, as: ServiceRoles.command, databaseURL: url) == .denied)
+            #expect(try await attempt(writeEvent, as: CheckoutNames.roles.projectionService, databaseURL: url) == .denied)
+            #expect(try await attempt(writeEvent, as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .denied)
+            #expect(try await attempt(writeReadModel, as: CheckoutNames.roles.commandService, databaseURL: url) == .denied)
+            #expect(try await attempt(writeReadModel, as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .denied)
+            #expect(try await attempt(writeSaga, as: CheckoutNames.roles.commandService, databaseURL: url) == .denied)
             // The orchestrator may read events (to fill a gap in a stream), and nothing else of the event store.
-            #expect(try await attempt(readEvents, as: ServiceRoles.saga, databaseURL: url) == .allowed)
-            #expect(try await attempt("SELECT count(*) FROM event_store.command_log", as: ServiceRoles.saga, databaseURL: url) == .denied)
-            for role in ServiceRoles.all { #expect(try await attempt(eraseAudit, as: role, databaseURL: url) == .denied, "the audit log is append-only") }
+            #expect(try await attempt(readEvents, as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .allowed)
+            #expect(try await attempt("SELECT count(*) FROM event_store.command_log", as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .denied)
+            for role in CheckoutNames.roles.all { #expect(try await attempt(eraseAudit, as: role, databaseURL: url) == .denied, "the audit log is append-only") }
         }
     }
 
@@ -99,7 +100,7 @@ struct DatabaseRoleTests {
                 "TRUNCATE event_store.events",
             ]
             for change in changes {
-                for role in ServiceRoles.all {
+                for role in CheckoutNames.roles.all {
                     #expect(try await attempt(change, as: role, databaseURL: url) == .denied, "\(role): \(change)")
                 }
                 // The login user of the tests is a superuser: privileges do not stop it, the triggers do.

@@ -1,3 +1,4 @@
+import CheckoutSuite
 @testable import Checkout
 import EventSourcing
 import Foundation
@@ -8,7 +9,7 @@ import Testing
 /// this status and this deadline.
 @Suite("Checkout saga")
 struct CheckoutSagaTests {
-    let saga = CheckoutSaga(timeouts: .init(step: .seconds(10), payment: .seconds(5), retries: 1))
+    let saga = CheckoutSaga(timeouts: .init(step: .seconds(10), payment: .seconds(5), retries: 1), commandTopic: CheckoutNames.Topics.commands)
     let order = "o-1"
     let now = Date(timeIntervalSince1970: 1_000_000)
 

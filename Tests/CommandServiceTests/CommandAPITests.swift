@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 @testable import CommandService
 import EventStore
@@ -16,8 +17,8 @@ struct CommandAPITests {
 
     private func withAPI(_ body: @Sendable @escaping (any TestClientProtocol, PostgresEventStore) async throws -> Void) async throws {
         try await TestDatabase.withFresh { client, _ in
-            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
-            try await store.migrate()
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
             let router = Router()
             CommandRoutes(commands: CheckoutCommands(store: store)).register(on: router)
             try await Application(router: router).test(.router) { client in try await body(client, store) }

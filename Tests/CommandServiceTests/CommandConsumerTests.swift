@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 @testable import CommandService
 import EventStore
@@ -14,8 +15,8 @@ struct CommandConsumerTests {
         let kafka = try TestKafka()
         try kafka.createSuiteTopics(partitions: 3)
         try await TestDatabase.withFresh { client, databaseURL in
-            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
-            try await store.migrate()
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
             let commands = CheckoutCommands(store: store)
             _ = try await commands.stock("SKU-1").handle(.restock(quantity: 10), on: Stock.stream("SKU-1"), context: CommandContext(correlationID: "c"))
 
@@ -26,9 +27,9 @@ struct CommandConsumerTests {
                 commandId: "saga:o-1:authorize", type: .authorizePayment, orderId: "o-1", amountCents: 500, paymentMethod: "card", correlationId: "o-1")
             let encoder = JSONEncoder()
             var messages = try [reserve, reserve, payment].map {
-                KafkaOutgoingMessage(topic: SuiteTopics.commands, key: $0.targetStream, value: Array(try encoder.encode($0)))
+                KafkaOutgoingMessage(topic: CheckoutNames.Topics.commands, key: $0.targetStream, value: Array(try encoder.encode($0)))
             }
-            messages.insert(KafkaOutgoingMessage(topic: SuiteTopics.commands, key: "stock-SKU-1", value: Array("not json".utf8)), at: 1)
+            messages.insert(KafkaOutgoingMessage(topic: CheckoutNames.Topics.commands, key: "stock-SKU-1", value: Array("not json".utf8)), at: 1)
             for result in await producer.send(messages) { _ = try result.get() }
 
             let configuration = ServiceConfiguration(serviceName: "command-service", databaseURL: databaseURL, kafkaBrokers: kafka.bootstrapServers, port: 0)
@@ -37,7 +38,7 @@ struct CommandConsumerTests {
             try await waitUntil("the payment authorized", timeout: .seconds(60)) {
                 try await store.version(of: Payment.stream("o-1").description) == 1
             }
-            let letters = try await kafka.readAll([SuiteTopics.deadLetters]) { !$0.isEmpty }
+            let letters = try await kafka.readAll([CheckoutNames.Topics.deadLetters]) { !$0.isEmpty }
             running.cancel()
             _ = try? await running.value
             await producer.close()
@@ -58,8 +59,8 @@ struct CommandConsumerTests {
         let kafka = try TestKafka()
         try kafka.createSuiteTopics(partitions: 1)
         try await TestDatabase.withFresh { client, databaseURL in
-            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
-            try await store.migrate()
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
             let commands = CheckoutCommands(store: store)
             let producer = try kafka.producer()
             let huge = String(repeating: "Z", count: 3000)
@@ -71,14 +72,14 @@ struct CommandConsumerTests {
             let encoder = JSONEncoder()
             // One partition: the impossible command comes first and must not hold the other back.
             let messages = try [impossible, after].map {
-                KafkaOutgoingMessage(topic: SuiteTopics.commands, key: $0.targetStream, value: Array(try encoder.encode($0)))
+                KafkaOutgoingMessage(topic: CheckoutNames.Topics.commands, key: $0.targetStream, value: Array(try encoder.encode($0)))
             }
             for result in await producer.send(messages) { _ = try result.get() }
 
             let configuration = ServiceConfiguration(serviceName: "command-service", databaseURL: databaseURL, kafkaBrokers: kafka.bootstrapServers, port: 0)
             let consumer = CommandConsumer(commands: commands, configuration: configuration, producer: producer, logger: testLogger("consumer"))
             let running = Task { try await consumer.run() }
-            let letters = try await kafka.readAll([SuiteTopics.deadLetters]) { !$0.isEmpty }
+            let letters = try await kafka.readAll([CheckoutNames.Topics.deadLetters]) { !$0.isEmpty }
             try await waitUntil("the command after it executed", timeout: .seconds(30)) {
                 try await store.version(of: Payment.stream("o-2").description) == 1
             }

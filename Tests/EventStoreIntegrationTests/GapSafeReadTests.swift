@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 import EventSourcing
 import EventStore
@@ -75,7 +76,7 @@ struct GapSafeReadTests {
                 readSoFar.map(\.globalPosition) == committed,
                 "reading on from the cursor must return every committed event once, in position order (T1 at \(firstPosition), T2 at \(secondPosition))")
 
-            let records = try await kafka.readAll(["checkout.orders.events"]) { records in
+            let records = try await kafka.readAll([CheckoutNames.Topics.orderEvents]) { records in
                 Set(records.compactMap { $0.headers.string("global-position") }).count >= 3
             }
             relay.cancel()

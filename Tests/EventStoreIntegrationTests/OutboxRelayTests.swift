@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 import EventSourcing
 import EventStore
@@ -9,7 +10,7 @@ import Testing
 
 @Suite("Outbox relay")
 struct OutboxRelayTests {
-    static let topics = ["checkout.orders.events", "checkout.stock.events", "checkout.payments.events"]
+    static let topics = CheckoutNames.Topics.events
 
     private func relay(_ store: PostgresEventStore, _ producer: KafkaProducer, batchSize: Int) -> OutboxRelay {
         var configuration = OutboxRelay.Configuration()
@@ -140,7 +141,7 @@ struct OutboxRelayTests {
 
             let all = try await store.readAll(after: 0)
             #expect(all.map(\.streamID) == ["order-slow", "order-fast"], "position order, both present")
-            let records = try await kafka.readAll(["checkout.orders.events"]) { $0.count >= 2 }
+            let records = try await kafka.readAll([CheckoutNames.Topics.orderEvents]) { $0.count >= 2 }
             #expect(Set(records.compactMap(\.keyString)) == ["order-slow", "order-fast"])
         }
     }
@@ -163,7 +164,7 @@ struct OutboxRelayTests {
             running.cancel()
             _ = try? await running.value
             await producer.close()
-            let records = try await kafka.readAll(["checkout.orders.events"]) { !$0.isEmpty }
+            let records = try await kafka.readAll([CheckoutNames.Topics.orderEvents]) { !$0.isEmpty }
             #expect(records.compactMap(\.keyString) == ["order-free"], "order-held's v2 must not be published ahead of its v1")
             #expect(try await count(store, "stream_id = 'order-held' AND published_at IS NULL") == 2)
         }

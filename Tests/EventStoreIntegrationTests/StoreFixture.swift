@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 import EventSourcing
 import EventStore
@@ -8,8 +9,8 @@ import SuiteTesting
 /// A migrated event store in a fresh database.
 func withEventStore<T: Sendable>(_ body: @Sendable (PostgresEventStore) async throws -> T) async throws -> T {
     try await TestDatabase.withFresh { client, _ in
-        let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
-        try await store.migrate()
+        let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+        try await store.migrate(roles: CheckoutNames.roles)
         return try await body(store)
     }
 }

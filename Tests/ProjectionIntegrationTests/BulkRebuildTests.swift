@@ -1,3 +1,4 @@
+import CheckoutSuite
 import CheckoutReadModels
 import EventSourcing
 import EventStore
@@ -29,7 +30,7 @@ struct BulkRebuildTests {
         try await TestDatabase.withFresh { client, _ in
             let logger = testLogger("bulk-rebuild")
             let store = PostgresEventStore(client: client, logger: logger) { _ in "events" }
-            try await store.migrate()
+            try await store.migrate(roles: CheckoutNames.roles)
             try await migrateReadModels(client)
             for event in history {
                 guard let stream = StreamName(event.streamID) else { throw QueryFailed(description: "bad stream \(event.streamID)") }

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import CheckoutReadModels
 import ConsumerRuntime
 import EventSourcing
@@ -14,7 +15,7 @@ import Testing
 /// work, and the checkpoint never moves backwards.
 @Suite("Checkpoint fencing")
 struct CheckpointFencingTests {
-    static let topic = "checkout.stock.events"
+    static let topic = CheckoutNames.Topics.stockEvents
 
     /// Records as a consumer would hand them over: restocks of stock-F at offsets `offsets`
     /// (offset n carries stream version n + 1).
@@ -31,7 +32,7 @@ struct CheckpointFencingTests {
 
     private func writer(_ instance: String) -> PartitionBatchWriter {
         PartitionBatchWriter(
-            processor: "checkout-read-models", instanceID: instance, projections: [StockLevelsProjection()],
+            processor: CheckoutNames.Groups.readModels, instanceID: instance, projections: [StockLevelsProjection()],
             retry: RetryPolicy(attempts: 1, initialDelay: .milliseconds(1)), logger: testLogger(instance))
     }
 

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Foundation
 import PostgresNIO
 import SuiteTesting
@@ -37,7 +38,7 @@ struct OperatorCLITests {
             }
             let producer = try kafka.producer()
             let events = ["POISON", "SKIPME", "FINE"].flatMap { TestEvents.restocks(sku: $0, count: 3) }
-            for result in await producer.send(events.map { TestEvents.message($0, topic: "checkout.stock.events") }) { _ = try result.get() }
+            for result in await producer.send(events.map { TestEvents.message($0, topic: CheckoutNames.Topics.stockEvents) }) { _ = try result.get() }
             await producer.close()
 
             // Parked, and listed by the CLI: the failing event and the two behind it, per stream.

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import CheckoutReadModels
 import EventSourcing
 import Foundation

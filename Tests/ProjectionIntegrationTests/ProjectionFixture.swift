@@ -1,3 +1,4 @@
+import CheckoutSuite
 import CheckoutReadModels
 import EventSourcing
 import Foundation
@@ -6,10 +7,10 @@ import PostgresNIO
 import Projections
 import SuiteTesting
 
-let eventTopics = ["checkout.orders.events", "checkout.stock.events", "checkout.payments.events"]
+let eventTopics = CheckoutNames.Topics.events
 
 func migrateReadModels(_ client: PostgresClient) async throws {
-    try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations).run(on: client, logger: testLogger("migrate"))
+    try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations, roles: CheckoutNames.roles).run(on: client, logger: testLogger("migrate"))
 }
 
 func publish(_ events: [RecordedEvent], to kafka: TestKafka, producer: KafkaProducer) async throws {
@@ -39,7 +40,7 @@ func processor(
     _ projections: [any Projection], client: PostgresClient, kafka: TestKafka, instance: String, retry: RetryPolicy = RetryPolicy(attempts: 3, initialDelay: .milliseconds(10))
 ) -> ProjectionProcessor {
     var configuration = ProjectionProcessor.Configuration(
-        name: "checkout-read-models", topics: eventTopics, instanceID: instance, bootstrapServers: kafka.bootstrapServers)
+        name: CheckoutNames.Groups.readModels, topics: eventTopics, instanceID: instance, bootstrapServers: kafka.bootstrapServers)
     configuration.retry = retry
     configuration.deadLetterTopic = nil
     return ProjectionProcessor(configuration: configuration, projections: projections, client: client, producer: nil, logger: testLogger(instance))

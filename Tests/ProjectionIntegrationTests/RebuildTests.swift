@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 import CheckoutReadModels
 import EventSourcing
@@ -26,8 +27,8 @@ struct RebuildTests {
         let kafka = try TestKafka()
         try kafka.createSuiteTopics(partitions: 4)
         try await TestDatabase.withFresh { client, _ in
-            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
-            try await store.migrate()
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
             try await migrateReadModels(client)
             let producer = try kafka.producer()
             let relay = Task { try await OutboxRelay(client: client, producer: producer, logger: testLogger("relay")).run() }

@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 import CheckoutReadModels
 import EventSourcing
@@ -20,7 +21,7 @@ struct VersionGapTests {
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             // An empty event store: the gap cannot be filled from it, only by the copy.
-            try await PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:)).migrate()
+            try await PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:)).migrate(roles: CheckoutNames.roles)
             let placed = TestEvents.record(
                 stream: "order-o-gap", streamType: "order", version: 1, type: "OrderPlaced",
                 payload: #"{"orderId":"o-gap","customerId":"c-gap","lines":[{"sku":"PEN","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card"}"#)
@@ -58,8 +59,8 @@ struct VersionGapTests {
         try kafka.createSuiteTopics(partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
-            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
-            try await store.migrate()
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
             let orders = CommandHandler(decider: Order.decider(orderID: "o-lost"), codec: Order.codec, store: store)
             let context = CommandContext(correlationID: "c")
             _ = try await orders.handle(

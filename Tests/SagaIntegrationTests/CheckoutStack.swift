@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Foundation
 import Synchronization
 import PostgresNIO

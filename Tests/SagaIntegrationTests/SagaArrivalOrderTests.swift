@@ -1,3 +1,4 @@
+import CheckoutSuite
 import Checkout
 import EventSourcing
 import EventStore
@@ -25,10 +26,10 @@ struct SagaArrivalOrderTests {
     /// The checkout saga's store on a fresh database with the event store and saga schemas.
     private func withSagaStore(_ body: @Sendable (PostgresClient, SagaStore<CheckoutSaga>, PostgresEventStore) async throws -> Void) async throws {
         try await TestDatabase.withFresh { client, _ in
-            let events = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutTopics.topic(forStreamType:))
-            try await events.migrate()
-            try await SagaSchema.migrator.run(on: client, logger: testLogger("migrate"))
-            try await body(client, SagaStore(definition: CheckoutSaga(), client: client, logger: testLogger("saga")), events)
+            let events = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await events.migrate(roles: CheckoutNames.roles)
+            try await SagaSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: testLogger("migrate"))
+            try await body(client, SagaStore(definition: CheckoutSaga(commandTopic: CheckoutNames.Topics.commands), client: client, logger: testLogger("saga")), events)
         }
     }
 
