@@ -19,7 +19,7 @@ struct ProjectionRuntime: Sendable {
     let context: ServiceContext
 
     static func checkout(context: ServiceContext, faults: FaultSwitch) throws(ConfigurationError) -> ProjectionRuntime {
-        let plain: [any Projection] = [OrderSummaryProjection(), StockLevelsProjection(), CustomerProjection()]
+        let plain = CheckoutReadModels.all.map(\.projection)
         let projections: [any Projection] = plain.map { projection -> any Projection in FaultInjectingProjection(projection, faults: faults) }
         var configuration = ProjectionProcessor.Configuration(
             name: processorName, topics: topics, instanceID: context.configuration.instanceID,

@@ -16,7 +16,7 @@ enum ProjectionServiceMain {
         QueryRoutes(queries: ReadModelQueries(client: context.postgres, logger: context.logger), runtime: runtime).register(on: router)
         AdminRoutes(runtime: runtime, faults: faults).register(on: router, token: context.configuration.adminToken)
         return ServicePlan(
-            migrations: [{ try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations, roles: CheckoutNames.roles).run(on: context.migrationPostgres, logger: context.logger) }],
+            migrations: [{ try await ProjectionSchema.migrate(readModels: CheckoutReadModels.all, roles: CheckoutNames.roles, on: context.migrationPostgres, logger: context.logger) }],
             services: [runtime.processor])
     }
 }

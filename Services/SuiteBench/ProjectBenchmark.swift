@@ -48,7 +48,7 @@ struct ProjectBenchmark: AsyncParsableCommand {
     }
 
     private func measure(client: PostgresClient, logger: Logger) async throws -> [BenchmarkResult] {
-        try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations, roles: CheckoutNames.roles).run(on: client, logger: logger)
+        try await ProjectionSchema.migrate(readModels: CheckoutReadModels.all, roles: CheckoutNames.roles, on: client, logger: logger)
         let cluster = try KafkaDevCluster(brokers: 1, topics: [.init(name: CheckoutNames.Topics.stockEvents, partitions: partitions)], logger: logger)
         defer { cluster.shutdown() }
         let producer = try KafkaProducer(configuration: .producer(bootstrapServers: cluster.bootstrapServers), logger: logger)

@@ -46,9 +46,10 @@ public enum ProjectionSchema {
             ]),
     ]
 
-    public static func migrator(adding projectionMigrations: [Migration] = [], roles: ServiceRoles) -> Migrator {
+    /// The runtime's tables alone (read models: `migrate(readModels:roles:on:logger:)`).
+    public static func migrator(roles: ServiceRoles) -> Migrator {
         Migrator(
-            schema: "read_models", migrations: migrations + projectionMigrations,
+            schema: "read_models", migrations: migrations,
             privileges: roles.create + ServiceRoles.own("read_models", to: roles.projectionService))
     }
 }

@@ -15,17 +15,22 @@ public struct Migration: Sendable {
 }
 
 /// Applies a schema owner's migrations at start-up. An advisory lock serialises instances that
-/// start together; each migration commits with its row in `<schema>.schema_migrations`.
+/// start together; each migration commits with its row in `<schema>.<ledger>`
+/// (`schema_migrations` unless a part of the schema numbers its migrations on its own, as each
+/// read model does).
 public struct Migrator: Sendable {
     public let schema: String
+    public let ledger: String
     public let migrations: [Migration]
     /// Idempotent statements run after the migrations at every start (roles and grants), so
     /// that tables added by any later migration are covered too.
     public let privileges: [String]
 
-    public init(schema: String, migrations: [Migration], privileges: [String] = []) {
+    public init(schema: String, ledger: String = "schema_migrations", migrations: [Migration], privileges: [String] = []) {
         precondition(schema.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "schema names are plain identifiers")
+        precondition(ledger.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "ledger names are plain identifiers")
         self.schema = schema
+        self.ledger = ledger
         self.migrations = migrations.sorted { $0.version < $1.version }
         self.privileges = privileges
     }
@@ -52,13 +57,13 @@ public struct Migrator: Sendable {
         _ = try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
-                    CREATE TABLE IF NOT EXISTS \(schema).schema_migrations (
+                    CREATE TABLE IF NOT EXISTS \(schema).\(ledger) (
                         version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
                     """), logger: logger
         ).collect()
         var done: Set<Int> = []
         for try await version in try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT version FROM \(schema).schema_migrations"), logger: logger
+            PostgresQuery(unsafeSQL: "SELECT version FROM \(schema).\(ledger)"), logger: logger
         ).decode(Int.self) {
             done.insert(version)
         }
@@ -69,7 +74,7 @@ public struct Migrator: Sendable {
                     _ = try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
                 }
                 _ = try await transaction.query(
-                    "INSERT INTO \(unescaped: schema).schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                    "INSERT INTO \(unescaped: schema).\(unescaped: ledger) (version, name) VALUES (\(migration.version), \(migration.name))",
                     logger: logger
                 ).collect()
             }

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import PostgresNIO
 public import Projections
-public import ServiceSupport
+import ServiceSupport
 public import Testing
 
 /// Given these events, then these rows: a read model's specification, checked against real
@@ -14,17 +14,15 @@ public import Testing
 /// delivery. So a projection whose fold depends on where batches end, or that applies a
 /// redelivered event twice (through the runtime's stream positions), fails here.
 public struct ProjectionSpecification: Sendable {
-    let projection: any Projection
-    let migrations: [Migration]
+    let readModel: ReadModel
     let history: [RecordedEvent]
 
-    public init(_ projection: any Projection, migrations: [Migration], given history: [RecordedEvent] = []) {
-        self.projection = projection
-        self.migrations = migrations
+    public init(_ readModel: ReadModel, given history: [RecordedEvent] = []) {
+        self.readModel = readModel
         self.history = history
     }
 
-    public func given(_ events: [RecordedEvent]) -> Self { Self(projection, migrations: migrations, given: history + events) }
+    public func given(_ events: [RecordedEvent]) -> Self { Self(readModel, given: history + events) }
 
     /// The ways the history is delivered, each a list of batches.
     var deliveries: [(name: String, batches: [[RecordedEvent]])] {
@@ -51,11 +49,11 @@ public struct ProjectionSpecification: Sendable {
     /// expects `rows`, each column as PostgreSQL prints it as text (`NULL` for null).
     public func then(_ query: String, _ rows: [[String]], sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let logger = testLogger("projection-spec")
-        let projection = self.projection
-        let migrations = self.migrations
+        let readModel = self.readModel
+        let projection = readModel.projection
         let deliveries = self.deliveries
         try await TestDatabase.withFresh { client, _ in
-            try await ProjectionSchema.migrator(adding: migrations, roles: CheckoutNames.roles).run(on: client, logger: logger)
+            try await ProjectionSchema.migrate(readModels: [readModel], roles: CheckoutNames.roles, on: client, logger: logger)
             for delivery in deliveries {
                 try await reset(projection, client: client, logger: logger)
                 for batch in delivery.batches {

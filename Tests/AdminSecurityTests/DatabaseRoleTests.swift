@@ -44,7 +44,7 @@ struct DatabaseRoleTests {
     private func migrateEverySchema(_ client: PostgresClient, logger: Logger) async throws {
         try await AuditSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: logger)
         try await EventStoreSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: logger)
-        try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations, roles: CheckoutNames.roles).run(on: client, logger: logger)
+        try await ProjectionSchema.migrate(readModels: CheckoutReadModels.all, roles: CheckoutNames.roles, on: client, logger: logger)
         try await SagaSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: logger)
     }
 

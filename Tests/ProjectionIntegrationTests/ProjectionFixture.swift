@@ -10,7 +10,7 @@ import SuiteTesting
 let eventTopics = CheckoutNames.Topics.events
 
 func migrateReadModels(_ client: PostgresClient) async throws {
-    try await ProjectionSchema.migrator(adding: ReadModelSchema.migrations, roles: CheckoutNames.roles).run(on: client, logger: testLogger("migrate"))
+    try await ProjectionSchema.migrate(readModels: CheckoutReadModels.all, roles: CheckoutNames.roles, on: client, logger: testLogger("migrate"))
 }
 
 func publish(_ events: [RecordedEvent], to kafka: TestKafka, producer: KafkaProducer) async throws {

@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func stockLevelsFoldEveryMovementPerSku() async throws {
-        try await ProjectionSpecification(StockLevelsProjection(), migrations: ReadModelSchema.migrations)
+        try await ProjectionSpecification(CheckoutReadModels.stockLevels)
             .given(Self.checkouts())
             .then(
                 "SELECT sku, on_hand, reserved, updated_at = '2027-01-15 08:00:16+00' OR sku = 'B' FROM read_models.stock_levels ORDER BY sku",
@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func orderSummariesCarryFinalStatusReasonAndLines() async throws {
-        try await ProjectionSpecification(OrderSummaryProjection(), migrations: ReadModelSchema.migrations)
+        try await ProjectionSpecification(CheckoutReadModels.orderSummary)
             .given(Self.checkouts())
             .then(
                 """
@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func orderTimelinesListEveryEventOfTheOrderOnce() async throws {
-        try await ProjectionSpecification(OrderSummaryProjection(), migrations: ReadModelSchema.migrations)
+        try await ProjectionSpecification(CheckoutReadModels.orderSummary)
             .given(Self.checkouts())
             .then(
                 "SELECT order_id, string_agg(event_type, ',' ORDER BY at) FROM read_models.order_timeline GROUP BY order_id ORDER BY order_id",
@@ -96,7 +96,7 @@ import Testing
     }
 
     @Test func customerOrdersFollowEachOrdersStatus() async throws {
-        try await ProjectionSpecification(CustomerProjection(), migrations: ReadModelSchema.migrations)
+        try await ProjectionSpecification(CheckoutReadModels.customers)
             .given(Self.checkouts())
             .then(
                 "SELECT customer_id, order_id, status, total_cents FROM read_models.customer_orders ORDER BY customer_id, order_id",

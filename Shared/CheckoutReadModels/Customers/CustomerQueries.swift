@@ -1,0 +1,44 @@
+public import Foundation
+import PostgresNIO
+
+extension ReadModelQueries {
+    public struct CustomerOrder: Codable, Sendable {
+        public var orderId: String
+        public var status: String
+        public var totalCents: Int64
+        public var placedAt: Date
+    }
+
+    public struct CustomerView: Codable, Sendable {
+        public var customerId: String
+        public var orders: Int64
+        public var confirmed: Int64
+        public var cancelled: Int64
+        public var spentCents: Int64
+        public var recentOrders: [CustomerOrder]
+    }
+
+    public func customer(_ id: String, limit: Int = 100) async throws -> CustomerView? {
+        guard
+            let row = try await client.query(
+                """
+                SELECT count(*)::int8, count(*) FILTER (WHERE status = 'confirmed')::int8, count(*) FILTER (WHERE status = 'cancelled')::int8,
+                       coalesce(sum(total_cents) FILTER (WHERE status = 'confirmed'), 0)::int8
+                FROM read_models.customer_orders WHERE customer_id = \(id)
+                """, logger: logger
+            ).collect().first
+        else { return nil }
+        let (orders, confirmed, cancelled, spent) = try row.decode((Int64, Int64, Int64, Int64).self)
+        guard orders > 0 else { return nil }
+        let recent = try await client.query(
+            """
+            SELECT order_id, status, total_cents, placed_at FROM read_models.customer_orders
+            WHERE customer_id = \(id) ORDER BY placed_at DESC LIMIT \(Int64(limit))
+            """, logger: logger
+        ).collect().map { row in
+            let o = try row.decode((String, String, Int64, Date).self)
+            return CustomerOrder(orderId: o.0, status: o.1, totalCents: o.2, placedAt: o.3)
+        }
+        return CustomerView(customerId: id, orders: orders, confirmed: confirmed, cancelled: cancelled, spentCents: spent, recentOrders: recent)
+    }
+}

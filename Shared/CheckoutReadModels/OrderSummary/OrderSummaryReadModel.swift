@@ -1,0 +1,28 @@
+public import Projections
+import ServiceSupport
+
+extension CheckoutReadModels {
+    /// Order summaries and each order's timeline.
+    public static let orderSummary = ReadModel(
+        OrderSummaryProjection(),
+        migrations: [
+            // IF NOT EXISTS: databases from before read models numbered their own migrations
+            // have these tables already.
+            Migration(
+                version: 1, name: "orders and order timeline",
+                statements: [
+                    """
+                    CREATE TABLE IF NOT EXISTS read_models.orders (
+                        order_id text PRIMARY KEY, customer_id text NOT NULL, status text NOT NULL, lines jsonb NOT NULL,
+                        total_cents bigint NOT NULL, payment_method text NOT NULL, cancellation_reason text,
+                        placed_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, correlation_id text NOT NULL)
+                    """,
+                    // What happened to an order and why, from every stream that mentions it.
+                    """
+                    CREATE TABLE IF NOT EXISTS read_models.order_timeline (
+                        order_id text NOT NULL, stream_id text NOT NULL, stream_version bigint NOT NULL, at timestamptz NOT NULL,
+                        event_type text NOT NULL, detail text NOT NULL, PRIMARY KEY (order_id, stream_id, stream_version))
+                    """,
+                ])
+        ])
+}
