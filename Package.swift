@@ -306,7 +306,9 @@ let package = Package(
         .testTarget(
             name: "KafkaIntegrationTests",
             dependencies: [
-                "CheckoutSuite","Kafka", "SuiteTesting"],
+                "CheckoutSuite", "ConsumerRuntime", "Kafka", "SuiteTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/KafkaIntegrationTests",
             swiftSettings: strict
         ),
