@@ -129,6 +129,13 @@ struct AppendBenchmark: AsyncParsableCommand {
 /// A throwaway database for one benchmark run, dropped afterwards.
 enum BenchDatabase {
     static func withFresh<T: Sendable>(baseURL: String, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        try await withFreshDatabase(baseURL: baseURL, logger: logger) { client, _ in try await body(client) }
+    }
+
+    /// A fresh database, with its URL (for child processes).
+    static func withFreshDatabase<T: Sendable>(
+        baseURL: String, logger: Logger, _ body: @Sendable (PostgresClient, String) async throws -> T
+    ) async throws -> T {
         let name = "bench_\(UUID().uuidString.prefix(8).lowercased())"
         try await withClient(baseURL, logger: logger) { admin in
             _ = try await admin.query("CREATE DATABASE \(unescaped: name)", logger: logger).collect()
@@ -141,7 +148,8 @@ enum BenchDatabase {
             }
         }
         do {
-            let result = try await withClient(components.string ?? baseURL, logger: logger, body)
+            let url = components.string ?? baseURL
+            let result = try await withClient(url, logger: logger) { client in try await body(client, url) }
             await drop()
             return result
         } catch {
