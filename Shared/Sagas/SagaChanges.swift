@@ -47,6 +47,8 @@ struct SagaChanges<Definition: SagaDefinition> {
     var instances: [String: Working]
     private(set) var history: [HistoryRow] = []
     private(set) var outbox: [OutboxRow] = []
+    /// Instances started and finished (by outcome), counted once the transaction committed.
+    private(set) var counts = SagaCounts()
 
     init(definition: Definition, instances: [String: Working]) {
         self.definition = definition
@@ -103,10 +105,8 @@ struct SagaChanges<Definition: SagaDefinition> {
         entries += reaction.commands.map { ("command", "\($0.type) to \($0.key) (id \($0.id))") }
         if let note = reaction.note { entries.append(("step", note)) }
         history += entries.map { HistoryRow(correlationID: correlationID, kind: $0.0, detail: $0.1, step: reaction.step, status: status) }
-        if previous == nil { Counter(label: "sagas_started_total", dimensions: [("saga", definition.name)]).increment() }
-        if status != .running && status != previous?.status {
-            Counter(label: "sagas_finished_total", dimensions: [("saga", definition.name), ("outcome", status.rawValue)]).increment()
-        }
+        if previous == nil { counts.started += 1 }
+        if status != .running && status != previous?.status { counts.finished.append(status.rawValue) }
     }
 
     mutating func markFailed(_ correlationID: String, cause: Cause, error: String, logger: Logger) {
@@ -119,9 +119,7 @@ struct SagaChanges<Definition: SagaDefinition> {
         instances[correlationID] = current
         history.append(HistoryRow(correlationID: correlationID, kind: cause.kind, detail: cause.detail, step: current.step, status: .failed))
         history.append(HistoryRow(correlationID: correlationID, kind: "error", detail: "cannot handle it: \(error)", step: current.step, status: .failed))
-        if !wasFailed {
-            Counter(label: "sagas_finished_total", dimensions: [("saga", definition.name), ("outcome", SagaStatus.failed.rawValue)]).increment()
-        }
+        if !wasFailed { counts.finished.append(SagaStatus.failed.rawValue) }
         logger.error("saga failed", metadata: ["correlationId": "\(correlationID)", "input": "\(cause.detail)", "error": "\(error)"])
     }
 
@@ -214,5 +212,16 @@ struct SagaChanges<Definition: SagaDefinition> {
                 """, logger: logger
             ).collect()
         }
+    }
+}
+
+/// What a committed saga transaction started and finished, for the metrics.
+struct SagaCounts: Sendable {
+    var started = 0
+    var finished: [String] = []
+
+    func record(saga: String) {
+        if started > 0 { Counter(label: "sagas_started_total", dimensions: [("saga", saga)]).increment(by: started) }
+        for outcome in finished { Counter(label: "sagas_finished_total", dimensions: [("saga", saga), ("outcome", outcome)]).increment() }
     }
 }

@@ -52,7 +52,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     /// recorded before the saga's arrival positions existed count as handled then (migration 2).
     public func handle(_ events: [RecordedEvent], now givenNow: Date? = nil) async throws -> [Outcome] {
         guard !events.isEmpty else { return [] }
-        return try await retryingConflicts {
+        let (outcomes, counts) = try await retryingConflicts {
             try await transaction { connection in
                 let streams = Array(Set(events.map(\.streamID))).sorted()
                 let (now, epoch, positions) = try await arrivalProbe(of: streams, on: connection)
@@ -91,9 +91,11 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                     definition: definition, instances: try await Changes.load(Array(instances), definition: definition, on: connection, logger: logger))
                 for (index, event) in inOrder { outcomes[index] = changes.react(to: event, now: givenNow ?? now, logger: logger) }
                 try await changes.write(on: connection, logger: logger)
-                return outcomes
+                return (outcomes, changes.counts)
             }
         }
+        counts.record(saga: definition.name)
+        return outcomes
     }
 
     /// The arrival positions of `streams` (rows locked, in stream order), the database's clock
@@ -170,7 +172,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     /// concurrent orchestrators never fire the same one; returns how many fired.
     public func fireDueDeadlines(limit: Int = 100, now givenNow: Date? = nil) async throws -> Int {
         let definition = self.definition
-        return try await retryingConflicts {
+        let (fired, counts) = try await retryingConflicts {
             try await transaction { connection in
                 let now: Date
                 if let givenNow { now = givenNow } else { now = try await databaseNow(on: connection) }
@@ -203,9 +205,11 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                         cause: .init(kind: "deadline", detail: "deadline passed in step \(current.step)"))
                 }
                 try await changes.write(on: connection, logger: logger)
-                return rows.count
+                return (rows.count, changes.counts)
             }
         }
+        counts.record(saga: definition.name)
+        return fired
     }
 
     public struct NotRetryable: Error, CustomStringConvertible, Sendable {
@@ -219,7 +223,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     /// An operator's retry of a failed instance.
     public func retry(_ correlationID: String, operator name: String, now givenNow: Date? = nil) async throws -> SagaStatus {
         let definition = self.definition
-        return try await transaction { connection in
+        let (status, counts) = try await transaction { connection in
             let now: Date
             if let givenNow { now = givenNow } else { now = try await databaseNow(on: connection) }
             let instances = try await Changes.load([correlationID], definition: definition, on: connection, logger: logger)
@@ -230,8 +234,10 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
             let reaction = definition.retry(current.state, now: now)
             changes.save(reaction, correlationID, cause: .init(kind: "operator", detail: "retried by \(name)"))
             try await changes.write(on: connection, logger: logger)
-            return changes.instances[correlationID]?.status ?? reaction.status
+            return (changes.instances[correlationID]?.status ?? reaction.status, changes.counts)
         }
+        counts.record(saga: definition.name)
+        return status
     }
 
     /// One transaction, abandoned after 45 s (see `guardedTransaction`).
