@@ -245,7 +245,8 @@ let package = Package(
         .testTarget(
             name: "CheckoutTests",
             dependencies: [
-                "CheckoutSuite","Checkout", "EventSourcing", "SuiteTesting"],
+                "CheckoutSuite", "Checkout", "EventSourcing", "EventStore", "Kafka", "SuiteTesting",
+            ],
             path: "Tests/CheckoutTests",
             swiftSettings: strict
         ),
