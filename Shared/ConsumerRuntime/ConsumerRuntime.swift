@@ -64,17 +64,21 @@ public struct ConsumerRuntime<Handler: BatchHandler>: Service {
     private func consume(from initial: KafkaConsumer, workers: WorkerSet<Handler>) async -> KafkaConsumer? {
         var consumer = initial
         var paused: Set<KafkaTopicPartition> = []
+        var rejoining = false
         while !Task.isCancelled {
             do {
-                if status.takeLostAssignment() {
+                if rejoining || status.takeLostAssignment() {
                     // The session expired (this process was paused or cut off): others own our
                     // partitions now, and a batch we had in flight is fenced or redelivered.
-                    // Start over as a fresh member, so nothing of the old member's state survives.
+                    // Start over as a fresh member, so nothing of the old member's state survives;
+                    // until a new member exists, every round tries again.
+                    rejoining = true
                     logger.warning("assignment lost; rejoining the group with a new consumer")
                     await workers.stopAll(within: .zero)
                     await consumer.close()
                     paused = []
                     consumer = try makeConsumer(workers: workers)
+                    rejoining = false
                 }
                 let records = try await consumer.poll(maxMessages: configuration.maxBatch, timeout: configuration.pollTimeout)
                 var byPartition: [KafkaTopicPartition: [KafkaConsumedMessage]] = [:]
@@ -152,7 +156,7 @@ public struct ConsumerRuntime<Handler: BatchHandler>: Service {
                 status.assigned(partitions, checkpoints: positions)
                 if let consumer = box.consumer.withLock({ $0 }) {
                     for partition in partitions {
-                        workers.start(partition, at: positions[partition]) { worker in
+                        await workers.start(partition, at: positions[partition], replacingWithin: drain) { worker in
                             await worker.run(handler: handler, consumer: consumer, settings: settings, metrics: metrics, status: status, logger: logger)
                         }
                     }
@@ -176,13 +180,18 @@ final class ConsumerBox: Sendable {
 final class WorkerSet<Handler: BatchHandler>: Sendable {
     private let workers = Mutex<[KafkaTopicPartition: PartitionWorker<Handler>]>([:])
 
-    func start(_ partition: KafkaTopicPartition, at offset: Int64?, _ body: @escaping @Sendable (PartitionWorker<Handler>) async -> Void) {
+    /// Starts the partition's worker; one still running for it (an assignment without the
+    /// revocation before it) is stopped first, so that a partition never has two.
+    func start(
+        _ partition: KafkaTopicPartition, at offset: Int64?, replacingWithin timeout: Duration,
+        _ body: @escaping @Sendable (PartitionWorker<Handler>) async -> Void
+    ) async {
         let worker = PartitionWorker<Handler>(partition: partition, startingAt: offset)
         let previous = workers.withLock { workers in
             defer { workers[partition] = worker }
             return workers[partition]
         }
-        previous?.queue.close()
+        await previous?.stop(within: timeout)
         worker.start(body)
     }
 

@@ -22,27 +22,18 @@ final class PartitionWorker<Handler: BatchHandler>: Sendable {
         task.withLock { $0 = Task { await body(self) } }
     }
 
-    /// Stops taking batches; the batch in hand finishes (or is cancelled after `timeout`).
+    /// Stops taking batches; the batch in hand finishes, or is cancelled after `timeout` (a
+    /// batch being retried against a database that is down must not hold a rebalance or a
+    /// shutdown forever).
     func stop(within timeout: Duration) async {
         queue.close()
         guard let running = task.withLock({ $0 }) else { return }
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await running.value
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        if !finished {
+        let deadline = Task {
+            try await Task.sleep(for: timeout)
             running.cancel()
-            await running.value
         }
+        await running.value
+        deadline.cancel()
     }
 
     func run(
@@ -78,6 +69,10 @@ final class PartitionWorker<Handler: BatchHandler>: Sendable {
                         // The partition moved to another member; it reads on from the last commit.
                         logger.info("offset commit refused; the partition has moved", metadata: ["partition": "\(partition)"])
                         break
+                    }
+                    if let kafka = error as? KafkaError, kafka.code == .closed {
+                        // The member is gone (a rejoin replaced it): this worker's work is over.
+                        return
                     }
                     metrics.retries.increment()
                     logger.error(

@@ -85,6 +85,33 @@ struct ConsumerRuntimeTests {
         await producer.close()
     }
 
+    @Test("a member whose batch keeps failing still stops: the batch in hand is cancelled after the drain timeout")
+    func stuckBatchDoesNotHoldShutdown() async throws {
+        let kafka = try TestKafka()
+        let topic = try kafka.makeTopic("runtime", partitions: 1)
+        let producer = try kafka.producer()
+        let handler = RecordingHandler(failingOffset: 0, failures: Int.max)
+        try await send(producer, topic: topic, partition: 0, count: 10)
+        var runtime = runtime(kafka, topic: topic, handler: handler)
+        runtime = ConsumerRuntime(
+            configuration: {
+                var configuration = runtime.configuration
+                configuration.drainTimeout = .milliseconds(500)
+                return configuration
+            }(), handler: handler, logger: testLogger("runtime"))
+        let member = runtime
+        let stopped = TestCounter()
+        let running = Task {
+            _ = try? await member.run()
+            stopped.increment()
+        }
+        try await waitUntil("the batch failed twice", timeout: .seconds(60)) { handler.attemptsAt(0) >= 2 }
+        running.cancel()
+        try await waitUntil("the member stopped", timeout: .seconds(15)) { stopped.value == 1 }
+        #expect(handler.offsets(0).isEmpty, "the failing batch was never skipped")
+        await producer.close()
+    }
+
     @Test("a failing batch is retried until it succeeds, never skipped, and its partition's later records wait for it")
     func failingBatchIsRetriedInOrder() async throws {
         let kafka = try TestKafka()
