@@ -27,6 +27,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     public let definition: Definition
     let client: PostgresClient
     let logger: Logger
+    /// Runs inside a batch's transaction after the arrival positions were read and before they
+    /// move: tests use it to let another transaction in at that moment.
+    public var afterArrivalProbe: @Sendable () async throws -> Void = {}
 
     public init(definition: Definition, client: PostgresClient, logger: Logger) {
         self.definition = definition
@@ -56,6 +59,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
             try await transaction { connection in
                 let streams = Array(Set(events.map(\.streamID))).sorted()
                 let (now, epoch, positions) = try await arrivalProbe(of: streams, on: connection)
+                try await afterArrivalProbe()
                 var arrived = positions
                 var moved: [String: Int64] = [:]
                 var outcomes = [Outcome](repeating: .ignored, count: events.count)
@@ -85,7 +89,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                     moved[event.streamID] = event.streamVersion
                     inOrder += chain.map { (index, $0) }
                 }
-                try await moveArrivals(moved, on: connection)
+                try await moveArrivals(moved, seen: positions, on: connection)
                 let instances = Set(inOrder.compactMap { definition.correlationID(of: $0.event) })
                 var changes = Changes(
                     definition: definition, instances: try await Changes.load(Array(instances), definition: definition, on: connection, logger: logger))
@@ -123,19 +127,31 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     /// batch's events first: the batch is retried, and then sees them as redeliveries.
     struct ConcurrentArrival: Error {}
 
-    /// Moves the streams' arrival positions up; every one must move.
-    private func moveArrivals(_ moved: [String: Int64], on connection: PostgresConnection) async throws {
+    /// Moves the streams' arrival positions from what the probe saw (`seen`, rows it locked) to
+    /// `moved`. A stream the probe saw no row for is inserted, and only inserted: if another
+    /// transaction inserted it meanwhile, that one received these events first, and the batch
+    /// is retried (and then sees them as redeliveries).
+    private func moveArrivals(_ moved: [String: Int64], seen: [String: Int64], on connection: PostgresConnection) async throws {
         guard !moved.isEmpty else { return }
         let streams = moved.keys.sorted()
         let rows = try await connection.query(
             """
-            INSERT INTO sagas.stream_positions AS p (saga, stream_id, version)
-            SELECT \(definition.name), * FROM unnest(\(streams)::text[], \(streams.map { moved[$0] ?? 0 })::int8[])
-            ON CONFLICT (saga, stream_id) DO UPDATE SET version = EXCLUDED.version WHERE p.version < EXCLUDED.version
-            RETURNING 1
+            WITH u AS (SELECT * FROM unnest(\(streams)::text[], \(streams.map { moved[$0] ?? 0 })::int8[], \(streams.map { seen[$0] != nil })::bool[])
+                         AS u(stream_id, version, seen)),
+                 inserted AS (
+                     INSERT INTO sagas.stream_positions (saga, stream_id, version)
+                     SELECT \(definition.name), stream_id, version FROM u WHERE NOT seen
+                     ON CONFLICT (saga, stream_id) DO NOTHING
+                     RETURNING 1),
+                 updated AS (
+                     UPDATE sagas.stream_positions p SET version = u.version FROM u
+                     WHERE u.seen AND p.saga = \(definition.name) AND p.stream_id = u.stream_id AND p.version < u.version
+                     RETURNING 1)
+            SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated)
             """, logger: logger
         ).collect()
-        guard rows.count == streams.count else { throw ConcurrentArrival() }
+        let count = try rows.first?.decode(Int64.self) ?? 0
+        guard count == Int64(streams.count) else { throw ConcurrentArrival() }
     }
 
     /// Runs `body` again (up to five times, after a short random pause) when it lost a race that

@@ -55,6 +55,35 @@ struct SagaArrivalOrderTests {
         }
     }
 
+    @Test("a concurrent transaction that receives a stream's first event meanwhile makes the batch retry: the event is handled once")
+    func concurrentFirstArrivalHandledOnce() async throws {
+        try await withSagaStore { client, store, _ in
+            let placed = self.placed
+            let cancelled = event("OrderCancelled", version: 2, #"{"orderId":"o-gap","reason":"changed my mind"}"#)
+            // The old owner of the partition handles v1 between this batch's probe (no position
+            // yet) and its move of the positions.
+            let interleaved = TestCounter()
+            var racing = store
+            racing.afterArrivalProbe = {
+                guard interleaved.value == 0 else { return }
+                interleaved.increment()
+                let outcome = try await store.handle(placed)
+                #expect(outcome == .advanced(status: .running, commands: 1))
+            }
+            let outcomes = try await racing.handle([placed, cancelled])
+            #expect(outcomes.first == .duplicate, "v1 was received by the other transaction first")
+            let placedLines = try await client.query(
+                "SELECT count(*)::int8 FROM sagas.history WHERE correlation_id = 'o-gap' AND kind = 'event' AND detail LIKE 'OrderPlaced%'",
+                logger: testLogger("q")
+            ).collect().first?.decode(Int64.self)
+            #expect(placedLines == 1)
+            let reserves = try await client.query(
+                "SELECT count(*)::int8 FROM sagas.outbox WHERE correlation_id = 'o-gap' AND command_type = 'ReserveStock'", logger: testLogger("q")
+            ).collect().first?.decode(Int64.self)
+            #expect(reserves == 1)
+        }
+    }
+
     @Test("a redelivered event is handled once: no second history line, no second command")
     func redeliveryHandledOnce() async throws {
         try await withSagaStore { client, store, _ in
