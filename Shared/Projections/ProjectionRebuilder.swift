@@ -10,8 +10,10 @@ import PostgresNIO
 /// The load is one streamed read of the store (only the projection's event types and the
 /// columns a projection uses), cut into chunks that are applied while the next chunk streams
 /// in; the shadow tables have only their unique indexes during the load (insert-heavy read
-/// models `COPY` into them), the others are built afterwards; stream positions are kept in
-/// memory and written inside the swap transaction. Per-stream versions make the hand-over
+/// models `COPY` into them), the others are built afterwards; the streams' positions are
+/// computed by one `GROUP BY` over the same events into an unlogged table and replace the
+/// projection's inside the swap transaction (no per-stream state in memory, however many
+/// streams there are). Per-stream versions make the hand-over
 /// exact: streams the live side applied further are caught up from the store before the swap;
 /// streams the rebuild applied further are skipped by the live side afterwards. Reads the
 /// store, not Kafka (whose retention is finite).
@@ -44,7 +46,8 @@ public struct ProjectionRebuilder: Sendable {
     public func rebuild() async throws -> Report {
         let deferredIndexes = try await prepare()
         let head = try await visibleHead()
-        let (applied, positions) = try await load(through: head)
+        let applied = try await load(through: head)
+        try await computePositions(through: head)
         for statement in deferredIndexes {
             _ = try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
         }
@@ -52,7 +55,7 @@ public struct ProjectionRebuilder: Sendable {
             _ = try await client.query(PostgresQuery(unsafeSQL: "ANALYZE read_models.\(table)\(Self.suffix)"), logger: logger).collect()
         }
         try await beforeSwap()
-        let caughtUp = try await swap(after: head, positions: positions)
+        let caughtUp = try await swap(after: head)
         try await dropRetired()
         _ = try await client.query(
             "UPDATE read_models.rebuilds SET status = 'swapped', finished_at = now(), events_applied = \(applied) WHERE projection = \(projection.name)",
@@ -108,12 +111,11 @@ public struct ProjectionRebuilder: Sendable {
     }
 
     /// Streams the projection's events up to `head` and applies them chunk by chunk; a chunk
-    /// is written while the next one is read and decoded. Returns the events applied and each
-    /// stream's last version.
-    private func load(through head: Int64) async throws -> (applied: Int64, positions: [String: Int64]) {
+    /// is written while the next one is read and decoded. One read in position order brings
+    /// each stream's events in version order, each once. Returns the events applied.
+    private func load(through head: Int64) async throws -> Int64 {
         let types = Array(projection.eventTypes)
         return try await client.withConnection { connection in
-            var positions: [String: Int64] = [:]
             var applied: Int64 = 0
             var writing: Task<Void, any Error>?
             defer { writing?.cancel() }
@@ -129,10 +131,6 @@ public struct ProjectionRebuilder: Sendable {
             batch.reserveCapacity(chunk)
             for try await row in rows {
                 let event = try Self.leanEvent(row)
-                // One read in position order brings each stream's events in version order; the
-                // check keeps the load exact even so.
-                guard event.streamVersion > positions[event.streamID] ?? 0 else { continue }
-                positions[event.streamID] = event.streamVersion
                 batch.append(event)
                 guard batch.count >= chunk else { continue }
                 try await writing?.value
@@ -146,8 +144,28 @@ public struct ProjectionRebuilder: Sendable {
                 applied += Int64(batch.count)
                 try await write(batch, position: head, applied: applied).value
             }
-            return (applied, positions)
+            return applied
         }
+    }
+
+    /// `read_models.<projection>__rebuild_positions`: the last version of each stream among the
+    /// events the load applied (the positions the live side keeps for this projection).
+    var positionsTable: String {
+        "read_models." + String(projection.name.map { $0.isLetter || $0.isNumber ? $0 : "_" }) + "__rebuild_positions"
+    }
+
+    private func computePositions(through head: Int64) async throws {
+        let types = Array(projection.eventTypes)
+        _ = try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(positionsTable)"), logger: logger).collect()
+        _ = try await client.query(
+            """
+            CREATE UNLOGGED TABLE \(unescaped: positionsTable) AS
+            SELECT stream_id, max(stream_version) AS version FROM event_store.events
+            WHERE global_position <= \(head) AND event_type = ANY(\(types))
+            GROUP BY stream_id
+            """, logger: logger
+        ).collect()
+        _ = try await client.query(PostgresQuery(unsafeSQL: "ALTER TABLE \(positionsTable) ADD PRIMARY KEY (stream_id)"), logger: logger).collect()
     }
 
     private func write(_ events: [RecordedEvent], position: Int64, applied: Int64) -> Task<Void, any Error> {
@@ -173,10 +191,9 @@ public struct ProjectionRebuilder: Sendable {
 
     /// One transaction: hold live writers (readers go on), catch the shadow up with everything
     /// the store has beyond the load's position and every stream the live side applied
-    /// further, then rename shadow tables in and replace the stream versions.
-    private func swap(after position: Int64, positions loaded: [String: Int64]) async throws -> Int {
+    /// further, then rename shadow tables in and replace the stream positions.
+    private func swap(after position: Int64) async throws -> Int {
         try await client.withTransaction(logger: logger) { connection in
-            var positions = loaded
             let target = ProjectionTarget(connection: connection, logger: logger, tableSuffix: Self.suffix, isBulkLoad: false)
             // Live batches take checkpoint row locks first: this makes them wait at their start.
             _ = try await connection.query("LOCK TABLE read_models.checkpoints IN EXCLUSIVE MODE", logger: logger).collect()
@@ -184,19 +201,19 @@ public struct ProjectionRebuilder: Sendable {
             while true {
                 let events = try await readAll(after: tail, on: connection)
                 guard let last = events.last else { break }
-                try await applyNew(events, to: target, positions: &positions)
+                try await applyNew(events, to: target, on: connection)
                 tail = last.globalPosition
             }
-            var behind = 0
-            for row in try await connection.query(
-                "SELECT stream_id, version FROM read_models.stream_positions WHERE projection = \(projection.name)", logger: logger
-            ).collect() {
-                let (stream, live) = try row.decode((String, Int64).self)
-                let shadow = positions[stream] ?? 0
-                guard live > shadow else { continue }
-                behind += 1
+            let behind = try await connection.query(
+                """
+                SELECT l.stream_id, coalesce(s.version, 0), l.version FROM read_models.stream_positions l
+                LEFT JOIN \(unescaped: positionsTable) s ON s.stream_id = l.stream_id
+                WHERE l.projection = \(projection.name) AND l.version > coalesce(s.version, 0)
+                """, logger: logger
+            ).collect().map { try $0.decode((String, Int64, Int64).self) }
+            for (stream, shadow, live) in behind {
                 let events = try await store.readStream(stream, from: shadow + 1, through: live)
-                try await applyNew(events, to: target, positions: &positions)
+                try await applyNew(events, to: target, on: connection)
             }
             for table in projection.tables {
                 _ = try await connection.query(
@@ -205,25 +222,44 @@ public struct ProjectionRebuilder: Sendable {
                     PostgresQuery(unsafeSQL: "ALTER TABLE read_models.\(table)\(Self.suffix) RENAME TO \(table)"), logger: logger).collect()
             }
             _ = try await connection.query("DELETE FROM read_models.stream_positions WHERE projection = \(projection.name)", logger: logger).collect()
-            let streams = Array(positions.keys)
-            let versions = streams.map { positions[$0] ?? 0 }
             _ = try await connection.query(
                 """
                 INSERT INTO read_models.stream_positions (projection, stream_id, version)
-                SELECT \(projection.name), * FROM unnest(\(streams)::text[], \(versions)::int8[])
+                SELECT \(projection.name), stream_id, version FROM \(unescaped: positionsTable)
                 """, logger: logger
             ).collect()
-            return behind
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(positionsTable)"), logger: logger).collect()
+            return behind.count
         }
     }
 
-    private func applyNew(_ events: [RecordedEvent], to target: ProjectionTarget, positions: inout [String: Int64]) async throws {
+    /// Applies the events the shadow has not applied yet, moving their streams' positions.
+    private func applyNew(_ events: [RecordedEvent], to target: ProjectionTarget, on connection: PostgresConnection) async throws {
+        let mine = events.filter { projection.eventTypes.contains($0.type) }
+        guard !mine.isEmpty else { return }
+        var positions: [String: Int64] = [:]
+        for row in try await connection.query(
+            "SELECT stream_id, version FROM \(unescaped: positionsTable) WHERE stream_id = ANY(\(Array(Set(mine.map(\.streamID)))))",
+            logger: logger
+        ).collect() {
+            let (stream, version) = try row.decode((String, Int64).self)
+            positions[stream] = version
+        }
         var fresh: [RecordedEvent] = []
-        for event in events where projection.eventTypes.contains(event.type) && event.streamVersion > positions[event.streamID] ?? 0 {
+        for event in mine where event.streamVersion > positions[event.streamID] ?? 0 {
             positions[event.streamID] = event.streamVersion
             fresh.append(event)
         }
-        if !fresh.isEmpty { try await projection.apply(fresh, to: target) }
+        guard !fresh.isEmpty else { return }
+        try await projection.apply(fresh, to: target)
+        let streams = Array(Set(fresh.map(\.streamID)))
+        _ = try await connection.query(
+            """
+            INSERT INTO \(unescaped: positionsTable) AS p (stream_id, version)
+            SELECT * FROM unnest(\(streams)::text[], \(streams.map { positions[$0] ?? 0 })::int8[])
+            ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version
+            """, logger: logger
+        ).collect()
     }
 
     /// The global log read inside the swap transaction (the store's own read uses the pool).

@@ -59,7 +59,8 @@ public struct OrderSummaryProjection: Projection {
                 into: "orders",
                 columns: ["order_id", "customer_id", "status", "lines", "total_cents", "payment_method", "cancellation_reason", "placed_at", "updated_at", "correlation_id"],
                 rows: inserts.map {
-                    [$0.orderID, $0.customerID, $0.status, $0.lines, String($0.totalCents), $0.paymentMethod, $0.cancellationReason,
+                    [$0.orderID, $0.customerID, $0.status, $0.lines, String($0.totalCents), $0.paymentMethod,
+                     $0.cancellationReason.flatMap { $0.isEmpty ? nil : $0 },
                      CopyText.timestamp($0.placedAt), CopyText.timestamp($0.updatedAt), $0.correlationID]
                 })
         } else if !inserts.isEmpty {
