@@ -17,6 +17,20 @@ package struct OutboxMessage: Sendable {
     }
 }
 
+/// How a relay publishes (the event relay's `OutboxRelay.Configuration`).
+public struct OutboxSettings: Sendable {
+    public var batchSize = 500
+    /// How long to wait before looking again when the outbox was empty.
+    public var idleInterval: Duration = .milliseconds(20)
+    /// Published rows older than this are deleted.
+    public var retention: Duration = .seconds(3_600)
+    public var pruneInterval: Duration = .seconds(60)
+    /// How often a standby instance tries to take over.
+    public var standbyInterval: Duration = .seconds(1)
+
+    public init() {}
+}
+
 /// An outbox a relay publishes: the event store's (events) or the sagas' (commands).
 package protocol OutboxSource: Sendable {
     /// Who leads, for the log ("outbox relay").
@@ -38,18 +52,7 @@ package protocol OutboxSource: Sendable {
 /// (at-least-once, in order per key). A relay never skips a row that committed late with a
 /// lower position: it selects unpublished rows, not rows above a cursor.
 package struct OutboxPublisher<Source: OutboxSource>: Sendable {
-    package struct Settings: Sendable {
-        package var batchSize = 500
-        /// How long to wait before looking again when the outbox was empty.
-        package var idleInterval: Duration = .milliseconds(20)
-        /// Published rows older than this are deleted.
-        package var retention: Duration = .seconds(3_600)
-        package var pruneInterval: Duration = .seconds(60)
-        /// How often a standby instance tries to take over.
-        package var standbyInterval: Duration = .seconds(1)
-
-        package init() {}
-    }
+    package typealias Settings = OutboxSettings
 
     let source: Source
     let client: PostgresClient

@@ -11,29 +11,12 @@ public import ServiceLifecycle
 /// recognise the redelivery by stream version). Several instances may run; one leads (see
 /// `OutboxPublisher`, which the saga command relay shares).
 public struct OutboxRelay: Service {
-    public struct Configuration: Sendable {
-        public var batchSize = 500
-        /// How long to wait before looking again when the outbox was empty.
-        public var idleInterval: Duration = .milliseconds(20)
-        /// Published rows older than this are deleted.
-        public var retention: Duration = .seconds(3_600)
-        public var pruneInterval: Duration = .seconds(60)
-        /// How often a standby instance tries to take over.
-        public var standbyInterval: Duration = .seconds(1)
-
-        public init() {}
-    }
+    public typealias Configuration = OutboxSettings
 
     let publisher: OutboxPublisher<EventOutbox>
 
     public init(client: PostgresClient, producer: KafkaProducer, logger: Logger, configuration: Configuration = .init()) {
-        var settings = OutboxPublisher<EventOutbox>.Settings()
-        settings.batchSize = configuration.batchSize
-        settings.idleInterval = configuration.idleInterval
-        settings.retention = configuration.retention
-        settings.pruneInterval = configuration.pruneInterval
-        settings.standbyInterval = configuration.standbyInterval
-        publisher = OutboxPublisher(source: EventOutbox(), client: client, producer: producer, settings: settings, logger: logger)
+        publisher = OutboxPublisher(source: EventOutbox(), client: client, producer: producer, settings: configuration, logger: logger)
     }
 
     public func run() async throws {

@@ -27,7 +27,7 @@ public struct ProjectionSpecification: Sendable {
     /// The ways the history is delivered, each a list of batches.
     var deliveries: [(name: String, batches: [[RecordedEvent]])] {
         let events = history
-        var random = SeededRandom(seed: 42)
+        var random = SeededGenerator(seed: 42)
         var cut: [[RecordedEvent]] = []
         var index = 0
         while index < events.count {
@@ -77,18 +77,5 @@ public struct ProjectionSpecification: Sendable {
             _ = try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE read_models.\(table)"), logger: logger).collect()
         }
         _ = try await client.query("DELETE FROM read_models.stream_positions WHERE projection = \(projection.name)", logger: logger).collect()
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing delivery can be repeated.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
