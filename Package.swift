@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "suitectl", targets: ["Suitectl"]),
         .executable(name: "checkout-demo", targets: ["CheckoutDemo"]),
         .executable(name: "suite-bench", targets: ["SuiteBench"]),
+        .executable(name: "suite-check", targets: ["SuiteCheck"]),
         .library(name: "EventSourcing", targets: ["EventSourcing"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Kafka", targets: ["Kafka"]),
@@ -68,6 +69,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/ConsumerRuntime",
+            swiftSettings: strict
+        ),
+        // Invariants that must hold after a run, checked from PostgreSQL and Kafka (generic).
+        .target(
+            name: "InvariantChecks",
+            dependencies: [
+                "EventSourcing", "EventStore", "Kafka", "Projections",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/InvariantChecks",
             swiftSettings: strict
         ),
         // The pure core: envelope, deciders, codecs with upcasting. No I/O.
@@ -198,6 +210,18 @@ let package = Package(
             path: "Services/Suitectl",
             swiftSettings: strict
         ),
+        // The invariant checker for the checkout suite (after a run, a drill, the demo).
+        .executableTarget(
+            name: "SuiteCheck",
+            dependencies: [
+                "InvariantChecks", "CheckoutSuite", "CheckoutReadModels", "Checkout", "EventSourcing", "EventStore", "ServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/SuiteCheck",
+            swiftSettings: strict
+        ),
         // The main job's driver (scripts/demo): checkouts, a poison event, checks, a summary.
         .executableTarget(
             name: "CheckoutDemo",
@@ -285,7 +309,7 @@ let package = Package(
             name: "SagaIntegrationTests",
             dependencies: [
                 "CheckoutSuite",
-                "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore", "ServiceSupport",
+                "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore", "ServiceSupport", "InvariantChecks", "SuiteCheck", "Kafka",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/SagaIntegrationTests",

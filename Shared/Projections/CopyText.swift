@@ -36,7 +36,7 @@ public enum CopyText {
     /// Computed from the epoch (civil-from-days), because a date formatter is too slow for a
     /// million rows.
     public static func timestamp(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = date.epochMicroseconds
         var days = micros >= 0 ? micros / 86_400_000_000 : (micros - 86_399_999_999) / 86_400_000_000
         let inDay = micros - days * 86_400_000_000
         days += 719_468
@@ -56,4 +56,14 @@ public enum CopyText {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
+}
+
+extension Date {
+    /// Whole microseconds since 1970, rounded: a time read from PostgreSQL or from an event's
+    /// header comes back to exactly the microsecond it was. (PostgresNIO truncates a `Date` when
+    /// it encodes one, which can lose a microsecond to floating point.) Set-based writes pass
+    /// times as these integers and turn them into `timestamptz` in SQL with
+    /// `'epoch'::timestamptz + x * interval '1 microsecond'`, exactly as `COPY` loads
+    /// `CopyText.timestamp`.
+    public var epochMicroseconds: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
 }

@@ -26,7 +26,10 @@ public struct ProjectionRebuilder: Sendable {
     /// the live side moves ahead of the shadow. Tests use it to widen that window on purpose.
     public var beforeSwap: @Sendable () async throws -> Void = {}
 
-    static let suffix = "__rebuild"
+    /// The shadow tables' suffix: `__rebuild`, or `__verify` for `differences()`.
+    var suffix = "__rebuild"
+    /// Whether `read_models.rebuilds` records this run (not for `differences()`).
+    var recordsProgress = true
 
     public init(projection: any Projection, store: PostgresEventStore, logger: Logger) {
         self.projection = projection
@@ -52,7 +55,7 @@ public struct ProjectionRebuilder: Sendable {
             _ = try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
         }
         for table in projection.tables {
-            _ = try await client.query(PostgresQuery(unsafeSQL: "ANALYZE read_models.\(table)\(Self.suffix)"), logger: logger).collect()
+            _ = try await client.query(PostgresQuery(unsafeSQL: "ANALYZE read_models.\(table)\(suffix)"), logger: logger).collect()
         }
         try await beforeSwap()
         let caughtUp = try await swap(after: head)
@@ -65,20 +68,64 @@ public struct ProjectionRebuilder: Sendable {
         return Report(projection: projection.name, eventsApplied: applied, caughtUpStreams: caughtUp, position: head)
     }
 
+    /// A table of the live model and how it differs from a fresh build.
+    public struct TableDifference: Sendable {
+        public var table: String
+        /// Rows in one but not the other (counted on both sides).
+        public var rows: Int64
+        /// A few of them, as JSON, marked `live` or `fresh`.
+        public var sample: [String]
+    }
+
+    /// Builds the projection afresh from the event store into `<table>__verify` tables (never
+    /// swapped in, dropped afterwards) and compares them with the live tables row by row. Exact
+    /// only when the live side has applied everything (a settled system): the invariant checker
+    /// uses it.
+    public func differences() async throws -> [TableDifference] {
+        var fresh = self
+        fresh.suffix = "__verify"
+        fresh.recordsProgress = false
+        _ = try await fresh.prepare()
+        _ = try await fresh.load(through: try await visibleHead())
+        var differences: [TableDifference] = []
+        for table in projection.tables {
+            let live = "read_models.\(table)"
+            let built = "read_models.\(table)__verify"
+            let onlyLive = "SELECT * FROM \(live) EXCEPT ALL SELECT * FROM \(built)"
+            let onlyFresh = "SELECT * FROM \(built) EXCEPT ALL SELECT * FROM \(live)"
+            let rows = try await client.query(
+                PostgresQuery(unsafeSQL: "SELECT ((SELECT count(*) FROM (\(onlyLive)) a) + (SELECT count(*) FROM (\(onlyFresh)) b))::int8"),
+                logger: logger
+            ).collect().first?.decode(Int64.self) ?? 0
+            let sample = rows == 0 ? [] : try await client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        (SELECT 'live ' || row_to_json(a)::text FROM (\(onlyLive) LIMIT 3) a)
+                        UNION ALL (SELECT 'fresh ' || row_to_json(b)::text FROM (\(onlyFresh) LIMIT 3) b)
+                        """), logger: logger
+            ).collect().map { try $0.decode(String.self) }
+            _ = try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE \(built)"), logger: logger).collect()
+            differences.append(TableDifference(table: table, rows: rows, sample: sample))
+        }
+        return differences
+    }
+
     /// Empty shadow tables with the live tables' columns, defaults, constraints and unique
     /// indexes; returns the statements that create the other indexes, run after the load.
     private func prepare() async throws -> [String] {
         try await client.withTransaction(logger: logger) { connection in
-            _ = try await connection.query(
-                """
-                INSERT INTO read_models.rebuilds (projection, status) VALUES (\(projection.name), 'running')
-                ON CONFLICT (projection) DO UPDATE SET status = 'running', position = 0, events_applied = 0, started_at = now(),
-                    finished_at = NULL, error = NULL
-                """, logger: logger
-            ).collect()
+            if recordsProgress {
+                _ = try await connection.query(
+                    """
+                    INSERT INTO read_models.rebuilds (projection, status) VALUES (\(projection.name), 'running')
+                    ON CONFLICT (projection) DO UPDATE SET status = 'running', position = 0, events_applied = 0, started_at = now(),
+                        finished_at = NULL, error = NULL
+                    """, logger: logger
+                ).collect()
+            }
             var deferred: [String] = []
             for table in projection.tables {
-                let shadow = "\(table)\(Self.suffix)"
+                let shadow = "\(table)\(suffix)"
                 _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS read_models.\(shadow)"), logger: logger).collect()
                 _ = try await connection.query(
                     PostgresQuery(unsafeSQL: "CREATE TABLE read_models.\(shadow) (LIKE read_models.\(table) INCLUDING ALL)"), logger: logger
@@ -172,11 +219,13 @@ public struct ProjectionRebuilder: Sendable {
         Task {
             try await client.withTransaction(logger: logger) { connection in
                 try await projection.apply(
-                    events, to: ProjectionTarget(connection: connection, logger: logger, tableSuffix: Self.suffix, isBulkLoad: true))
-                _ = try await connection.query(
-                    "UPDATE read_models.rebuilds SET position = \(position), events_applied = \(applied) WHERE projection = \(projection.name)",
-                    logger: logger
-                ).collect()
+                    events, to: ProjectionTarget(connection: connection, logger: logger, tableSuffix: suffix, isBulkLoad: true))
+                if recordsProgress {
+                    _ = try await connection.query(
+                        "UPDATE read_models.rebuilds SET position = \(position), events_applied = \(applied) WHERE projection = \(projection.name)",
+                        logger: logger
+                    ).collect()
+                }
             }
         }
     }
@@ -194,7 +243,7 @@ public struct ProjectionRebuilder: Sendable {
     /// further, then rename shadow tables in and replace the stream positions.
     private func swap(after position: Int64) async throws -> Int {
         try await client.withTransaction(logger: logger) { connection in
-            let target = ProjectionTarget(connection: connection, logger: logger, tableSuffix: Self.suffix, isBulkLoad: false)
+            let target = ProjectionTarget(connection: connection, logger: logger, tableSuffix: suffix, isBulkLoad: false)
             // Live batches take checkpoint row locks first: this makes them wait at their start.
             _ = try await connection.query("LOCK TABLE read_models.checkpoints IN EXCLUSIVE MODE", logger: logger).collect()
             var tail = position
@@ -219,7 +268,7 @@ public struct ProjectionRebuilder: Sendable {
                 _ = try await connection.query(
                     PostgresQuery(unsafeSQL: "ALTER TABLE read_models.\(table) RENAME TO \(table)__retired"), logger: logger).collect()
                 _ = try await connection.query(
-                    PostgresQuery(unsafeSQL: "ALTER TABLE read_models.\(table)\(Self.suffix) RENAME TO \(table)"), logger: logger).collect()
+                    PostgresQuery(unsafeSQL: "ALTER TABLE read_models.\(table)\(suffix) RENAME TO \(table)"), logger: logger).collect()
             }
             _ = try await connection.query("DELETE FROM read_models.stream_positions WHERE projection = \(projection.name)", logger: logger).collect()
             _ = try await connection.query(

@@ -38,10 +38,17 @@ struct BulkRebuildTests {
                     to: stream, expected: .exact(event.streamVersion - 1),
                     events: [NewEvent(encoded: EncodedEvent(type: event.type, schemaVersion: event.schemaVersion, payload: event.payload), correlationID: event.correlationID)])
             }
-            let stored = try await store.readAll(after: 0, limit: 1_000)
+            // readAll leaves out what a transaction still in flight might precede, and that is
+            // cluster-wide (other tests' databases too): wait until every event is visible.
+            var stored: [RecordedEvent] = []
+            try await waitUntil("every appended event readable") {
+                stored = try await store.readAll(after: 0, limit: 1_000)
+                return stored.count == history.count
+            }
+            let events = stored
             let projections: [any Projection] = [OrderSummaryProjection(), CustomerProjection()]
             _ = try await client.withTransaction(logger: logger) { connection in
-                for projection in projections { try await projection.applyNew(stored, on: connection, logger: logger) }
+                for projection in projections { try await projection.applyNew(events, on: connection, logger: logger) }
             }
             let live = try await snapshot(client)
             let livePositions = try await positions(client)

@@ -36,8 +36,10 @@ public struct CustomerProjection: Projection {
             try await target.run(
                 """
                 INSERT INTO \(unescaped: table) (order_id, customer_id, status, total_cents, placed_at)
-                SELECT * FROM unnest(\(inserts.map(\.orderID))::text[], \(inserts.map(\.customerID))::text[], \(inserts.map(\.status))::text[],
-                                     \(inserts.map(\.totalCents))::int8[], \(inserts.map(\.placedAt))::timestamptz[])
+                SELECT u.order_id, u.customer_id, u.status, u.total_cents, 'epoch'::timestamptz + u.placed_us * interval '1 microsecond'
+                FROM unnest(\(inserts.map(\.orderID))::text[], \(inserts.map(\.customerID))::text[], \(inserts.map(\.status))::text[],
+                            \(inserts.map(\.totalCents))::int8[], \(inserts.map(\.placedAt.epochMicroseconds))::int8[])
+                     AS u(order_id, customer_id, status, total_cents, placed_us)
                 """)
         }
         let updates = rows.updates

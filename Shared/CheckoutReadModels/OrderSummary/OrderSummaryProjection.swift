@@ -68,13 +68,14 @@ public struct OrderSummaryProjection: Projection {
                 """
                 INSERT INTO \(unescaped: orders) (order_id, customer_id, status, lines, total_cents, payment_method, cancellation_reason, placed_at,
                                                   updated_at, correlation_id)
-                SELECT o.order_id, o.customer_id, o.status, o.lines::jsonb, o.total_cents, o.payment_method, nullif(o.reason, ''), o.placed_at,
-                       o.updated_at, o.correlation_id
+                SELECT o.order_id, o.customer_id, o.status, o.lines::jsonb, o.total_cents, o.payment_method, nullif(o.reason, ''),
+                       'epoch'::timestamptz + o.placed_us * interval '1 microsecond', 'epoch'::timestamptz + o.updated_us * interval '1 microsecond',
+                       o.correlation_id
                 FROM unnest(\(inserts.map(\.orderID))::text[], \(inserts.map(\.customerID))::text[], \(inserts.map(\.status))::text[],
                             \(inserts.map(\.lines))::text[], \(inserts.map(\.totalCents))::int8[], \(inserts.map(\.paymentMethod))::text[],
-                            \(inserts.map { $0.cancellationReason ?? "" })::text[], \(inserts.map(\.placedAt))::timestamptz[],
-                            \(inserts.map(\.updatedAt))::timestamptz[], \(inserts.map(\.correlationID))::text[])
-                     AS o(order_id, customer_id, status, lines, total_cents, payment_method, reason, placed_at, updated_at, correlation_id)
+                            \(inserts.map { $0.cancellationReason ?? "" })::text[], \(inserts.map(\.placedAt.epochMicroseconds))::int8[],
+                            \(inserts.map(\.updatedAt.epochMicroseconds))::int8[], \(inserts.map(\.correlationID))::text[])
+                     AS o(order_id, customer_id, status, lines, total_cents, payment_method, reason, placed_us, updated_us, correlation_id)
                 """)
         }
         let updates = rows.updates
@@ -82,10 +83,10 @@ public struct OrderSummaryProjection: Projection {
         try await target.run(
             """
             UPDATE \(unescaped: orders) t SET status = u.status, cancellation_reason = coalesce(nullif(u.reason, ''), t.cancellation_reason),
-                                              updated_at = u.updated_at
+                                              updated_at = 'epoch'::timestamptz + u.updated_us * interval '1 microsecond'
             FROM unnest(\(updates.map(\.orderID))::text[], \(updates.map(\.change.status))::text[],
-                        \(updates.map { $0.change.cancellationReason ?? "" })::text[], \(updates.map(\.change.updatedAt))::timestamptz[])
-                 AS u(order_id, status, reason, updated_at)
+                        \(updates.map { $0.change.cancellationReason ?? "" })::text[], \(updates.map(\.change.updatedAt.epochMicroseconds))::int8[])
+                 AS u(order_id, status, reason, updated_us)
             WHERE t.order_id = u.order_id
             """)
     }
@@ -101,8 +102,10 @@ public struct OrderSummaryProjection: Projection {
         try await target.run(
             """
             INSERT INTO \(unescaped: target.table("order_timeline")) (order_id, stream_id, stream_version, at, event_type, detail)
-            SELECT * FROM unnest(\(rows.map(\.orderID))::text[], \(rows.map(\.streamID))::text[], \(rows.map(\.streamVersion))::int8[],
-                                 \(rows.map(\.at))::timestamptz[], \(rows.map(\.eventType))::text[], \(rows.map(\.detail))::text[])
+            SELECT t.order_id, t.stream_id, t.stream_version, 'epoch'::timestamptz + t.at_us * interval '1 microsecond', t.event_type, t.detail
+            FROM unnest(\(rows.map(\.orderID))::text[], \(rows.map(\.streamID))::text[], \(rows.map(\.streamVersion))::int8[],
+                        \(rows.map(\.at.epochMicroseconds))::int8[], \(rows.map(\.eventType))::text[], \(rows.map(\.detail))::text[])
+                 AS t(order_id, stream_id, stream_version, at_us, event_type, detail)
             ON CONFLICT DO NOTHING
             """)
     }

@@ -41,7 +41,9 @@ public struct StockLevelsProjection: Projection {
         try await target.run(
             """
             INSERT INTO \(unescaped: table) AS s (sku, on_hand, reserved, updated_at)
-            SELECT * FROM unnest(\(skus)::text[], \(rows.map(\.onHand))::int8[], \(rows.map(\.reserved))::int8[], \(rows.map(\.updatedAt))::timestamptz[])
+            SELECT u.sku, u.on_hand, u.reserved, 'epoch'::timestamptz + u.updated_us * interval '1 microsecond'
+            FROM unnest(\(skus)::text[], \(rows.map(\.onHand))::int8[], \(rows.map(\.reserved))::int8[], \(rows.map(\.updatedAt.epochMicroseconds))::int8[])
+                 AS u(sku, on_hand, reserved, updated_us)
             ON CONFLICT (sku) DO UPDATE SET on_hand = s.on_hand + EXCLUDED.on_hand, reserved = s.reserved + EXCLUDED.reserved,
                                             updated_at = EXCLUDED.updated_at
             """)
