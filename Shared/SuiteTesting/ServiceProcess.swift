@@ -45,13 +45,22 @@ public final class ServiceProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// SIGTERM and wait for a clean exit; SIGKILL after `timeout`.
-    public func stop(timeout: Duration = .seconds(20)) async {
-        guard process.isRunning else { return }
+    /// SIGTERM and wait for a clean exit; SIGKILL after `timeout`. True when it exited on its
+    /// own, with status 0, within the timeout.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(20)) async -> Bool {
+        guard process.isRunning else { return exitedCleanly }
         signal(SIGTERM)
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { kill9() }
+        guard process.isRunning else { return exitedCleanly }
+        kill9()
+        return false
+    }
+
+    /// Exited by itself with status 0.
+    public var exitedCleanly: Bool {
+        !process.isRunning && process.terminationReason == .exit && process.terminationStatus == 0
     }
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }

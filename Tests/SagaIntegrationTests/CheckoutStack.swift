@@ -16,8 +16,11 @@ final class CheckoutStack: Sendable {
     let projectionURL: String
     let sagaPort: Int
     let sagaEnvironment: [String: String]
-    let command: ServiceProcess
-    let projection: ServiceProcess
+    let commandPort: Int
+    let projectionPort: Int
+    private let processes: Mutex<(command: ServiceProcess, projection: ServiceProcess)>
+    var command: ServiceProcess { processes.withLock { $0.command } }
+    var projection: ServiceProcess { processes.withLock { $0.projection } }
     private let orchestrators = Mutex<[ServiceProcess]>([])
     let http = TestHTTP()
 
@@ -28,13 +31,12 @@ final class CheckoutStack: Sendable {
         kafka = try TestKafka()
         try kafka.createSuiteTopics(partitions: 6)
         self.databaseURL = databaseURL
-        let commandPort = try freeLocalPort()
-        let projectionPort = try freeLocalPort()
+        commandPort = try freeLocalPort()
+        projectionPort = try freeLocalPort()
         sagaPort = try freeLocalPort()
         commandURL = "http://127.0.0.1:\(commandPort)"
         projectionURL = "http://127.0.0.1:\(projectionPort)"
-        command = try Self.service("command-service", port: commandPort, databaseURL: databaseURL, kafka: kafka)
-        projection = try Self.service("projection-service", port: projectionPort, databaseURL: databaseURL, kafka: kafka)
+        processes = Mutex(try Self.commandAndProjection(commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka))
         try await startOrchestrator()
         try await waitReady(commandURL)
         try await waitReady(projectionURL)
@@ -47,6 +49,23 @@ final class CheckoutStack: Sendable {
         ]
         environment.merge(extra) { _, new in new }
         return try ServiceProcess(executable: executable, name: executable, environment: environment)
+    }
+
+    /// Starts (new) command and projection processes on the stack's ports and waits until they are ready.
+    func restartCommandAndProjection() async throws {
+        let started = try Self.commandAndProjection(commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka)
+        processes.withLock { $0 = started }
+        try await waitReady(commandURL)
+        try await waitReady(projectionURL)
+    }
+
+    private static func commandAndProjection(
+        commandPort: Int, projectionPort: Int, databaseURL: String, kafka: TestKafka
+    ) throws -> (command: ServiceProcess, projection: ServiceProcess) {
+        (
+            try service("command-service", port: commandPort, databaseURL: databaseURL, kafka: kafka),
+            try service("projection-service", port: projectionPort, databaseURL: databaseURL, kafka: kafka)
+        )
     }
 
     /// Starts a (new) orchestrator process and waits until it is ready.
@@ -71,6 +90,25 @@ final class CheckoutStack: Sendable {
         for process in orchestrators.withLock({ $0 }) where process.isRunning { await process.stop() }
         await projection.stop()
         await command.stop()
+    }
+
+    /// SIGTERM to every service at once; for each, whether it exited cleanly (status 0) within
+    /// `bound`, and how long it took.
+    func terminateAll(within bound: Duration) async -> [(name: String, cleanly: Bool, seconds: Double)] {
+        let all = orchestrators.withLock { $0.filter(\.isRunning) } + [projection, command].filter(\.isRunning)
+        return await withTaskGroup(of: (String, Bool, Double).self) { group in
+            for process in all {
+                group.addTask {
+                    let started = ContinuousClock.now
+                    let cleanly = await process.stop(timeout: bound)
+                    let elapsed = ContinuousClock.now - started
+                    return (process.name, cleanly, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                }
+            }
+            var results: [(name: String, cleanly: Bool, seconds: Double)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
     }
 
     func killAll() {
