@@ -108,7 +108,7 @@ struct CommandRoutes: Sendable {
     }
 
     @Sendable func streamEvents(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let streamID = try RequestJSON.pathParameter("streamId", of: context)
+        let streamID = try RequestJSON.streamParameter("streamId", of: context).description
         let from = try RequestJSON.queryInt64("from", of: request, minimum: 1) ?? 1
         let to = try RequestJSON.queryInt64("to", of: request, minimum: 1)
         let events = try await CommandOutcomes.storeCall { () throws(EventStoreError) in
@@ -121,13 +121,13 @@ struct CommandRoutes: Sendable {
     }
 
     @Sendable func streamState(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let streamID = try RequestJSON.pathParameter("streamId", of: context)
+        let name = try RequestJSON.streamParameter("streamId", of: context)
+        let streamID = name.description
         let asOf = try RequestJSON.queryDate("asOf", of: request)
         let version = try RequestJSON.queryInt64("version", of: request, minimum: 0)
         if asOf != nil, version != nil {
             throw ServiceError.invalidField("asOf", reason: "give either asOf or version, not both")
         }
-        guard let name = StreamName(streamID) else { throw ServiceError.notFound("stream", id: streamID) }
         let view: StateView
         switch name.category {
         case Order.category: view = try await StateView.of(commands.order(name.id), name, asOf: asOf, version: version)

@@ -1,4 +1,5 @@
 import Checkout
+import EventSourcing
 import Crypto
 import Foundation
 import HTTPTypes
@@ -47,7 +48,11 @@ enum RequestJSON {
         case .valueNotFound(let type, let context):
             return .invalidField(path(context.codingPath), reason: "must be \(describe(type)), not null")
         case .dataCorrupted(let context):
-            if context.codingPath.isEmpty { return .invalidField("body", reason: "is not valid JSON") }
+            // Foundation reports a number that does not fit its field (1.5 or 1e30 for an
+            // integer) without the field's path: say what is wrong rather than "not JSON".
+            if context.codingPath.isEmpty {
+                return .invalidField("body", reason: context.debugDescription.contains("umber") ? context.debugDescription : "is not valid JSON")
+            }
             return .invalidField(path(context.codingPath), reason: context.debugDescription)
         @unknown default:
             return .invalidField("body", reason: "cannot be read")
@@ -76,6 +81,17 @@ enum RequestJSON {
             throw ServiceError.invalidField(name, reason: "is required")
         }
         return value
+    }
+
+    /// A path parameter that names a stream, `<category>-<id>`: 400 unless the id keeps
+    /// `InputLimits`' id rule (a well-formed name of a stream that does not exist is a 404 later).
+    static func streamParameter(_ name: String, of context: BasicRequestContext) throws -> StreamName {
+        let value = try pathParameter(name, of: context)
+        guard let stream = StreamName(value), InputLimits.isValidID(stream.category), InputLimits.isValidID(stream.id) else {
+            throw ServiceError.invalidField(
+                name, reason: "must be <category>-<id>, the id 1 to \(InputLimits.maxIDLength) characters of A-Z a-z 0-9 . _ -")
+        }
+        return stream
     }
 
     /// A path parameter that names an order or a SKU: 400 unless it keeps `InputLimits`' id rule.

@@ -1,0 +1,121 @@
+import CheckoutSuite
+import Checkout
+@testable import CommandService
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PostgresNIO
+import SuiteTesting
+import Testing
+
+/// Hostile input on every route of the command service: each gets a 4xx with a JSON error
+/// (naming the field where there is one), never a 5xx or a crash, and nothing is written.
+@Suite("Command service: hostile input")
+struct HostileInputTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var label: String
+        var method: HTTPRequest.Method
+        var uri: String
+        var body: String
+        var status: HTTPResponse.Status
+        /// The field the error must name (nil: any, or none).
+        var field: String?
+        var testDescription: String { label }
+    }
+
+    static let validLine = #"{"sku":"S","quantity":1,"unitPriceCents":1}"#
+    static func order(_ fields: String) -> String { "{\(fields)}" }
+
+    static let cases: [Case] = [
+        Case(label: "truncated JSON", method: .post, uri: "/orders", body: #"{"customerId":"c","lines":[{"sku""#, status: .badRequest, field: "body"),
+        Case(label: "an array instead of an object", method: .post, uri: "/orders", body: "[]", status: .badRequest, field: nil),
+        Case(label: "null", method: .post, uri: "/orders", body: "null", status: .badRequest, field: nil),
+        Case(label: "not JSON at all", method: .post, uri: "/orders", body: "customerId=c", status: .badRequest, field: "body"),
+        Case(
+            label: "a number where text belongs", method: .post, uri: "/orders",
+            body: order(#""customerId":42,"lines":[\#(validLine)],"paymentMethod":"card""#), status: .badRequest, field: "customerId"),
+        Case(
+            label: "an empty customer", method: .post, uri: "/orders",
+            body: order(#""customerId":"","lines":[\#(validLine)],"paymentMethod":"card""#), status: .unprocessableContent, field: "customerId"),
+        Case(
+            label: "a quantity beyond Int64", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[{"sku":"S","quantity":9223372036854775808,"unitPriceCents":1}],"paymentMethod":"card""#),
+            status: .badRequest, field: "body"),
+        Case(
+            label: "a fractional quantity", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[{"sku":"S","quantity":1.5,"unitPriceCents":1}],"paymentMethod":"card""#),
+            status: .badRequest, field: "body"),
+        Case(
+            label: "an exponent quantity", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[{"sku":"S","quantity":1e30,"unitPriceCents":1}],"paymentMethod":"card""#),
+            status: .badRequest, field: "body"),
+        Case(
+            label: "a zero quantity", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[{"sku":"S","quantity":0,"unitPriceCents":1}],"paymentMethod":"card""#),
+            status: .unprocessableContent, field: "lines[0].quantity"),
+        Case(
+            label: "a negative price", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[{"sku":"S","quantity":1,"unitPriceCents":-1}],"paymentMethod":"card""#),
+            status: .unprocessableContent, field: "lines[0].unitPriceCents"),
+        Case(
+            label: "SQL in an id", method: .post, uri: "/orders",
+            body: order(#""customerId":"c'; DROP TABLE event_store.events;--","lines":[\#(validLine)],"paymentMethod":"card""#),
+            status: .unprocessableContent, field: "customerId"),
+        Case(
+            label: "unicode in an id", method: .post, uri: "/orders",
+            body: order(#""customerId":"çœ😀","lines":[\#(validLine)],"paymentMethod":"card""#), status: .unprocessableContent, field: "customerId"),
+        Case(
+            label: "a NUL escape in an id", method: .post, uri: "/orders",
+            body: order(#""customerId":"c\u0000","lines":[\#(validLine)],"paymentMethod":"card""#), status: .unprocessableContent, field: "customerId"),
+        Case(
+            label: "a path in a SKU", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[{"sku":"../../etc","quantity":1,"unitPriceCents":1}],"paymentMethod":"card""#),
+            status: .unprocessableContent, field: "lines[0].sku"),
+        Case(
+            label: "deep nesting", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":\#(String(repeating: "[", count: 5_000))\#(String(repeating: "]", count: 5_000)),"paymentMethod":"card""#),
+            status: .badRequest, field: nil),
+        Case(
+            label: "a body over 1 MiB", method: .post, uri: "/orders",
+            body: order(#""customerId":"\#(String(repeating: "c", count: 1 << 20))","lines":[],"paymentMethod":"card""#), status: .contentTooLarge,
+            field: nil),
+        Case(label: "a cancel with a number as reason", method: .post, uri: "/orders/o-1/cancel", body: #"{"reason":5}"#, status: .badRequest, field: "reason"),
+        Case(label: "a cancel of a path id", method: .post, uri: "/orders/..%2F..%2Fx/cancel", body: #"{"reason":"x"}"#, status: .badRequest, field: nil),
+        Case(label: "a restock without quantity", method: .post, uri: "/stock/SKU-1/restock", body: "{}", status: .badRequest, field: "quantity"),
+        Case(label: "a restock of zero", method: .post, uri: "/stock/SKU-1/restock", body: #"{"quantity":0}"#, status: .unprocessableContent, field: "quantity"),
+        Case(label: "a restock in words", method: .post, uri: "/stock/SKU-1/restock", body: #"{"quantity":"many"}"#, status: .badRequest, field: "quantity"),
+        Case(label: "a restock of a SKU with spaces", method: .post, uri: "/stock/a%20b/restock", body: #"{"quantity":1}"#, status: .badRequest, field: nil),
+        Case(label: "events from a word", method: .get, uri: "/streams/stock-X/events?from=abc", body: "", status: .badRequest, field: "from"),
+        Case(label: "events from zero", method: .get, uri: "/streams/stock-X/events?from=0", body: "", status: .badRequest, field: "from"),
+        Case(label: "state as of no date", method: .get, uri: "/streams/stock-X/state?asOf=yesterday", body: "", status: .badRequest, field: "asOf"),
+        Case(
+            label: "state as of a date and a version", method: .get, uri: "/streams/stock-X/state?asOf=2026-01-01T00:00:00Z&version=1", body: "",
+            status: .badRequest, field: "asOf"),
+        Case(label: "a stream id that is not one", method: .get, uri: "/streams/%27%3B--/events", body: "", status: .badRequest, field: "streamId"),
+        Case(label: "the state of a stream id that is not one", method: .get, uri: "/streams/order-a%2Fb/state", body: "", status: .badRequest, field: "streamId"),
+    ]
+
+    @Test("each hostile input gets its 4xx with a JSON error, and nothing is written", arguments: cases)
+    func rejected(_ input: Case) async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
+            let router = Router()
+            CommandRoutes(commands: CheckoutCommands(store: store)).register(on: router)
+            try await Application(router: router).test(.router) { client in
+                try await client.execute(uri: input.uri, method: input.method, body: ByteBuffer(string: input.body)) { response in
+                    #expect(response.status == input.status, "\(input.label): \(response.status) \(String(buffer: response.body).prefix(300))")
+                    let body = try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                    #expect(body?["error"] is String, "\(input.label): a JSON error, got \(String(buffer: response.body).prefix(300))")
+                    if let field = input.field {
+                        #expect((body?["details"] as? [String: String])?["field"] == field, "\(input.label): \(String(describing: body))")
+                    }
+                }
+            }
+            let events = try await client.query("SELECT count(*)::int8 FROM event_store.events", logger: testLogger("q")).collect().first?.decode(Int64.self)
+            #expect(events == 0, "\(input.label) wrote nothing")
+        }
+    }
+}
