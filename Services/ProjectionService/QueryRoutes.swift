@@ -1,3 +1,4 @@
+import Checkout
 import CheckoutReadModels
 import Foundation
 import Hummingbird
@@ -33,8 +34,13 @@ struct QueryRoutes: Sendable {
         }
     }
 
+    /// An order id, customer id or SKU from the path: 400 unless it keeps `InputLimits`' id rule
+    /// (so that no text PostgreSQL refuses, a NUL for one, reaches a query).
     static func parameter(_ name: String, _ context: BasicRequestContext) throws -> String {
         guard let value = context.parameters.get(name), !value.isEmpty else { throw ServiceError.invalidField(name, reason: "is required") }
+        guard InputLimits.isValidID(value) else {
+            throw ServiceError.invalidField(name, reason: "must be 1 to \(InputLimits.maxIDLength) characters of A-Z a-z 0-9 . _ -")
+        }
         return value
     }
 
