@@ -34,6 +34,12 @@ public final class ServiceProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// A test that throws before stopping its processes must not leave them running: they would
+    /// hold ports, consumer-group members and CPU for every test after it.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
