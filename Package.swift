@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "checkout-demo", targets: ["CheckoutDemo"]),
         .executable(name: "suite-bench", targets: ["SuiteBench"]),
         .executable(name: "suite-check", targets: ["SuiteCheck"]),
+        .executable(name: "suite-drill", targets: ["SuiteDrill"]),
         .library(name: "EventSourcing", targets: ["EventSourcing"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Kafka", targets: ["Kafka"]),
@@ -220,6 +221,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/SuiteCheck",
+            swiftSettings: strict
+        ),
+        // The fault drill (scripts/drill): steady checkouts under crashes and broker faults, then suite-check.
+        .executableTarget(
+            name: "SuiteDrill",
+            dependencies: [
+                "ServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/SuiteDrill",
             swiftSettings: strict
         ),
         // The main job's driver (scripts/demo): checkouts, a poison event, checks, a summary.

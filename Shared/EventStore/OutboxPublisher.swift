@@ -1,6 +1,7 @@
 package import Kafka
 package import Logging
 import Metrics
+import ServiceSupport
 package import PostgresNIO
 
 /// One outbox row, ready to send.
@@ -98,6 +99,7 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
         let results = await producer.send(rows.map(\.message))
         let keyed = rows.map { (key: $0.key, position: $0.position) }
         let acknowledged = Self.acknowledgedInOrder(keyed, results: results)
+        CrashPoint.reach(CrashPoint.outboxAfterPublish)
         let overtakenKeys = Self.overtakenKeys(keyed, results: results)
         if !overtakenKeys.isEmpty {
             // A later row reached Kafka ahead of an earlier one that failed (a delivery timeout

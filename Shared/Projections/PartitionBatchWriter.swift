@@ -139,6 +139,7 @@ struct PartitionBatchWriter: Sendable {
             try await projection.apply(events, to: ProjectionTarget(connection: connection, logger: logger))
         }
         try await state.savePositions(on: connection, logger: logger)
+        CrashPoint.reach(CrashPoint.projectionBeforeCommit)
         let next = (fresh.last?.record.offset ?? start.offset) + 1
         let moved = try await connection.query(
             """

@@ -49,6 +49,7 @@ public enum ServiceHost {
         do {
             configuration = try ServiceConfiguration.fromEnvironment(
                 service: service, defaultPort: defaultPort, defaultRole: roles.role(forService: service))
+            try CrashPoint.installFromEnvironment()
         } catch {
             FileHandle.standardError.write(Data("\(service): configuration error: \(error)\n".utf8))
             exit(2)

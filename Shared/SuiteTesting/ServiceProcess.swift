@@ -1,4 +1,5 @@
 public import Foundation
+import ServiceSupport
 
 /// One of the suite's executables started as a real process, for tests that kill, pause and
 /// restart services. Output goes to a log file named after the process.
@@ -73,21 +74,7 @@ public final class ServiceProcess: @unchecked Sendable {
 }
 
 /// A TCP port that was free a moment ago, for a service process the test must reach by URL.
-public func freeLocalPort() throws -> Int {
-    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socketFD >= 0 else { throw POSIXError(.EMFILE) }
-    defer { close(socketFD) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+public func freeLocalPort() throws -> Int { try LocalPort.free() }
 
 /// Runs one of the suite's command-line tools to completion (e.g. `suitectl`), for tests that
 /// drive the suite the way an operator does.

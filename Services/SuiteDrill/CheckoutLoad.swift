@@ -1,0 +1,111 @@
+import Foundation
+import Synchronization
+
+/// Steady checkouts, open loop: one every 1/rate s whether or not the earlier ones finished, as
+/// customers arrive. A placement that gets no answer (service down or paused) or a 5xx is
+/// retried with the same Idempotency-Key, as a careful client does, so a crash between the
+/// append and the response must not create a second order.
+final class CheckoutLoad: Sendable {
+    struct Tally: Sendable, Equatable {
+        var attempted = 0
+        var accepted = 0
+        /// A 4xx: the suite refused the request itself (never expected from the drill's input).
+        var rejected = 0
+        /// No answer within the client's patience: the checkout never started.
+        var gaveUp = 0
+        var retried = 0
+    }
+
+    /// Which outcome a checkout is meant to reach: most complete, the rest compensate.
+    enum Scenario: Sendable {
+        case success, declined, outOfStock, silentGateway
+
+        /// One in 20 declined, one in 20 for a SKU out of stock, one in 20 to a gateway that never
+        /// answers (compensated at the payment deadline), the rest succeed.
+        init(index: Int) {
+            switch index % 20 {
+            case 5: self = .declined
+            case 11: self = .outOfStock
+            case 17: self = .silentGateway
+            default: self = .success
+            }
+        }
+    }
+
+    static let skus = (1...8).map { "drill-sku-\($0)" }
+    static let scarceSKU = "drill-scarce"
+
+    private let http: DrillHTTP
+    private let commandURL: String
+    private let patience: Duration
+    private let tally = Mutex(Tally())
+
+    init(http: DrillHTTP, commandURL: String, patience: Duration = .seconds(90)) {
+        self.http = http
+        self.commandURL = commandURL
+        self.patience = patience
+    }
+
+    var current: Tally { tally.withLock { $0 } }
+
+    /// Stock for the run: plenty of every SKU, one unit of the scarce one.
+    func restock() async throws {
+        for sku in Self.skus {
+            _ = try await http.expectSuccess("\(commandURL)/stock/\(sku)/restock", body: #"{"quantity":1000000}"#)
+        }
+        _ = try await http.expectSuccess("\(commandURL)/stock/\(Self.scarceSKU)/restock", body: #"{"quantity":1}"#)
+    }
+
+    /// Places checkouts at `rate` per second until cancelled; returns when the last one placed
+    /// has its answer.
+    func run(rate: Double) async {
+        let interval = Duration.nanoseconds(Int64(1_000_000_000 / max(rate, 0.1)))
+        await withDiscardingTaskGroup { group in
+            var index = 0
+            var next = ContinuousClock.now
+            while !Task.isCancelled {
+                let number = index
+                group.addTask { _ = await self.place(number, scenario: Scenario(index: number)) }
+                index += 1
+                next += interval
+                try? await Task.sleep(until: next)
+            }
+        }
+    }
+
+    /// Places one checkout, retrying without an answer; its order id once accepted.
+    func place(_ index: Int, scenario: Scenario) async -> String? {
+        tally.withLock { $0.attempted += 1 }
+        let sku = scenario == .outOfStock ? Self.scarceSKU : Self.skus[index % Self.skus.count]
+        let method =
+            switch scenario {
+            case .declined: "card-declined"
+            case .silentGateway: "card-silent"
+            case .success, .outOfStock: "card"
+            }
+        let body = """
+            {"customerId":"drill-customer-\(index % 50)","paymentMethod":"\(method)",\
+            "lines":[{"sku":"\(sku)","quantity":\(1 + index % 3),"unitPriceCents":1250}]}
+            """
+        let key = UUID().uuidString
+        let deadline = ContinuousClock.now + patience
+        var attempt = 0
+        while ContinuousClock.now < deadline {
+            if attempt > 0 {
+                tally.withLock { $0.retried += 1 }
+                try? await Task.sleep(for: .milliseconds(min(200 * attempt, 2_000)))
+            }
+            attempt += 1
+            guard let answer = try? await http.send(.POST, "\(commandURL)/orders", body: body, headers: [("Idempotency-Key", key)]) else { continue }
+            if answer.status >= 500 { continue }
+            if (200..<300).contains(answer.status), let id = answer.json["orderId"] as? String {
+                tally.withLock { $0.accepted += 1 }
+                return id
+            }
+            tally.withLock { $0.rejected += 1 }
+            return nil
+        }
+        tally.withLock { $0.gaveUp += 1 }
+        return nil
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Waits until the suite has nothing in flight, so that the invariant checker judges a final
+/// state: no saga running, both outboxes published, every projection partition caught up.
+struct DrillSettle: Sendable {
+    let client: PostgresClient
+    let http: DrillHTTP
+    let projectorURL: String
+    let logger: Logger
+
+    /// What is still in flight, or nil once nothing is.
+    func pending() async -> String? {
+        do {
+            let running = try await count("SELECT count(*)::int8 FROM sagas.instances WHERE status = 'running'")
+            if running > 0 { return "\(running) sagas running" }
+            let events = try await count("SELECT count(*)::int8 FROM event_store.outbox WHERE published_at IS NULL")
+            let commands = try await count("SELECT count(*)::int8 FROM sagas.outbox WHERE published_at IS NULL")
+            if events + commands > 0 { return "\(events) events and \(commands) commands unpublished" }
+        } catch {
+            return "PostgreSQL: \(String(reflecting: error))"
+        }
+        guard let answer = try? await http.send(.GET, "\(projectorURL)/projections", timeout: .seconds(5)),
+            answer.status == 200, let partitions = answer.json["partitions"] as? [[String: Any]], !partitions.isEmpty
+        else { return "projection status unavailable" }
+        let behind = partitions.filter { ($0["lag"] as? Int).map { $0 != 0 } ?? true }
+        return behind.isEmpty ? nil : "\(behind.count) projection partitions behind"
+    }
+
+    /// Nil once settled within `timeout`; otherwise what was still in flight.
+    func wait(timeout: Duration) async -> String? {
+        let deadline = ContinuousClock.now + timeout
+        var last = await pending()
+        while let still = last, ContinuousClock.now < deadline {
+            logger.debug("settling", metadata: ["pending": "\(still)"])
+            try? await Task.sleep(for: .milliseconds(500))
+            last = await pending()
+        }
+        return last
+    }
+
+    /// Checkouts by how their saga ended (`completed`, `compensated`, `failed`, `running`).
+    func sagaOutcomes() async throws -> [String: Int] {
+        var outcomes: [String: Int] = [:]
+        for row in try await client.query("SELECT status, count(*)::int8 FROM sagas.instances GROUP BY status", logger: logger).collect() {
+            let (status, count) = try row.decode((String, Int64).self)
+            outcomes[status] = Int(count)
+        }
+        return outcomes
+    }
+
+    /// Orders in the event store: each accepted checkout must be exactly one, however often its
+    /// client retried the placement.
+    func ordersInStore() async throws -> Int {
+        try await count("SELECT count(*)::int8 FROM event_store.events WHERE stream_id LIKE 'order-%' AND stream_version = 1")
+    }
+
+    private func count(_ query: PostgresQuery) async throws -> Int {
+        Int(try await client.query(query, logger: logger).collect().first?.decode(Int64.self) ?? 0)
+    }
+}
