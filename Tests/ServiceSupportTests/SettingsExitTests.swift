@@ -21,9 +21,10 @@ struct SettingsExitTests {
         ("SAGA_STEP_DEADLINE_MS", "-1", ["saga-orchestrator"]),
         ("SAGA_PAYMENT_DEADLINE_MS", "60000", ["saga-orchestrator"]),
         ("SAGA_MAX_RETRIES", "many", ["saga-orchestrator"]),
+        ("SUITE_CRASH_POINT", "nowhere", services),
     ]
     /// Settings any value of which is valid (a name, a token, an address list).
-    static let freeForm: Set<String> = ["KAFKA_BROKERS", "HOST", "INSTANCE_ID", "ADMIN_TOKEN"]
+    static let freeForm: Set<String> = ["KAFKA_BROKERS", "HOST", "INSTANCE_ID", "ADMIN_TOKEN", "DRILL_POSTGRES_RESTART"]
 
     /// The variables in the README's configuration table.
     static func documented() throws -> Set<String> {
