@@ -94,8 +94,7 @@ struct CompensationRaceTests {
                 let levels = try await stack.stockLevels(sku)
                 #expect(levels.onHand == onHand && levels.reserved == 0, "\(sku): \(levels)")
             }
-            #expect(try await EffectChecks.duplicated(client).isEmpty)
-            #expect(try await EffectChecks.heldReservations(client).isEmpty)
+            #expect(try await EffectChecks.violations(client) == [])
             await stack.stop()
         }
     }
