@@ -71,12 +71,28 @@ public enum EventKafkaMapping {
             guard let parsed = parseTimestamp(timeText) else { throw EventEnvelopeError(header: "ce_time", reason: "not an ISO-8601 time: \(timeText)") }
             time = parsed
         }
+        // Headers that lie would do quiet harm: a version below 1 reads as a redelivery and is
+        // skipped, a stream id that disagrees with the key or its type lands on the wrong row.
         let streamID = try required(envelope.streamID, "stream-id")
+        guard let stream = StreamName(streamID) else { throw EventEnvelopeError(header: "stream-id", reason: "not <category>-<id>: \(streamID)") }
+        if let key = record.keyString, key != streamID {
+            throw EventEnvelopeError(header: "stream-id", reason: "\(streamID) differs from the record key \(key)")
+        }
+        let streamType = envelope.streamType.map { String(decoding: $0, as: UTF8.self) } ?? stream.category
+        guard streamType == stream.category else {
+            throw EventEnvelopeError(header: "stream-type", reason: "\(streamType) differs from the stream id's category \(stream.category)")
+        }
+        let streamVersion = try number(envelope.streamVersion, "stream-version")
+        guard streamVersion >= 1 else { throw EventEnvelopeError(header: "stream-version", reason: "must be 1 or more: \(streamVersion)") }
+        let globalPosition = try number(envelope.globalPosition, "global-position")
+        guard globalPosition >= 0 else { throw EventEnvelopeError(header: "global-position", reason: "must not be negative: \(globalPosition)") }
+        let schemaVersion = try number(envelope.schemaVersion, "schema-version")
+        guard (1...Int64(Int32.max)).contains(schemaVersion) else {
+            throw EventEnvelopeError(header: "schema-version", reason: "must be 1 or more: \(schemaVersion)")
+        }
         return RecordedEvent(
-            eventID: id, streamID: streamID,
-            streamType: envelope.streamType.map { String(decoding: $0, as: UTF8.self) } ?? StreamName(streamID)?.category ?? "",
-            streamVersion: try number(envelope.streamVersion, "stream-version"), globalPosition: try number(envelope.globalPosition, "global-position"),
-            type: try required(envelope.type, "ce_type"), schemaVersion: Int(try number(envelope.schemaVersion, "schema-version")), recordedAt: time,
+            eventID: id, streamID: streamID, streamType: streamType, streamVersion: streamVersion, globalPosition: globalPosition,
+            type: try required(envelope.type, "ce_type"), schemaVersion: Int(schemaVersion), recordedAt: time,
             correlationID: try required(envelope.correlationID, "correlation-id"),
             causationID: envelope.causationID.map { String(decoding: $0, as: UTF8.self) }, metadata: [:], payload: record.value)
     }

@@ -204,13 +204,42 @@ struct PartitionBatchWriter: Sendable {
             INSERT INTO read_models.dead_letters (processor, projection, topic, partition, kafka_offset, stream_id, stream_version, event_id,
                                                   event_type, event, error, fingerprint, attempts, blocked_by)
             VALUES (\(processor), \(projection), \(record.topic), \(Int32(record.partition)), \(record.offset),
-                    \(event?.streamID ?? record.keyString ?? "?"), \(event?.streamVersion ?? 0), \(event?.eventID ?? UUID()),
+                    \(event?.streamID ?? record.keyString ?? "?"), \(event?.streamVersion ?? 0), \(event?.eventID ?? Self.recordID(record)),
                     \(event?.type ?? "?"), \(json)::jsonb, \(error), \(shape), \(Int32(attempts)), \(blockedBy))
             ON CONFLICT (projection, event_id) DO UPDATE SET last_failed_at = now(), attempts = read_models.dead_letters.attempts + EXCLUDED.attempts
             RETURNING id
             """, logger: logger
         ).collect()
         return try rows.first?.decode(Int64.self) ?? 0
+    }
+}
+
+extension PartitionBatchWriter {
+    /// The id of a record whose event cannot be read: its `ce_id` header when that is a UUID,
+    /// else a hash of its bytes, so that a copy (a redelivery or a producer's retry) finds its
+    /// dead letter instead of adding a second one.
+    static func recordID(_ record: KafkaConsumedMessage) -> UUID {
+        if let text = record.headers.string("ce_id"), let id = UUID(uuidString: text) { return id }
+        var first: UInt64 = 14_695_981_039_346_656_037  // FNV-1a, and a second lane with another basis
+        var second: UInt64 = 1_099_511_628_211 &* 31
+        func mix(_ bytes: some Sequence<UInt8>) {
+            for byte in bytes {
+                first = (first ^ UInt64(byte)) &* 1_099_511_628_211
+                second = (second ^ UInt64(byte)) &* 1_099_511_628_211
+            }
+            first = (first ^ 0xff) &* 1_099_511_628_211  // a separator, so that "ab"+"c" differs from "a"+"bc"
+            second = (second ^ 0xfe) &* 1_099_511_628_211
+        }
+        mix(record.topic.utf8)
+        mix(record.key ?? [])
+        for header in record.headers {
+            mix(header.key.utf8)
+            mix(header.value ?? [])
+        }
+        mix(record.value)
+        let a = withUnsafeBytes(of: first.bigEndian, Array.init)
+        let b = withUnsafeBytes(of: second.bigEndian, Array.init)
+        return UUID(uuid: (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]))
     }
 }
 
