@@ -6,7 +6,7 @@ import ServiceSupport
 @main
 enum CommandServiceMain {
     static func main() async {
-        await ServiceHost.run(service: "command-service", defaultPort: 8081, roles: CheckoutNames.roles, setup: setup)
+        await ServiceHost.run(service: "command-service", defaultPort: 8081, roles: CheckoutNames.roles, openAPI: OpenAPIDocument.json, setup: setup)
     }
 
     /// Routes and background services (also used by tests, which build the same router).

@@ -36,11 +36,25 @@ struct AdminRoutes: Sendable {
         let store = runtime.deadLetters
         admin.get("/dead-letters") { request, _ in
             let query = request.uri.queryParameters
-            let status = query.get("status") ?? "parked"
+            // Every filter is checked before it reaches PostgreSQL: a bad one is a 400 naming it.
+            func text(_ name: String) throws -> String? {
+                guard let value = query.get(name) else { return nil }
+                guard value.utf8.count <= 1_000, !value.contains("\0") else {
+                    throw ServiceError.invalidField(name, reason: "must be at most 1000 bytes of text without NUL")
+                }
+                return value
+            }
+            let status = try text("status") ?? "parked"
+            var olderThan: Int?
+            if let raw = query.get("olderThanSeconds") {
+                guard let seconds = Int(raw), (0...315_360_000).contains(seconds) else {
+                    throw ServiceError.invalidField("olderThanSeconds", reason: "must be a whole number of seconds from 0 to 315360000")
+                }
+                olderThan = seconds
+            }
             let filter = DeadLetterStore.Filter(
-                projection: query.get("projection"), stream: query.get("stream"), status: status == "all" ? nil : status,
-                fingerprint: query.get("fingerprint"), olderThanSeconds: query.get("olderThanSeconds", as: Int.self),
-                limit: min(query.get("limit", as: Int.self) ?? 100, 1_000))
+                projection: try text("projection"), stream: try text("stream"), status: status == "all" ? nil : status,
+                fingerprint: try text("fingerprint"), olderThanSeconds: olderThan, limit: try QueryRoutes.limit(request))
             return try JSONResponse.make(try await store.list(filter))
         }
         admin.get("/dead-letters/groups") { _, _ in

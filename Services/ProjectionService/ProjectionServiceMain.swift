@@ -6,7 +6,7 @@ import ServiceSupport
 @main
 enum ProjectionServiceMain {
     static func main() async {
-        await ServiceHost.run(service: "projection-service", defaultPort: 8082, roles: CheckoutNames.roles, setup: setup)
+        await ServiceHost.run(service: "projection-service", defaultPort: 8082, roles: CheckoutNames.roles, openAPI: OpenAPIDocument.json, setup: setup)
     }
 
     /// Routes and background services (also used by tests, which build the same router).

@@ -44,7 +44,9 @@ public enum ServiceHost {
     /// and 1 when the service fails.
     /// `roles` are the suite's database roles: the service takes on its own, and the audit log's
     /// migration grants to each.
-    public static func run(service: String, defaultPort: Int, roles: ServiceRoles, setup: Setup) async -> Never {
+    /// `openAPI` is the service's OpenAPI document (JSON), served at `/openapi.json`; the service
+    /// does not start when it and the routes disagree.
+    public static func run(service: String, defaultPort: Int, roles: ServiceRoles, openAPI: String, setup: Setup) async -> Never {
         let configuration: ServiceConfiguration
         do {
             configuration = try ServiceConfiguration.fromEnvironment(
@@ -56,7 +58,7 @@ public enum ServiceHost {
         }
         let (logger, registry) = Observability.bootstrap(configuration)
         do {
-            try await run(configuration, roles: roles, logger: logger, registry: registry, setup: setup)
+            try await run(configuration, roles: roles, logger: logger, registry: registry, openAPI: openAPI, setup: setup)
             exit(0)
         } catch let error as ConfigurationError {
             // A service-specific variable (read in `setup`) is as fatal as a common one.
@@ -69,7 +71,8 @@ public enum ServiceHost {
     }
 
     static func run(
-        _ configuration: ServiceConfiguration, roles: ServiceRoles, logger: Logger, registry: PrometheusCollectorRegistry, setup: Setup
+        _ configuration: ServiceConfiguration, roles: ServiceRoles, logger: Logger, registry: PrometheusCollectorRegistry, openAPI: String,
+        setup: Setup
     ) async throws {
         let database = try DatabaseURL(configuration.databaseURL)
         let postgres = PostgresClient(configuration: database.clientConfiguration(role: configuration.databaseRole), backgroundLogger: logger)
@@ -86,6 +89,7 @@ public enum ServiceHost {
         router.addOperationalRoutes(
             checks: [.postgres(postgres, logger: logger), .kafka(producer)], registry: registry)
         let plan = try await setup(context, router)
+        try router.addOpenAPIDocument(openAPI)
         let gate = StartupGate()
 
         var app = Application(
