@@ -11,8 +11,10 @@ final class CheckoutLoad: Sendable {
         var accepted = 0
         /// A 4xx: the suite refused the request itself (never expected from the drill's input).
         var rejected = 0
-        /// No answer within the client's patience: the checkout never started.
+        /// No answer within the client's patience: the checkout may or may not have started.
         var gaveUp = 0
+        /// Still unanswered when the load stopped (the answer may have been lost, not the order).
+        var abandoned = 0
         var retried = 0
     }
 
@@ -91,6 +93,10 @@ final class CheckoutLoad: Sendable {
         let deadline = ContinuousClock.now + patience
         var attempt = 0
         while ContinuousClock.now < deadline {
+            if Task.isCancelled {
+                tally.withLock { $0.abandoned += 1 }
+                return nil
+            }
             if attempt > 0 {
                 tally.withLock { $0.retried += 1 }
                 try? await Task.sleep(for: .milliseconds(min(200 * attempt, 2_000)))

@@ -51,11 +51,21 @@ enum ChildProcess {
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
-    /// Runs `/bin/sh -c command` to its end; its exit status.
-    static func runShell(_ command: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Int32 {
+    /// Runs `/bin/sh -c command` to its end; its exit status. Killed (status 137) after `timeout`.
+    static func runShell(
+        _ command: String, environment: [String: String] = ProcessInfo.processInfo.environment, timeout: Duration = .seconds(600)
+    ) async throws -> Int32 {
         let pid = try spawn("/bin/sh", ["-c", command], environment: environment, output: nil)
+        _ = DrillProcess.started.withLock { $0.insert(pid) }
+        defer { _ = DrillProcess.started.withLock { $0.remove(pid) } }
+        let deadline = ContinuousClock.now + timeout
         while true {
             if let status = exitStatus(of: pid) { return status }
+            if ContinuousClock.now > deadline {
+                kill(pid, SIGKILL)
+                while exitStatus(of: pid) == nil { try? await Task.sleep(for: .milliseconds(20)) }
+                return 128 + SIGKILL
+            }
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

@@ -9,6 +9,7 @@ struct DrillReport: Codable, Sendable {
     var accepted: Int
     var rejected: Int
     var gaveUp: Int
+    var abandoned: Int
     var retriedPlacements: Int
     var completed: Int
     var compensated: Int
@@ -35,7 +36,7 @@ struct DrillReport: Codable, Sendable {
         lines += [
             "",
             "Checkouts: attempted \(attempted), accepted \(accepted), completed \(completed), compensated \(compensated), failed \(failed)",
-            "Placements: refused \(rejected), gave up after retrying \(gaveUp), retries \(retriedPlacements); orders in the event store \(ordersInStore)",
+            "Placements: refused \(rejected), gave up after retrying \(gaveUp), unanswered when the load stopped \(abandoned), retries \(retriedPlacements); orders in the event store \(ordersInStore)",
             "", invariantsTable, "",
             "Violations: \(violations.count)",
         ]

@@ -60,13 +60,22 @@ struct DrillRun {
         let orders = (try? await settle.ordersInStore()) ?? -1
         // A placement whose answer was lost may have created its order, so an order per accepted
         // checkout, plus at most one per placement given up on.
-        if orders < tally.accepted || orders > tally.accepted + tally.gaveUp {
-            violations.append("\(orders) orders in the event store for \(tally.accepted) accepted checkouts (\(tally.gaveUp) given up): a retried placement made a second order or lost one")
+        if orders < tally.accepted || orders > tally.accepted + tally.gaveUp + tally.abandoned {
+            violations.append(
+                "\(orders) orders in the event store for \(tally.accepted) accepted checkouts (\(tally.gaveUp + tally.abandoned) unanswered): a retried placement made a second order or lost one")
+        }
+        if let sagaless = try? await settle.ordersWithoutSaga(), sagaless > 0 {
+            violations.append("\(sagaless) placed orders have no checkout saga: the checkout was lost")
+        }
+        // A service the drill did not crash must still run: one that died on its own (and
+        // that the probes could route around) is a failure too.
+        for process in suite.services where !process.isRunning {
+            violations.append("\(process.name) is not running at the end (exited on its own, see \(process.logFile.path))")
         }
         if tally.rejected > 0 { violations.append("\(tally.rejected) checkouts refused with a 4xx: the drill's input is valid") }
         return DrillReport(
             durationSeconds: Int(duration.components.seconds), rate: rate, faults: results, attempted: tally.attempted, accepted: tally.accepted,
-            rejected: tally.rejected, gaveUp: tally.gaveUp, retriedPlacements: tally.retried, completed: outcomes["completed"] ?? 0,
+            rejected: tally.rejected, gaveUp: tally.gaveUp, abandoned: tally.abandoned, retriedPlacements: tally.retried, completed: outcomes["completed"] ?? 0,
             compensated: outcomes["compensated"] ?? 0, failed: (outcomes["failed"] ?? 0) + tally.gaveUp, ordersInStore: orders,
             settled: unsettled == nil, invariantsExitCode: invariantsStatus, invariantsTable: invariantsTable, violations: violations)
     }

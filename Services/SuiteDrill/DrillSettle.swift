@@ -15,6 +15,8 @@ struct DrillSettle: Sendable {
         do {
             let running = try await count("SELECT count(*)::int8 FROM sagas.instances WHERE status = 'running'")
             if running > 0 { return "\(running) sagas running" }
+            let sagaless = try await ordersWithoutSaga()
+            if sagaless > 0 { return "\(sagaless) orders without a saga yet" }
             let events = try await count("SELECT count(*)::int8 FROM event_store.outbox WHERE published_at IS NULL")
             let commands = try await count("SELECT count(*)::int8 FROM sagas.outbox WHERE published_at IS NULL")
             if events + commands > 0 { return "\(events) events and \(commands) commands unpublished" }
@@ -54,6 +56,16 @@ struct DrillSettle: Sendable {
     /// client retried the placement.
     func ordersInStore() async throws -> Int {
         try await count("SELECT count(*)::int8 FROM event_store.events WHERE stream_id LIKE 'order-%' AND stream_version = 1")
+    }
+
+    /// Placed orders whose checkout saga does not exist: a lost checkout once settled.
+    func ordersWithoutSaga() async throws -> Int {
+        try await count(
+            """
+            SELECT count(*)::int8 FROM event_store.events e
+            WHERE e.stream_id LIKE 'order-%' AND e.stream_version = 1
+              AND NOT EXISTS (SELECT 1 FROM sagas.instances i WHERE i.correlation_id = substr(e.stream_id, 7))
+            """)
     }
 
     private func count(_ query: PostgresQuery) async throws -> Int {

@@ -84,14 +84,16 @@ struct FaultInjector: Sendable {
             try? await Task.sleep(for: .seconds(10))
             return await control("/brokers/1/up")
         case .brokerLatency:
+            var problems: [String] = []
             for broker in 1...suite.brokerCount {
-                if let problem = await control("/brokers/\(broker)/latency?ms=300") { return problem }
+                if let problem = await control("/brokers/\(broker)/latency?ms=300") { problems.append(problem) }
             }
             try? await Task.sleep(for: .seconds(10))
+            // Every broker is set back, whatever failed above.
             for broker in 1...suite.brokerCount {
-                if let problem = await control("/brokers/\(broker)/latency?ms=0") { return problem }
+                if let problem = await control("/brokers/\(broker)/latency?ms=0") { problems.append(problem) }
             }
-            return nil
+            return problems.isEmpty ? nil : problems.joined(separator: "; ")
         }
     }
 
@@ -102,11 +104,19 @@ struct FaultInjector: Sendable {
 
     /// Arms the process's crash point (SIGUSR1) and waits for it to kill itself there.
     private func crashAtPoint(_ process: DrillProcess, point: String) async -> String? {
+        let logged = (try? Data(contentsOf: process.logFile).count) ?? 0
         process.signal(SIGUSR1)
         var problem: String?
         if await !process.waitUntilExited(timeout: .seconds(30)) {
             problem = "\(process.name) did not reach \(point) within 30 s; killed from outside instead"
             await process.crash()
+        } else {
+            // Proof that it died at the point, not of SIGUSR1 itself or of something else.
+            let log = (try? Data(contentsOf: process.logFile)) ?? Data()
+            let tail = String(decoding: log.dropFirst(logged), as: UTF8.self)
+            if !tail.contains("crash point \(point) reached") {
+                problem = "\(process.name) exited after SIGUSR1 without reaching \(point) (see \(process.logFile.path))"
+            }
         }
         return restart(process) ?? problem
     }

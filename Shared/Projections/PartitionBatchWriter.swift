@@ -215,11 +215,10 @@ struct PartitionBatchWriter: Sendable {
 }
 
 extension PartitionBatchWriter {
-    /// The id of a record whose event cannot be read: its `ce_id` header when that is a UUID,
-    /// else a hash of its bytes, so that a copy (a redelivery or a producer's retry) finds its
-    /// dead letter instead of adding a second one.
+    /// The id of a record whose event cannot be read: a hash of its bytes (topic, key, headers,
+    /// value), so that a copy (a redelivery or a relay's resend) finds its dead letter instead of
+    /// adding a second one, while two different records never share one.
     static func recordID(_ record: KafkaConsumedMessage) -> UUID {
-        if let text = record.headers.string("ce_id"), let id = UUID(uuidString: text) { return id }
         var first: UInt64 = 14_695_981_039_346_656_037  // FNV-1a, and a second lane with another basis
         var second: UInt64 = 1_099_511_628_211 &* 31
         func mix(_ bytes: some Sequence<UInt8>) {

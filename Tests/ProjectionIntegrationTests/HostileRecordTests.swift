@@ -89,7 +89,10 @@ struct HostileRecordTests {
             try await waitUntil("the valid event applied and every hostile record parked", timeout: .seconds(60)) {
                 let applied = try await scalar(client, "SELECT coalesce(sum(on_hand), 0)::int8 FROM read_models.stock_levels WHERE sku = 'OK'")
                 let parked = try await scalar(client, "SELECT count(DISTINCT stream_id)::int8 FROM read_models.dead_letters")
-                return applied == 5 && parked >= Int64(parkedCases.count)
+                // Every record of the topic behind a checkpoint: both copies of each were seen.
+                let consumed = try await scalar(
+                    client, "SELECT coalesce(sum(next_offset), 0)::int8 FROM read_models.checkpoints WHERE topic = '\(Self.topic)'")
+                return applied == 5 && parked >= Int64(parkedCases.count) && consumed == Int64(2 * cases.count + 1)
             }
             var reasons: [String: [String]] = [:]
             for row in try await client.query("SELECT stream_id, error FROM read_models.dead_letters", logger: testLogger("q")).collect() {
