@@ -1,3 +1,4 @@
+import CheckoutSuite
 import CheckoutReadModels
 import EventSourcing
 import Foundation
@@ -21,7 +22,7 @@ struct HostileRecordTests {
         var reason: String?
     }
 
-    static let topic = "checkout.stock.events"
+    static let topic = CheckoutNames.Topics.stockEvents
 
     static func restock(_ stream: String, version: Int64 = 1, schemaVersion: Int = 1, payload: String? = nil) -> KafkaOutgoingMessage {
         let sku = String(stream.dropFirst("stock-".count))
