@@ -19,7 +19,8 @@ struct SuiteDrillCommand: AsyncParsableCommand {
             scripts/drill wraps it with a throwaway PostgreSQL it can restart.
             """)
 
-    @Option(help: "Seconds of load while faults are injected (30 to 7200).") var duration = 150
+    @Option(help: "Seconds of load while faults are injected (30 to 7200); the load goes on until every scheduled fault has run.")
+    var duration = 150
     @Option(help: "Checkouts placed per second (0.5 to 200).") var rate = 5.0
     @Option(help: "Directory with the suite's executables (default: this executable's).") var binDirectory: String?
     @Option(help: "Directory for the processes' logs and the report.") var logDirectory = ".stack/drill"
