@@ -23,7 +23,7 @@ public enum CrashPoint {
 
     /// Reads `SUITE_CRASH_POINT` and, when it names a point, arms it on SIGUSR1. Called once by
     /// `ServiceHost`; an unknown name is a configuration error.
-    public static func installFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public static func installFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) {
         guard let name = environment["SUITE_CRASH_POINT"], !name.isEmpty else { return }
         guard all.contains(name) else {
             throw ConfigurationError(variable: "SUITE_CRASH_POINT", value: name, reason: "unknown crash point (known: \(all.joined(separator: ", ")))")
