@@ -102,9 +102,9 @@ struct AdminRoutes: Sendable {
             Task {
                 do { _ = try await rebuilder.rebuild() } catch {
                     logger.error("rebuild failed", metadata: ["projection": "\(name)", "error": "\(String(reflecting: error))"])
-                    _ = try? await runtime.context.postgres.query(
+                    _ = try? await runtime.context.postgres.liveQuery(
                         "UPDATE read_models.rebuilds SET status = 'failed', error = \("\(error)") WHERE projection = \(name)", logger: logger
-                    ).collect()
+                    )
                 }
             }
             return try JSONResponse.make(["projection": name, "status": "started"], status: .accepted)

@@ -92,10 +92,10 @@ struct ProjectionsReport: Encodable {
         let client = runtime.context.postgres
         let logger = runtime.context.logger
         var checkpoints: [KafkaTopicPartition: (Int64, String)] = [:]
-        for row in try await client.query(
+        for row in try await client.liveQuery(
             "SELECT topic, partition, next_offset, owner FROM read_models.checkpoints WHERE processor = \(ProjectionRuntime.processorName)",
             logger: logger
-        ).collect() {
+        ) {
             let (topic, partition, next, owner) = try row.decode((String, Int32, Int64, String).self)
             checkpoints[KafkaTopicPartition(topic: topic, partition: partition)] = (next, owner)
         }
@@ -119,16 +119,16 @@ struct ProjectionsReport: Encodable {
                     lag: end.map { $0 - (checkpoint ?? 0) }, owner: checkpoints[partition]?.1, ownedHere: owned.keys.contains(partition)))
         }
         var parked: [String: Int64] = [:]
-        for row in try await client.query(
+        for row in try await client.liveQuery(
             "SELECT projection, count(*)::int8 FROM read_models.dead_letters WHERE status = 'parked' GROUP BY projection", logger: logger
-        ).collect() {
+        ) {
             let (name, count) = try row.decode((String, Int64).self)
             parked[name] = count
         }
         var rebuilds: [String: RebuildView] = [:]
-        for row in try await client.query(
+        for row in try await client.liveQuery(
             "SELECT projection, status, position, events_applied, started_at, finished_at, error FROM read_models.rebuilds", logger: logger
-        ).collect() {
+        ) {
             let r = try row.decode((String, String, Int64, Int64, Date, Date?, String?).self)
             rebuilds[r.0] = RebuildView(status: r.1, position: r.2, eventsApplied: r.3, startedAt: r.4, finishedAt: r.5, error: r.6)
         }

@@ -13,12 +13,12 @@ struct StockBalances: Invariant {
 
     func check(_ context: CheckContext) async throws -> CheckResult {
         var streams: [String: (sku: String, events: [StockEvent])] = [:]
-        for row in try await context.client.query(
+        for row in try await context.client.liveQuery(
             """
             SELECT stream_id, event_type, schema_version, payload::text FROM event_store.events
             WHERE stream_type = \(Stock.category) ORDER BY stream_id, stream_version
             """, logger: context.logger
-        ).collect() {
+        ) {
             let (stream, type, version, payload) = try row.decode((String, String, Int32, String).self)
             let event = try Stock.codec.decode(EncodedEvent(type: type, schemaVersion: Int(version), payload: Array(payload.utf8)))
             let sku = String(stream.dropFirst(Stock.category.count + 1))
@@ -26,7 +26,7 @@ struct StockBalances: Invariant {
         }
         var levels: [String: (onHand: Int64, reserved: Int64)] = [:]
         if try await context.tableExists("read_models.stock_levels") {
-            for row in try await context.client.query("SELECT sku, on_hand, reserved FROM read_models.stock_levels", logger: context.logger).collect() {
+            for row in try await context.client.liveQuery("SELECT sku, on_hand, reserved FROM read_models.stock_levels", logger: context.logger) {
                 let (sku, onHand, reserved) = try row.decode((String, Int64, Int64).self)
                 levels[sku] = (onHand, reserved)
             }

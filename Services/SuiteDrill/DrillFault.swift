@@ -12,6 +12,30 @@ enum DrillFault: String, CaseIterable, Sendable {
     case postgresRestarted = "PostgreSQL crash-restart (immediate stop, start)"
     case brokerDown = "Kafka broker 1 down for 10 s, then up"
     case brokerLatency = "Kafka brokers +300 ms latency for 10 s"
+
+    /// The short name `--faults` takes.
+    var name: String {
+        switch self {
+        case .commandServiceKilled: "kill-command"
+        case .eventRelayCrashedAfterPublish: "crash-event-relay"
+        case .projectorCrashedMidBatch: "crash-projector"
+        case .projectorKilled: "kill-projector"
+        case .orchestratorKilled: "kill-orchestrator"
+        case .commandRelayCrashedAfterPublish: "crash-command-relay"
+        case .projectorPausedPastSession: "pause-projector"
+        case .postgresRestarted: "restart-postgres"
+        case .brokerDown: "broker-down"
+        case .brokerLatency: "broker-latency"
+        }
+    }
+
+    /// Parses `--faults`: a comma-separated list of short names, or `all`.
+    static func parseList(_ text: String) -> [DrillFault]? {
+        if text == "all" { return allCases }
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let faults = names.compactMap { name in allCases.first { $0.name == name } }
+        return faults.count == names.count && !faults.isEmpty ? faults : nil
+    }
 }
 
 /// When each fault starts: after a warm-up, the run is cut into equal slots, at least one per

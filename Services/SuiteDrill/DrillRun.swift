@@ -6,6 +6,7 @@ struct DrillRun {
     let suite: DrillSuite
     let duration: Duration
     let rate: Double
+    let faults: [DrillFault]
     let bin: URL
     let logs: URL
     let settle: DrillSettle
@@ -24,7 +25,7 @@ struct DrillRun {
             violations.append("restocking failed before any fault: \(error)")
         }
         let injector = FaultInjector(suite: suite, http: http, load: load)
-        let schedule = DrillSchedule(duration: duration, faults: DrillFault.allCases.filter { $0 != .postgresRestarted || suite.postgresRestart != nil })
+        let schedule = DrillSchedule(duration: duration, faults: faults.filter { $0 != .postgresRestarted || suite.postgresRestart != nil })
         let start = ContinuousClock.now
         let loadTask = Task { await load.run(rate: rate) }
         var results: [FaultResult] = []

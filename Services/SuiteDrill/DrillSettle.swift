@@ -45,7 +45,7 @@ struct DrillSettle: Sendable {
     /// Checkouts by how their saga ended (`completed`, `compensated`, `failed`, `running`).
     func sagaOutcomes() async throws -> [String: Int] {
         var outcomes: [String: Int] = [:]
-        for row in try await client.query("SELECT status, count(*)::int8 FROM sagas.instances GROUP BY status", logger: logger).collect() {
+        for row in try await client.liveQuery("SELECT status, count(*)::int8 FROM sagas.instances GROUP BY status", logger: logger) {
             let (status, count) = try row.decode((String, Int64).self)
             outcomes[status] = Int(count)
         }
@@ -69,6 +69,6 @@ struct DrillSettle: Sendable {
     }
 
     private func count(_ query: PostgresQuery) async throws -> Int {
-        Int(try await client.query(query, logger: logger).collect().first?.decode(Int64.self) ?? 0)
+        Int(try await client.liveQuery(query, logger: logger).first?.decode(Int64.self) ?? 0)
     }
 }

@@ -27,11 +27,16 @@ struct SuiteDrillCommand: AsyncParsableCommand {
     @Option(help: "Shell command that crash-restarts PostgreSQL on the same URL (default $DRILL_POSTGRES_RESTART); without one that fault is left out.")
     var postgresRestart: String?
     @Option(help: "Projection services in the consumer group (2 or 3).") var projectors = 2
+    @Option(help: ArgumentHelp("Faults to inject, comma-separated, or all.", discussion: "Names: \(DrillFault.allCases.map(\.name).joined(separator: ", ")).", valueName: "names"))
+    var faults = "all"
 
     func validate() throws {
         guard (30...7_200).contains(duration) else { throw ValidationError("--duration must be 30 to 7200 seconds") }
         guard (0.5...200).contains(rate) else { throw ValidationError("--rate must be 0.5 to 200 checkouts per second") }
         guard (2...3).contains(projectors) else { throw ValidationError("--projectors must be 2 or 3") }
+        guard DrillFault.parseList(faults) != nil else {
+            throw ValidationError("--faults must be all or a comma-separated list of: \(DrillFault.allCases.map(\.name).joined(separator: ", "))")
+        }
     }
 
     func run() async throws {
@@ -61,7 +66,7 @@ struct SuiteDrillCommand: AsyncParsableCommand {
             group.addTask { await client.run() }
             defer { group.cancelAll() }
             return await DrillRun(
-                suite: suite, duration: .seconds(duration), rate: rate, bin: bin, logs: logs,
+                suite: suite, duration: .seconds(duration), rate: rate, faults: DrillFault.parseList(faults) ?? DrillFault.allCases, bin: bin, logs: logs,
                 settle: DrillSettle(client: client, http: DrillHTTP(), projectorURL: suite.projectors[0].url, logger: logger), logger: logger
             ).run()
         }

@@ -25,7 +25,7 @@ package struct AdvisoryLeadership: Sendable {
     package func run(lead: @escaping @Sendable (RelayConnection) async throws -> Void) async {
         while !Task.isCancelled {
             do {
-                try await client.withConnection { pooled in try await leadOnce(on: pooled, lead: lead) }
+                try await client.withLiveConnection { pooled in try await leadOnce(on: pooled, lead: lead) }
             } catch is CancellationError {
                 return
             } catch {

@@ -37,7 +37,7 @@ extension PostgresEventStore {
         while true {
             attempt += 1
             do {
-                return (try await client.withTransaction(logger: logger) { connection in
+                return (try await client.liveTransaction(logger: logger) { connection in
                     try await writeBatch(batch, on: connection, logger: logger)
                 }, false)
             } catch {

@@ -14,14 +14,14 @@ extension PostgresEventStore {
 
     /// Pending (unpublished) events per topic and the age of the oldest.
     public func outboxBacklog() async throws -> [TopicBacklog] {
-        try await client.query(
+        try await client.liveQuery(
             """
             SELECT topic, count(*) FILTER (WHERE published_at IS NULL)::int8,
                    extract(epoch FROM now() - min(created_at) FILTER (WHERE published_at IS NULL))::float8,
                    max(published_at)
             FROM event_store.outbox GROUP BY topic ORDER BY topic
             """, logger: logger
-        ).collect().map { row in
+        ).map { row in
             let (topic, pending, oldest, last) = try row.decode((String, Int64, Double?, Date?).self)
             return TopicBacklog(topic: topic, pending: pending, oldestPendingSeconds: oldest, lastPublishedAt: last)
         }
@@ -33,12 +33,12 @@ extension PostgresEventStore {
     /// Returns how many events were queued.
     public func republish(from: Int64, through: Int64?) async throws -> Int64 {
         let last = through ?? Int64.max
-        let types = try await client.query(
+        let types = try await client.liveQuery(
             "SELECT DISTINCT stream_type FROM event_store.events WHERE global_position BETWEEN \(from) AND \(last)", logger: logger
-        ).collect().map { try $0.decode(String.self) }
+        ).map { try $0.decode(String.self) }
         guard !types.isEmpty else { return 0 }
         let topics = types.map(topicForStreamType)
-        let rows = try await client.query(
+        let rows = try await client.liveQuery(
             """
             WITH queued AS (
                 INSERT INTO event_store.outbox (global_position, stream_id, topic)
@@ -49,7 +49,7 @@ extension PostgresEventStore {
                 RETURNING 1)
             SELECT count(*)::int8 FROM queued
             """, logger: logger
-        ).collect()
+        )
         return try rows.first?.decode(Int64.self) ?? 0
     }
 }

@@ -60,8 +60,7 @@ extension PostgresEventStore {
     /// The stream's current version, or nil if it does not exist.
     public func version(of streamID: String) async throws(EventStoreError) -> Int64? {
         do {
-            return try await client.query("SELECT version FROM event_store.streams WHERE stream_id = \(streamID)", logger: logger)
-                .collect().first?.decode(Int64.self)
+            return try await client.liveQuery("SELECT version FROM event_store.streams WHERE stream_id = \(streamID)", logger: logger).first?.decode(Int64.self)
         } catch {
             throw .database(error, stream: streamID)
         }
@@ -70,7 +69,7 @@ extension PostgresEventStore {
     private func read(_ query: PostgresQuery, stream: String?) async throws(EventStoreError) -> [RecordedEvent] {
         let rows: [PostgresRow]
         do {
-            rows = try await client.query(query, logger: logger).collect()
+            rows = try await client.liveQuery(query, logger: logger)
         } catch {
             throw .database(error, stream: stream)
         }

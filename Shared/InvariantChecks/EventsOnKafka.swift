@@ -44,13 +44,13 @@ public struct EventsOnKafka: Invariant {
                 violations.append("\(record.topic)/\(record.partition)/\(record.offset) is not a readable event: \(reason)")
             }
         }
-        let stored = try await context.client.query(
+        let stored = try await context.client.liveQuery(
             """
             SELECT e.event_id::text, e.stream_id, e.stream_type, e.stream_version FROM event_store.events e
             WHERE NOT EXISTS (SELECT 1 FROM event_store.outbox o WHERE o.global_position = e.global_position AND o.published_at IS NULL)
             ORDER BY e.global_position
             """, logger: context.logger
-        ).collect()
+        )
         var copies = 0
         for row in stored {
             let (id, stream, streamType, version) = try row.decode((String, String, String, Int64).self)

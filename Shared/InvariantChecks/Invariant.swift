@@ -22,17 +22,17 @@ public struct CheckContext: Sendable {
 
     /// One integer from a query (a count).
     public func count(_ query: PostgresQuery) async throws -> Int64 {
-        try await client.query(query, logger: logger).collect().first?.decode(Int64.self) ?? 0
+        try await client.liveQuery(query, logger: logger).first?.decode(Int64.self) ?? 0
     }
 
     /// Whether a table exists (a deployment without sagas has no `sagas` schema).
     public func tableExists(_ qualifiedName: String) async throws -> Bool {
-        try await client.query("SELECT to_regclass(\(qualifiedName)) IS NOT NULL", logger: logger).collect().first?.decode(Bool.self) ?? false
+        try await client.liveQuery("SELECT to_regclass(\(qualifiedName)) IS NOT NULL", logger: logger).first?.decode(Bool.self) ?? false
     }
 
     /// One text column per row (a violation's description).
     public func lines(_ query: PostgresQuery) async throws -> [String] {
-        try await client.query(query, logger: logger).collect().map { try $0.decode(String.self) }
+        try await client.liveQuery(query, logger: logger).map { try $0.decode(String.self) }
     }
 }
 

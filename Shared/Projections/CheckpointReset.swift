@@ -11,20 +11,20 @@ public enum CheckpointReset {
     ) async throws -> Int {
         let owner = "reset by \(name)"
         if let partition {
-            return try await client.query(
+            return try await client.liveQuery(
                 """
                 INSERT INTO read_models.checkpoints (processor, topic, partition, next_offset, owner)
                 VALUES (\(processor), \(topic), \(partition), \(offset), \(owner))
                 ON CONFLICT (processor, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, owner = EXCLUDED.owner, updated_at = now()
                 RETURNING 1
                 """, logger: logger
-            ).collect().count
+            ).count
         }
-        return try await client.query(
+        return try await client.liveQuery(
             """
             UPDATE read_models.checkpoints SET next_offset = \(offset), owner = \(owner), updated_at = now()
             WHERE processor = \(processor) AND topic = \(topic) RETURNING 1
             """, logger: logger
-        ).collect().count
+        ).count
     }
 }

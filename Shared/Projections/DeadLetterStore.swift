@@ -42,7 +42,7 @@ public struct DeadLetterStore: Sendable {
 
     public func list(_ filter: Filter = Filter()) async throws -> [DeadLetter] {
         let age = filter.olderThanSeconds.map(Int64.init) ?? -1
-        return try await client.query(
+        return try await client.liveQuery(
             """
             SELECT \(unescaped: Self.columns) FROM read_models.dead_letters
             WHERE (\(filter.projection)::text IS NULL OR projection = \(filter.projection)::text)
@@ -52,28 +52,26 @@ public struct DeadLetterStore: Sendable {
               AND (\(age)::int8 < 0 OR first_failed_at < now() - make_interval(secs => \(age)::int8))
             ORDER BY id LIMIT \(Int64(filter.limit))
             """, logger: logger
-        ).collect().map(Self.deadLetter)
+        ).map(Self.deadLetter)
     }
 
     public func get(_ id: Int64) async throws -> DeadLetter? {
-        try await client.query("SELECT \(unescaped: Self.columns) FROM read_models.dead_letters WHERE id = \(id)", logger: logger)
-            .collect().first.map(Self.deadLetter)
+        try await client.liveQuery("SELECT \(unescaped: Self.columns) FROM read_models.dead_letters WHERE id = \(id)", logger: logger).first.map(Self.deadLetter)
     }
 
     /// The stored event (envelope and payload) of a dead letter, as JSON.
     public func event(of id: Int64) async throws -> String? {
-        try await client.query("SELECT event::text FROM read_models.dead_letters WHERE id = \(id)", logger: logger)
-            .collect().first?.decode(String.self)
+        try await client.liveQuery("SELECT event::text FROM read_models.dead_letters WHERE id = \(id)", logger: logger).first?.decode(String.self)
     }
 
     /// Parked letters grouped by failure shape, largest group first.
     public func groups() async throws -> [(fingerprint: String, projection: String, count: Int64, streams: Int64)] {
-        try await client.query(
+        try await client.liveQuery(
             """
             SELECT fingerprint, projection, count(*)::int8, count(DISTINCT stream_id)::int8 FROM read_models.dead_letters
             WHERE status = 'parked' GROUP BY fingerprint, projection ORDER BY count(*) DESC
             """, logger: logger
-        ).collect().map { try $0.decode((String, String, Int64, Int64).self) }
+        ).map { try $0.decode((String, String, Int64, Int64).self) }
     }
 
     public struct ReplayReport: Sendable, Codable {
@@ -94,7 +92,7 @@ public struct DeadLetterStore: Sendable {
         }
         var report = ReplayReport()
         while true {
-            let (done, failure, applied, count) = try await client.withTransaction(logger: logger) { connection in
+            let (done, failure, applied, count) = try await client.liveTransaction(logger: logger) { connection in
                 try await replayChunk(projection: projection, stream: stream, operator: who, chunk: chunk, on: connection)
             }
             report.replayed += count
@@ -105,23 +103,23 @@ public struct DeadLetterStore: Sendable {
             }
             if done { break }
         }
-        report.stillParked = try await client.query(
+        report.stillParked = try await client.liveQuery(
             "SELECT count(*)::int8 FROM read_models.dead_letters WHERE projection = \(name) AND stream_id = \(stream) AND status = 'parked'",
             logger: logger
-        ).collect().first.map { Int(try $0.decode(Int64.self)) } ?? 0
+        ).first.map { Int(try $0.decode(Int64.self)) } ?? 0
         return report
     }
 
     /// Replays every stream with parked letters for a projection (optionally one failure group).
     public func replayAll(projection: String, fingerprint: String? = nil, operator who: String) async throws -> [String: ReplayReport] {
-        let streams = try await client.query(
+        let streams = try await client.liveQuery(
             """
             SELECT stream_id FROM read_models.dead_letters
             WHERE status = 'parked' AND projection = \(projection) AND blocked_by IS NULL
               AND (\(fingerprint)::text IS NULL OR fingerprint = \(fingerprint)::text)
             GROUP BY stream_id ORDER BY min(id)
             """, logger: logger
-        ).collect().map { try $0.decode(String.self) }
+        ).map { try $0.decode(String.self) }
         var reports: [String: ReplayReport] = [:]
         for stream in streams { reports[stream] = try await replay(projection: projection, stream: stream, operator: who) }
         return reports
@@ -203,7 +201,7 @@ public struct DeadLetterStore: Sendable {
     /// parked behind it stay parked until their stream is replayed.
     public func skip(_ id: Int64, reason: String, operator who: String) async throws -> DeadLetter {
         guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw DeadLetterError(reason: "a reason is required to skip") }
-        let rows = try await client.withTransaction(logger: logger) { connection in
+        let rows = try await client.liveTransaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 UPDATE read_models.dead_letters SET status = 'skipped', resolved_at = now(), resolved_by = \(who), resolution = \(reason)

@@ -97,9 +97,9 @@ public struct ProjectionBatchHandler: BatchHandler {
     private func write(_ batch: [Delivery<DecodedEvent>]) async throws -> PartitionBatchWriter.Outcome {
         do {
             do {
-                return try await client.guardedTransaction(logger: logger) { try await writer.write(batch, on: $0, careful: false) }
+                return try await client.liveTransactionUnwrapped(logger: logger) { try await writer.write(batch, on: $0, careful: false) }
             } catch let error where !(error is PartitionBatchWriter.Fenced) && !DatabaseErrors.isTransient(error) {
-                return try await client.guardedTransaction(logger: logger) { try await writer.write(batch, on: $0, careful: true) }
+                return try await client.liveTransactionUnwrapped(logger: logger) { try await writer.write(batch, on: $0, careful: true) }
             }
         } catch let fenced as PartitionBatchWriter.Fenced {
             return .fenced(checkpoint: fenced.checkpoint)
@@ -121,14 +121,14 @@ public struct ProjectionBatchHandler: BatchHandler {
     /// PostgreSQL, not the Kafka group, is the source of truth.
     public func startPositions(for partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
         var positions: [KafkaTopicPartition: Int64] = [:]
-        for row in try await client.query(
+        for row in try await client.liveQuery(
             """
             SELECT c.topic, c.partition, c.next_offset FROM read_models.checkpoints c
             JOIN unnest(\(partitions.map(\.topic))::text[], \(partitions.map(\.partition))::int4[]) AS p(topic, partition)
               ON p.topic = c.topic AND p.partition = c.partition
             WHERE c.processor = \(writer.processor)
             """, logger: logger
-        ).collect() {
+        ) {
             let (topic, partition, next) = try row.decode((String, Int32, Int64).self)
             positions[KafkaTopicPartition(topic: topic, partition: partition)] = next
         }

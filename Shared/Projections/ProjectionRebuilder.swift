@@ -52,18 +52,18 @@ public struct ProjectionRebuilder: Sendable {
         let applied = try await load(through: head)
         try await computePositions(through: head)
         for statement in deferredIndexes {
-            _ = try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+            _ = try await client.liveQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
         for table in projection.tables {
-            _ = try await client.query(PostgresQuery(unsafeSQL: "ANALYZE read_models.\(table)\(suffix)"), logger: logger).collect()
+            _ = try await client.liveQuery(PostgresQuery(unsafeSQL: "ANALYZE read_models.\(table)\(suffix)"), logger: logger)
         }
         try await beforeSwap()
         let caughtUp = try await swap(after: head)
         try await dropRetired()
-        _ = try await client.query(
+        _ = try await client.liveQuery(
             "UPDATE read_models.rebuilds SET status = 'swapped', finished_at = now(), events_applied = \(applied) WHERE projection = \(projection.name)",
             logger: logger
-        ).collect()
+        )
         logger.info("projection rebuilt and swapped", metadata: ["projection": "\(projection.name)", "events": "\(applied)"])
         return Report(projection: projection.name, eventsApplied: applied, caughtUpStreams: caughtUp, position: head)
     }
@@ -93,18 +93,18 @@ public struct ProjectionRebuilder: Sendable {
             let built = "read_models.\(table)__verify"
             let onlyLive = "SELECT * FROM \(live) EXCEPT ALL SELECT * FROM \(built)"
             let onlyFresh = "SELECT * FROM \(built) EXCEPT ALL SELECT * FROM \(live)"
-            let rows = try await client.query(
+            let rows = try await client.liveQuery(
                 PostgresQuery(unsafeSQL: "SELECT ((SELECT count(*) FROM (\(onlyLive)) a) + (SELECT count(*) FROM (\(onlyFresh)) b))::int8"),
                 logger: logger
-            ).collect().first?.decode(Int64.self) ?? 0
-            let sample = rows == 0 ? [] : try await client.query(
+            ).first?.decode(Int64.self) ?? 0
+            let sample = rows == 0 ? [] : try await client.liveQuery(
                 PostgresQuery(
                     unsafeSQL: """
                         (SELECT 'live ' || row_to_json(a)::text FROM (\(onlyLive) LIMIT 3) a)
                         UNION ALL (SELECT 'fresh ' || row_to_json(b)::text FROM (\(onlyFresh) LIMIT 3) b)
                         """), logger: logger
-            ).collect().map { try $0.decode(String.self) }
-            _ = try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE \(built)"), logger: logger).collect()
+            ).map { try $0.decode(String.self) }
+            _ = try await client.liveQuery(PostgresQuery(unsafeSQL: "DROP TABLE \(built)"), logger: logger)
             differences.append(TableDifference(table: table, rows: rows, sample: sample))
         }
         return differences
@@ -113,7 +113,7 @@ public struct ProjectionRebuilder: Sendable {
     /// Empty shadow tables with the live tables' columns, defaults, constraints and unique
     /// indexes; returns the statements that create the other indexes, run after the load.
     private func prepare() async throws -> [String] {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.liveTransaction(logger: logger) { connection in
             if recordsProgress {
                 _ = try await connection.query(
                     """
@@ -149,12 +149,12 @@ public struct ProjectionRebuilder: Sendable {
     /// The last position of the log's committed prefix: every event at or below it is visible
     /// (positions are taken in transaction order, see `readAll`).
     private func visibleHead() async throws -> Int64 {
-        try await client.query(
+        try await client.liveQuery(
             """
             SELECT coalesce(max(global_position), 0) FROM event_store.events
             WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
             """, logger: logger
-        ).collect().first?.decode(Int64.self) ?? 0
+        ).first?.decode(Int64.self) ?? 0
     }
 
     /// Streams the projection's events up to `head` and applies them chunk by chunk; a chunk
@@ -162,7 +162,7 @@ public struct ProjectionRebuilder: Sendable {
     /// each stream's events in version order, each once. Returns the events applied.
     private func load(through head: Int64) async throws -> Int64 {
         let types = Array(projection.eventTypes)
-        return try await client.withConnection { connection in
+        return try await client.withLiveConnection { connection in
             var applied: Int64 = 0
             var writing: Task<Void, any Error>?
             defer { writing?.cancel() }
@@ -203,21 +203,21 @@ public struct ProjectionRebuilder: Sendable {
 
     private func computePositions(through head: Int64) async throws {
         let types = Array(projection.eventTypes)
-        _ = try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(positionsTable)"), logger: logger).collect()
-        _ = try await client.query(
+        _ = try await client.liveQuery(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(positionsTable)"), logger: logger)
+        _ = try await client.liveQuery(
             """
             CREATE UNLOGGED TABLE \(unescaped: positionsTable) AS
             SELECT stream_id, max(stream_version) AS version FROM event_store.events
             WHERE global_position <= \(head) AND event_type = ANY(\(types))
             GROUP BY stream_id
             """, logger: logger
-        ).collect()
-        _ = try await client.query(PostgresQuery(unsafeSQL: "ALTER TABLE \(positionsTable) ADD PRIMARY KEY (stream_id)"), logger: logger).collect()
+        )
+        _ = try await client.liveQuery(PostgresQuery(unsafeSQL: "ALTER TABLE \(positionsTable) ADD PRIMARY KEY (stream_id)"), logger: logger)
     }
 
     private func write(_ events: [RecordedEvent], position: Int64, applied: Int64) -> Task<Void, any Error> {
         Task {
-            try await client.withTransaction(logger: logger) { connection in
+            try await client.liveTransaction(logger: logger) { connection in
                 try await projection.apply(
                     events, to: ProjectionTarget(connection: connection, logger: logger, tableSuffix: suffix, isBulkLoad: true))
                 if recordsProgress {
@@ -242,7 +242,7 @@ public struct ProjectionRebuilder: Sendable {
     /// the store has beyond the load's position and every stream the live side applied
     /// further, then rename shadow tables in and replace the stream positions.
     private func swap(after position: Int64) async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.liveTransaction(logger: logger) { connection in
             let target = ProjectionTarget(connection: connection, logger: logger, tableSuffix: suffix, isBulkLoad: false)
             // Live batches take checkpoint row locks first: this makes them wait at their start.
             _ = try await connection.query("LOCK TABLE read_models.checkpoints IN EXCLUSIVE MODE", logger: logger).collect()
@@ -325,7 +325,7 @@ public struct ProjectionRebuilder: Sendable {
     /// was waiting on them during the swap finishes first.
     private func dropRetired() async throws {
         for table in projection.tables {
-            _ = try await client.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS read_models.\(table)__retired"), logger: logger).collect()
+            _ = try await client.liveQuery(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS read_models.\(table)__retired"), logger: logger)
         }
     }
 }

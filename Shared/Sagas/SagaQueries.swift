@@ -41,19 +41,19 @@ public struct SagaQueries: Sendable {
 
     public func instance(saga: String, correlationID: String) async throws -> SagaInstanceView? {
         guard
-            var view = try await client.query(
+            var view = try await client.liveQuery(
                 """
                 SELECT saga, correlation_id, status, step, version, started_at, updated_at, deadline_at, error, state::text
                 FROM sagas.instances WHERE saga = \(saga) AND correlation_id = \(correlationID)
                 """, logger: logger
-            ).collect().first.map(Self.view(from:))
+            ).first.map(Self.view(from:))
         else { return nil }
-        view.history = try await client.query(
+        view.history = try await client.liveQuery(
             """
             SELECT at, kind, detail, step, status FROM sagas.history
             WHERE saga = \(saga) AND correlation_id = \(correlationID) ORDER BY id
             """, logger: logger
-        ).collect().map { row in
+        ).map { row in
             let (at, kind, detail, step, status) = try row.decode((Date, String, String, String, String).self)
             return SagaInstanceView.Entry(at: at, kind: kind, detail: detail, step: step, status: status)
         }
@@ -62,21 +62,21 @@ public struct SagaQueries: Sendable {
 
     /// Instances newest first, optionally of one status.
     public func list(saga: String, status: SagaStatus?, limit: Int) async throws -> [SagaInstanceView] {
-        try await client.query(
+        try await client.liveQuery(
             """
             SELECT saga, correlation_id, status, step, version, started_at, updated_at, deadline_at, error, state::text
             FROM sagas.instances WHERE saga = \(saga) AND (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
             ORDER BY updated_at DESC LIMIT \(limit)
             """, logger: logger
-        ).collect().map(Self.view(from:))
+        ).map(Self.view(from:))
     }
 
     /// Instance counts per status.
     public func counts(saga: String) async throws -> [String: Int64] {
         var counts: [String: Int64] = [:]
-        for row in try await client.query(
+        for row in try await client.liveQuery(
             "SELECT status, count(*)::int8 FROM sagas.instances WHERE saga = \(saga) GROUP BY status", logger: logger
-        ).collect() {
+        ) {
             let (status, count) = try row.decode((String, Int64).self)
             counts[status] = count
         }

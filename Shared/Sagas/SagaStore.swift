@@ -256,9 +256,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         return status
     }
 
-    /// One transaction, abandoned after 45 s (see `guardedTransaction`).
+    /// One transaction on a live connection (see `liveTransaction`).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.guardedTransaction(logger: logger, body)
+        try await client.liveTransactionUnwrapped(logger: logger, body)
     }
 }
 

@@ -36,12 +36,12 @@ public struct AdminAuditMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func record(_ who: String, action: String, body: String, status: Int) async {
         do {
-            _ = try await client.query(
+            _ = try await client.liveQuery(
                 """
                 INSERT INTO ops.audit_log (service, operator, action, body, status)
                 VALUES (\(service), \(who), \(action), \(body), \(Int32(status)))
                 """, logger: logger
-            ).collect()
+            )
         } catch {
             logger.error("admin action not audited", metadata: ["action": "\(action)", "error": "\(DatabaseErrors.describe(error))"])
         }

@@ -39,7 +39,7 @@ public struct Migrator: Sendable {
     @discardableResult
     public func run(on client: PostgresClient, logger: Logger) async throws -> [Int] {
         let lockKey = Self.lockKey(schema)
-        return try await client.withConnection { connection in
+        return try await client.withLiveConnection { connection in
             _ = try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger).collect()
             do {
                 let applied = try await apply(on: connection, logger: logger)

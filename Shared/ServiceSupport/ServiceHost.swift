@@ -128,7 +128,7 @@ extension ReadinessCheck {
         // The role the pool's connections run under, so that operators (and a test) can see
         // that the service holds only its own role's privileges.
         .reporting("postgres") {
-            let role = try await client.query("SELECT current_user::text", logger: logger).collect().first?.decode(String.self) ?? "?"
+            let role = try await client.liveQuery("SELECT current_user::text", logger: logger).first?.decode(String.self) ?? "?"
             return "role \(role)"
         }
     }

@@ -20,22 +20,22 @@ extension ReadModelQueries {
 
     public func customer(_ id: String, limit: Int = 100) async throws -> CustomerView? {
         guard
-            let row = try await client.query(
+            let row = try await client.liveQuery(
                 """
                 SELECT count(*)::int8, count(*) FILTER (WHERE status = 'confirmed')::int8, count(*) FILTER (WHERE status = 'cancelled')::int8,
                        coalesce(sum(total_cents) FILTER (WHERE status = 'confirmed'), 0)::int8
                 FROM read_models.customer_orders WHERE customer_id = \(id)
                 """, logger: logger
-            ).collect().first
+            ).first
         else { return nil }
         let (orders, confirmed, cancelled, spent) = try row.decode((Int64, Int64, Int64, Int64).self)
         guard orders > 0 else { return nil }
-        let recent = try await client.query(
+        let recent = try await client.liveQuery(
             """
             SELECT order_id, status, total_cents, placed_at FROM read_models.customer_orders
             WHERE customer_id = \(id) ORDER BY placed_at DESC LIMIT \(Int64(limit))
             """, logger: logger
-        ).collect().map { row in
+        ).map { row in
             let o = try row.decode((String, String, Int64, Date).self)
             return CustomerOrder(orderId: o.0, status: o.1, totalCents: o.2, placedAt: o.3)
         }

@@ -31,20 +31,20 @@ extension ReadModelQueries {
     }
 
     public func order(_ id: String) async throws -> OrderView? {
-        guard let row = try await client.query(
+        guard let row = try await client.liveQuery(
             """
             SELECT order_id, customer_id, status, lines::text, total_cents, payment_method, cancellation_reason, placed_at, updated_at, correlation_id
             FROM read_models.orders WHERE order_id = \(id)
             """, logger: logger
-        ).collect().first else { return nil }
+        ).first else { return nil }
         let c = try row.decode((String, String, String, String, Int64, String, String?, Date, Date, String).self)
         let lines = (try? JSONDecoder().decode([OrderView.Line].self, from: Data(c.3.utf8))) ?? []
-        let timeline = try await client.query(
+        let timeline = try await client.liveQuery(
             """
             SELECT at, event_type, detail, stream_id, stream_version FROM read_models.order_timeline
             WHERE order_id = \(id) ORDER BY at, stream_id, stream_version
             """, logger: logger
-        ).collect().map { row in
+        ).map { row in
             let t = try row.decode((Date, String, String, String, Int64).self)
             return TimelineEntry(at: t.0, type: t.1, detail: t.2, streamId: t.3, streamVersion: t.4)
         }

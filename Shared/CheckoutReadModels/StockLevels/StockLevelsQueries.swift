@@ -11,9 +11,9 @@ extension ReadModelQueries {
     }
 
     public func stock(_ sku: String) async throws -> StockView? {
-        guard let row = try await client.query(
+        guard let row = try await client.liveQuery(
             "SELECT on_hand, reserved, updated_at FROM read_models.stock_levels WHERE sku = \(sku)", logger: logger
-        ).collect().first else { return nil }
+        ).first else { return nil }
         let (onHand, reserved, updatedAt) = try row.decode((Int64, Int64, Date).self)
         return StockView(sku: sku, onHand: onHand, reserved: reserved, available: onHand - reserved, updatedAt: updatedAt)
     }
