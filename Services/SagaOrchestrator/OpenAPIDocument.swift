@@ -42,10 +42,12 @@ enum OpenAPIDocument {
             "name": "orderId",
             "in": "path",
             "required": true,
-            "description": "The order id (the saga's correlation id). Only non-emptiness is checked here (no id-rule validation, unlike the command and projection services).",
+            "description": "The order id (the saga's correlation id): 1 to 64 of A-Z a-z 0-9 . _ - (400 otherwise), as in the command and projection services.",
             "schema": {
               "type": "string",
-              "minLength": 1
+              "minLength": 1,
+              "maxLength": 64,
+              "pattern": "^[A-Za-z0-9._-]{1,64}$"
             }
           }
         ],
@@ -65,6 +67,24 @@ enum OpenAPIDocument {
                       ]
                     }
                   ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The order id breaks the id rule (`invalid_request` naming `orderId`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                },
+                "example": {
+                  "error": "invalid_request",
+                  "message": "state: must be one of running, completed, compensated, failed",
+                  "details": {
+                    "field": "state",
+                    "reason": "must be one of running, completed, compensated, failed"
+                  }
                 }
               }
             }
@@ -258,10 +278,12 @@ enum OpenAPIDocument {
             "name": "orderId",
             "in": "path",
             "required": true,
-            "description": "The order id (the saga's correlation id). Only non-emptiness is checked here (no id-rule validation, unlike the command and projection services).",
+            "description": "The order id (the saga's correlation id): 1 to 64 of A-Z a-z 0-9 . _ - (400 otherwise), as in the command and projection services.",
             "schema": {
               "type": "string",
-              "minLength": 1
+              "minLength": 1,
+              "maxLength": 64,
+              "pattern": "^[A-Za-z0-9._-]{1,64}$"
             }
           },
           {
@@ -279,6 +301,24 @@ enum OpenAPIDocument {
                 "example": {
                   "orderId": "7f3c...",
                   "state": "running"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The order id breaks the id rule (`invalid_request` naming `orderId`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                },
+                "example": {
+                  "error": "invalid_request",
+                  "message": "state: must be one of running, completed, compensated, failed",
+                  "details": {
+                    "field": "state",
+                    "reason": "must be one of running, completed, compensated, failed"
+                  }
                 }
               }
             }

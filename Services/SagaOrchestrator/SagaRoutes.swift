@@ -79,8 +79,12 @@ struct SagaRoutes: Sendable {
         var enabled: Bool
     }
 
+    /// 400 unless the id keeps `InputLimits`' id rule, as everywhere else an order id is taken.
     private static func orderID(_ context: BasicRequestContext) throws -> String {
         guard let id = context.parameters.get("orderId"), !id.isEmpty else { throw ServiceError.invalidField("orderId", reason: "is required") }
+        guard InputLimits.isValidID(id) else {
+            throw ServiceError.invalidField("orderId", reason: "must be 1 to \(InputLimits.maxIDLength) characters of A-Z a-z 0-9 . _ -")
+        }
         return id
     }
 }
