@@ -144,5 +144,23 @@ public enum EventStoreSchema {
                 FOR EACH STATEMENT EXECUTE FUNCTION event_store.refuse_event_change()
                 """,
             ]),
+        Migration(
+            version: 4, name: "new outbox rows wake the relay",
+            statements: [
+                // Once per inserting statement, delivered at commit (and once per transaction:
+                // PostgreSQL folds equal notifications), so the relay publishes as soon as a
+                // transaction commits instead of polling; no extra round trip for the writer.
+                """
+                CREATE FUNCTION event_store.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('\(OutboxRelay.channel)', '');
+                    RETURN NULL;
+                END $$
+                """,
+                """
+                CREATE TRIGGER outbox_wakes_relay AFTER INSERT ON event_store.outbox
+                FOR EACH STATEMENT EXECUTE FUNCTION event_store.notify_outbox()
+                """,
+            ]),
     ]
 }

@@ -21,8 +21,9 @@ package struct OutboxMessage: Sendable {
 /// How a relay publishes (the event relay's `OutboxRelay.Configuration`).
 public struct OutboxSettings: Sendable {
     public var batchSize = 500
-    /// How long to wait before looking again when the outbox was empty.
-    public var idleInterval: Duration = .milliseconds(20)
+    /// The safety net: how long the relay waits for a notification of new rows (a trigger on
+    /// the outbox sends one when a transaction commits rows) before looking anyway.
+    public var idleInterval: Duration = .seconds(1)
     /// Published rows older than this are deleted.
     public var retention: Duration = .seconds(3_600)
     public var pruneInterval: Duration = .seconds(60)
@@ -40,6 +41,8 @@ package protocol OutboxSource: Sendable {
     var lockKey: Int64 { get }
     /// The metrics' name prefix (`<prefix>_published_total`, ...).
     var metricPrefix: String { get }
+    /// The notification channel the outbox's trigger notifies when a transaction commits rows.
+    var channel: String { get }
     /// Unpublished rows in position order.
     func pending(limit: Int, on connection: RelayConnection) async throws -> [OutboxMessage]
     func markPublished(_ positions: [Int64], on connection: RelayConnection) async throws
@@ -47,8 +50,9 @@ package protocol OutboxSource: Sendable {
     func prune(olderThan retention: Duration, on connection: RelayConnection) async throws
 }
 
-/// The relay loop both outboxes share: one leader (advisory lock) reads pending rows in position
-/// order, sends them, and marks only what the broker acknowledged, per key up to the key's
+/// The relay loop both outboxes share: one leader (advisory lock), woken by a notification when
+/// a transaction commits outbox rows (or by the idle interval, the safety net), reads pending
+/// rows in position order, sends them, and marks only what the broker acknowledged, per key up to the key's
 /// first failure, so a key's later row is never marked ahead of an earlier one that failed
 /// (at-least-once, in order per key). A relay never skips a row that committed late with a
 /// lower position: it selects unpublished rows, not rows above a cursor.
@@ -80,14 +84,18 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
         let leadership = AdvisoryLeadership(
             client: client, lockKey: source.lockKey, role: source.role, standbyInterval: settings.standbyInterval, logger: logger)
         await leadership.run { connection in
-            var lastPrune = ContinuousClock.now - settings.pruneInterval
-            while !Task.isCancelled {
-                let count = try await publishBatch(on: connection)
-                if ContinuousClock.now - lastPrune >= settings.pruneInterval {
-                    try await source.prune(olderThan: settings.retention, on: connection)
-                    lastPrune = .now
+            try await connection.listening(on: source.channel, orEvery: settings.idleInterval) { wakeups in
+                var wakeup = wakeups.makeAsyncIterator()
+                var lastPrune = ContinuousClock.now - settings.pruneInterval
+                while !Task.isCancelled {
+                    let count = try await publishBatch(on: connection)
+                    if ContinuousClock.now - lastPrune >= settings.pruneInterval {
+                        try await source.prune(olderThan: settings.retention, on: connection)
+                        lastPrune = .now
+                    }
+                    // A full batch means more is waiting; otherwise sleep until rows commit.
+                    if count < settings.batchSize { await wakeup.next() }
                 }
-                if count < settings.batchSize { try await Task.sleep(for: settings.idleInterval) }
             }
         }
     }

@@ -13,6 +13,9 @@ public import ServiceLifecycle
 public struct OutboxRelay: Service {
     public typealias Configuration = OutboxSettings
 
+    /// What `event_store.outbox`'s trigger notifies.
+    public static let channel = "event_store_outbox"
+
     let publisher: OutboxPublisher<EventOutbox>
 
     public init(client: PostgresClient, producer: KafkaProducer, logger: Logger, configuration: Configuration = .init()) {
@@ -29,6 +32,7 @@ package struct EventOutbox: OutboxSource {
     package var role: String { "outbox relay" }
     package var lockKey: Int64 { 0x5245_4c41_5900_0001 }  // "RELAY"
     package var metricPrefix: String { "outbox" }
+    package var channel: String { OutboxRelay.channel }
 
     package func pending(limit: Int, on connection: RelayConnection) async throws -> [OutboxMessage] {
         try await connection.run(

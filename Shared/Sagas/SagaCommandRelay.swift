@@ -11,10 +11,13 @@ public import ServiceLifecycle
 /// the command service executes an id once. One orchestrator publishes at a time; the others
 /// stand by.
 public struct SagaCommandRelay: Service {
+    /// What `sagas.outbox`'s trigger notifies.
+    public static let channel = "sagas_outbox"
+
     let publisher: OutboxPublisher<SagaCommandOutbox>
 
     public init(
-        client: PostgresClient, producer: KafkaProducer, logger: Logger, batchSize: Int = 500, idleInterval: Duration = .milliseconds(20),
+        client: PostgresClient, producer: KafkaProducer, logger: Logger, batchSize: Int = 500, idleInterval: Duration = .seconds(1),
         hold: CommandHold = CommandHold()
     ) {
         var settings = OutboxPublisher<SagaCommandOutbox>.Settings()
@@ -35,6 +38,7 @@ struct SagaCommandOutbox: OutboxSource {
     var role: String { "saga command relay" }
     var lockKey: Int64 { 0x5341_4741_0000_0001 }  // "SAGA"
     var metricPrefix: String { "saga_commands" }
+    var channel: String { SagaCommandRelay.channel }
 
     func pending(limit: Int, on connection: RelayConnection) async throws -> [OutboxMessage] {
         let heldTypes = Array(hold.heldTypes)

@@ -67,6 +67,22 @@ public enum SagaSchema {
                 "CREATE TABLE sagas.arrival_epoch (started_at timestamptz NOT NULL)",
                 "INSERT INTO sagas.arrival_epoch (started_at) VALUES (now())",
             ]),
+        Migration(
+            version: 3, name: "new command outbox rows wake the relay",
+            statements: [
+                // As the event store's outbox: one notification per committing transaction.
+                """
+                CREATE FUNCTION sagas.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('\(SagaCommandRelay.channel)', '');
+                    RETURN NULL;
+                END $$
+                """,
+                """
+                CREATE TRIGGER outbox_wakes_relay AFTER INSERT ON sagas.outbox
+                FOR EACH STATEMENT EXECUTE FUNCTION sagas.notify_outbox()
+                """,
+            ]),
     ]
 
     public static func migrator(roles: ServiceRoles) -> Migrator {

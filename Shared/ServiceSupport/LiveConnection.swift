@@ -23,7 +23,10 @@ extension PostgresConnection {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let watch = CloseWatch.shared.watch(self) {
-                    if settled.claim() { continuation.resume(throwing: ConnectionClosed()) }
+                    guard settled.claim() else { return }
+                    continuation.resume(throwing: ConnectionClosed())
+                    // What still runs cooperatively (a loop between statements) stops too.
+                    work.withLock { $0 }?.cancel()
                 }
                 let task = Task {
                     // Lent after it closed: a statement now would be lost.

@@ -12,10 +12,12 @@ import Testing
 struct OutboxRelayTests {
     static let topics = CheckoutNames.Topics.events
 
-    private func relay(_ store: PostgresEventStore, _ producer: KafkaProducer, batchSize: Int) -> OutboxRelay {
+    private func relay(
+        _ store: PostgresEventStore, _ producer: KafkaProducer, batchSize: Int, idleInterval: Duration = .milliseconds(10)
+    ) -> OutboxRelay {
         var configuration = OutboxRelay.Configuration()
         configuration.batchSize = batchSize
-        configuration.idleInterval = .milliseconds(10)
+        configuration.idleInterval = idleInterval
         configuration.standbyInterval = .milliseconds(100)
         return OutboxRelay(client: store.client, producer: producer, logger: testLogger("relay"), configuration: configuration)
     }
@@ -167,6 +169,28 @@ struct OutboxRelayTests {
             let records = try await kafka.readAll([CheckoutNames.Topics.orderEvents]) { !$0.isEmpty }
             #expect(records.compactMap(\.keyString) == ["order-free"], "order-held's v2 must not be published ahead of its v1")
             #expect(try await count(store, "stream_id = 'order-held' AND published_at IS NULL") == 2)
+        }
+    }
+
+    @Test("a committed append wakes the idle relay: published long before its safety-net poll")
+    func committedAppendWakesTheRelay() async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics()
+        try await withEventStore { store in
+            let producer = try kafka.producer()
+            // The safety net is an hour away: only the outbox trigger's notification can wake it.
+            let running = Task { try await relay(store, producer, batchSize: 50, idleInterval: .seconds(3_600)).run() }
+            try await waitUntil("the relay to lead", timeout: .seconds(30)) { try await relayBackend(store) != nil }
+            for round in 1...3 {
+                // Let the relay go idle, then append: each append must be published promptly.
+                try await Task.sleep(for: .milliseconds(300))
+                _ = try await store.append(to: Order.stream("woken-\(round)"), expected: .noStream, events: [event("Noted", #"{"n":1}"#)])
+                try await waitUntil("append \(round) published without a poll", timeout: .seconds(15)) {
+                    try await count(store, "published_at IS NULL") == 0
+                }
+            }
+            running.cancel()
+            await producer.close()
         }
     }
 }
