@@ -264,6 +264,7 @@ let package = Package(
                 "EventSourcing", "EventStore", "ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

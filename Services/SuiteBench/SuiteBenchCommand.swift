@@ -6,5 +6,5 @@ struct SuiteBenchCommand: AsyncParsableCommand {
         commandName: "suite-bench",
         abstract: "Benchmarks of the suite, each beside a baseline measured in the same run.",
         discussion: "Results are medians over rounds that alternate the suite and its baseline, so that a noisy machine affects both.",
-        subcommands: [AppendBenchmark.self, ProjectBenchmark.self, ScaleBenchmark.self, CheckoutBenchmark.self, ProjectorWorker.self])
+        subcommands: [AppendBenchmark.self, RelayBenchmark.self, ProjectBenchmark.self, ScaleBenchmark.self, CheckoutBenchmark.self, ProjectorWorker.self])
 }

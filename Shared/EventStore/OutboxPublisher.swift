@@ -1,3 +1,4 @@
+package import Foundation
 package import Kafka
 package import Logging
 import Metrics
@@ -10,11 +11,14 @@ package struct OutboxMessage: Sendable {
     /// The ordering key (a stream): rows of one key are published in position order.
     package var key: String
     package var message: KafkaOutgoingMessage
+    /// When the row's transaction wrote it (PostgreSQL's clock): the publish delay starts there.
+    package var writtenAt: Date
 
-    package init(position: Int64, key: String, message: KafkaOutgoingMessage) {
+    package init(position: Int64, key: String, message: KafkaOutgoingMessage, writtenAt: Date) {
         self.position = position
         self.key = key
         self.message = message
+        self.writtenAt = writtenAt
     }
 }
 
@@ -67,6 +71,8 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
     private let published: Counter
     private let failures: Counter
     private let overtaken: Counter
+    /// From a row's transaction to the broker's acknowledgement (`<prefix>_publish_delay_seconds`).
+    private let delay: Metrics.Timer
 
     package init(source: Source, client: PostgresClient, producer: KafkaProducer, settings: Settings, logger: Logger) {
         self.source = source
@@ -77,6 +83,7 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
         published = Counter(label: "\(source.metricPrefix)_published_total")
         failures = Counter(label: "\(source.metricPrefix)_publish_failures_total")
         overtaken = Counter(label: "\(source.metricPrefix)_keys_overtaken_total")
+        delay = Metrics.Timer(label: "\(source.metricPrefix)_publish_delay_seconds")
     }
 
     /// Publishes while leading, until cancelled.
@@ -105,6 +112,10 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
         let rows = try await source.pending(limit: settings.batchSize, on: connection)
         guard !rows.isEmpty else { return 0 }
         let results = await producer.send(rows.map(\.message))
+        let acknowledgedAt = Date()
+        for (row, result) in zip(rows, results) where (try? result.get()) != nil {
+            delay.recordNanoseconds(Int64(max(0, acknowledgedAt.timeIntervalSince(row.writtenAt)) * 1e9))
+        }
         let keyed = rows.map { (key: $0.key, position: $0.position) }
         let acknowledged = Self.acknowledgedInOrder(keyed, results: results)
         CrashPoint.reach(CrashPoint.outboxAfterPublish)

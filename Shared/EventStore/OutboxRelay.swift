@@ -45,7 +45,9 @@ package struct EventOutbox: OutboxSource {
             """
         ).map { row in
             let (event, topic) = try PostgresEventStore.recordedEventAndText(from: row)
-            return OutboxMessage(position: event.globalPosition, key: event.streamID, message: EventKafkaMapping.message(for: event, topic: topic))
+            return OutboxMessage(
+                position: event.globalPosition, key: event.streamID, message: EventKafkaMapping.message(for: event, topic: topic),
+                writtenAt: event.recordedAt)
         }
     }
 

@@ -92,7 +92,7 @@ extension PostgresEventStore {
     }
 
     /// For queries that select the event columns followed by one text column.
-    static func recordedEventAndText(from row: PostgresRow) throws(EventStoreError) -> (RecordedEvent, String) {
+    package static func recordedEventAndText(from row: PostgresRow) throws(EventStoreError) -> (RecordedEvent, String) {
         do {
             let c = try row.decode((Int64, UUID, String, String, Int64, String, Int32, String, String, String, String?, Date, String).self)
             return (recordedEvent((c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9, c.10, c.11)), c.12)

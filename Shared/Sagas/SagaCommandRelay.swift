@@ -47,11 +47,11 @@ struct SagaCommandOutbox: OutboxSource {
         let rows = try await connection.run(
             heldTypes.isEmpty
                 ? """
-                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id
+                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at
                 FROM sagas.outbox WHERE published_at IS NULL ORDER BY position LIMIT \(limit)
                 """
                 : """
-                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id
+                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at
                 FROM sagas.outbox o WHERE published_at IS NULL
                   AND NOT EXISTS (
                       SELECT 1 FROM sagas.outbox h
@@ -59,8 +59,8 @@ struct SagaCommandOutbox: OutboxSource {
                 ORDER BY position LIMIT \(limit)
                 """)
         return try rows.map { row in
-            let (position, correlationID, commandID, type, topic, key, payload, causationID) =
-                try row.decode((Int64, String, String, String, String, String, String, String?).self)
+            let (position, correlationID, commandID, type, topic, key, payload, causationID, createdAt) =
+                try row.decode((Int64, String, String, String, String, String, String, String?, Date).self)
             var headers = [
                 KafkaHeader(key: "ce_id", string: commandID), KafkaHeader(key: "ce_type", string: type),
                 KafkaHeader(key: "ce_source", string: "saga-orchestrator"), KafkaHeader(key: "ce_specversion", string: "1.0"),
@@ -68,7 +68,8 @@ struct SagaCommandOutbox: OutboxSource {
             ]
             if let causationID { headers.append(KafkaHeader(key: "causation-id", string: causationID)) }
             return OutboxMessage(
-                position: position, key: key, message: KafkaOutgoingMessage(topic: topic, key: key, value: Array(payload.utf8), headers: headers))
+                position: position, key: key, message: KafkaOutgoingMessage(topic: topic, key: key, value: Array(payload.utf8), headers: headers),
+                writtenAt: createdAt)
         }
     }
 
