@@ -4,7 +4,7 @@ import Histogram
 import Logging
 
 /// One line of `--json` output (the fields DESIGN.md names).
-struct BenchmarkResult: Encodable {
+struct BenchmarkResult: Codable {
     var name: String
     var throughput: Double
     var unit: String

@@ -1,102 +1,194 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import Logging
+import PostgresNIO
 import NIOCore
 import NIOHTTP1
 
 /// Whole checkouts through the running suite (command service, projection service and saga
-/// orchestrator as separate processes, e.g. `scripts/stack up`): an open-loop load of orders at
-/// a fixed rate, each timed from `POST /orders` until its saga is completed. The baseline, at
-/// the same offered rate in the same run, is `POST /orders` alone: what the saga's three steps
-/// through Kafka add to accepting an order.
+/// orchestrator as separate processes, e.g. `scripts/stack up`): for each offered rate, an open
+/// loop of orders for `seconds`, then every saga of the phase drained before the next. Latency
+/// comes from the servers' own timestamps in PostgreSQL (saga started to completed, and order
+/// placed to saga completed), not from polling the API. Sustained throughput is the checkouts
+/// completed within the phase per second; the baseline is the offered rate (ratio 1 keeps up).
+/// Peak RSS of every process comes from the stack's pids file.
 struct CheckoutBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "checkout", abstract: "Completed checkouts/s and latency to the saga's end, vs placing orders alone.")
+        commandName: "checkout", abstract: "Completed checkouts/s and their latency at offered rates, from server timestamps.")
 
     @Option(help: "Command service URL (default $COMMAND_SERVICE_URL, else http://127.0.0.1:8081).") var commandURL: String?
-    @Option(help: "Saga orchestrator URL (default $SAGA_ORCHESTRATOR_URL, else http://127.0.0.1:8083).") var sagaURL: String?
-    @Option(help: "Offered load: orders started per second.") var rate: Int = 20
-    @Option(help: "Seconds of load per phase.") var seconds: Int = 20
-    @Option(help: "How often a pending saga is looked at, in milliseconds (the latency's resolution).") var pollMilliseconds: Int = 25
+    @Option(help: "Offered rates, orders started per second, comma-separated.") var rates = "50,100,200,300,400"
+    @Option(help: "One offered rate (instead of --rates).") var rate: Int?
+    @Option(help: "Seconds of load per rate.") var seconds: Int = 20
+    @Option(help: "Seconds a phase's sagas may take to drain before the next rate.") var drainSeconds: Int = 120
+    @Option(help: "PostgreSQL URL of the suite's database (default $DATABASE_URL).") var databaseURL: String?
+    @Option(help: "The stack's pids file (`scripts/stack` writes it), for every process's peak RSS.") var pidsFile: String?
     @Option(help: "Write results as JSON to this file.") var json: String?
 
+    var offeredRates: [Int] {
+        if let rate { return [rate] }
+        return rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
     func validate() throws {
-        guard (1...2_000).contains(rate) else { throw ValidationError("--rate must be from 1 to 2000 orders per second") }
+        guard !offeredRates.isEmpty, offeredRates.allSatisfy({ (1...2_000).contains($0) }) else {
+            throw ValidationError("--rates/--rate must be orders per second from 1 to 2000")
+        }
         guard (1...3_600).contains(seconds) else { throw ValidationError("--seconds must be from 1 to 3600") }
-        guard (1...1_000).contains(pollMilliseconds) else { throw ValidationError("--poll-milliseconds must be from 1 to 1000") }
+        guard (1...3_600).contains(drainSeconds) else { throw ValidationError("--drain-seconds must be from 1 to 3600") }
     }
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let client = BenchHTTP(
-            commandURL: commandURL ?? environment["COMMAND_SERVICE_URL"] ?? "http://127.0.0.1:8081",
-            sagaURL: sagaURL ?? environment["SAGA_ORCHESTRATOR_URL"] ?? "http://127.0.0.1:8083")
+        let http = BenchHTTP(commandURL: commandURL ?? environment["COMMAND_SERVICE_URL"] ?? "http://127.0.0.1:8081")
+        let logger = BenchEnvironment.logger(level: .warning)
+        let url = try BenchEnvironment.databaseURL(databaseURL)
+        let pids = StackProcesses(file: pidsFile)
         let skus = (1...50).map { "BENCH-\($0)" }
-        for sku in skus { try await client.restock(sku, quantity: 1_000_000) }
-        print("offered load: \(rate) orders/s for \(seconds) s per phase")
-
-        let baseline = try await load { index in
-            let start = ContinuousClock.now
-            _ = try await client.placeOrder(sku: skus[index % skus.count])
-            return ContinuousClock.now - start
+        for sku in skus { try await http.restock(sku, quantity: 1_000_000) }
+        let results = try await BenchDatabase.withClient(url, logger: logger) { client in
+            var results: [BenchmarkResult] = []
+            let timestamps = SagaTimestamps(client: client, logger: logger)
+            for rate in offeredRates {
+                let phase = try await load(rate: rate, http: http, skus: skus, timestamps: timestamps)
+                let drained = try await timestamps.waitUntilNoneRunning(within: .seconds(drainSeconds))
+                let outcome = try await timestamps.outcome(of: phase.orderIDs, until: phase.serverEnd)
+                let result = BenchmarkResult(
+                    name: "checkout", throughput: Double(outcome.completedInPhase) / Double(seconds), unit: "checkouts/s",
+                    p50_ms: outcome.sagaLatency.milliseconds(atPercentile: 50), p99_ms: outcome.sagaLatency.milliseconds(atPercentile: 99),
+                    baseline_throughput: Double(rate), ratio: Double(outcome.completedInPhase) / Double(seconds) / Double(rate), rounds: 1,
+                    operations: outcome.completed,
+                    details: [
+                        "offered_rate": "\(rate)", "seconds": "\(seconds)", "placed": "\(phase.orderIDs.count)",
+                        "placement_failures": "\(phase.failures)", "completed": "\(outcome.completed)",
+                        "completed_in_phase": "\(outcome.completedInPhase)", "not_completed": "\(phase.orderIDs.count - outcome.completed)",
+                        "drained": "\(drained)",
+                        "latency": "saga started to completed (sagas.instances started_at to updated_at)",
+                        "end_to_end_p50_ms": String(format: "%.1f", outcome.endToEnd.milliseconds(atPercentile: 50)),
+                        "end_to_end_p99_ms": String(format: "%.1f", outcome.endToEnd.milliseconds(atPercentile: 99)),
+                        "placement_p50_ms": String(format: "%.1f", phase.placement.milliseconds(atPercentile: 50)),
+                        "placement_p99_ms": String(format: "%.1f", phase.placement.milliseconds(atPercentile: 99)),
+                        "baseline": "the offered rate (ratio 1: every checkout completed within its phase)",
+                    ].merging(pids.peakRSS().map { ("peak_rss_mb_\($0.key)", String(format: "%.0f", $0.value)) }) { $1 })
+                result.printLine()
+                print("  end to end p50 \(result.details["end_to_end_p50_ms"] ?? "?") ms, p99 \(result.details["end_to_end_p99_ms"] ?? "?") ms; "
+                    + "not completed \(result.details["not_completed"] ?? "?"); placement failures \(phase.failures)")
+                results.append(result)
+                if !drained { break }
+            }
+            return results
         }
-        let checkouts = try await load { index in
-            let start = ContinuousClock.now
-            let orderID = try await client.placeOrder(sku: skus[index % skus.count])
-            try await client.waitForSaga(orderID, every: .milliseconds(pollMilliseconds))
-            return ContinuousClock.now - start
-        }
-        let result = BenchmarkResult(
-            name: "checkout", throughput: checkouts.throughput, unit: "checkouts/s",
-            p50_ms: checkouts.latencies.milliseconds(atPercentile: 50), p99_ms: checkouts.latencies.milliseconds(atPercentile: 99),
-            baseline_throughput: baseline.throughput, ratio: checkouts.throughput / baseline.throughput, rounds: 1,
-            operations: checkouts.completed,
-            details: [
-                "offered_rate": "\(rate)", "failed": "\(checkouts.failed)",
-                "baseline": "POST /orders alone: p50 \(String(format: "%.2f", baseline.latencies.milliseconds(atPercentile: 50))) ms, p99 \(String(format: "%.2f", baseline.latencies.milliseconds(atPercentile: 99))) ms",
-                "poll_resolution_ms": "\(pollMilliseconds)",
-            ])
-        result.printLine()
-        print("  baseline: \(result.details["baseline"] ?? ""); failed checkouts: \(checkouts.failed)")
-        if let json { try BenchmarkResult.write([result], to: json) }
-        if checkouts.failed > 0 { throw ExitCode(1) }
+        if let json { try BenchmarkResult.write(results, to: json) }
     }
 
     struct Phase {
-        var latencies = LatencyRecorder()
-        var completed = 0
-        var failed = 0
-        var elapsed: Duration = .zero
-
-        var throughput: Double {
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            return seconds > 0 ? Double(completed) / seconds : 0
-        }
+        var orderIDs: [String] = []
+        var failures = 0
+        var placement = LatencyRecorder()
+        var serverEnd = Date()
     }
 
-    /// Starts `operation` `rate` times a second for `seconds` (open loop: a slow answer does not
-    /// slow the offered load), and waits for all of them.
-    private func load(_ operation: @escaping @Sendable (Int) async throws -> Duration) async throws -> Phase {
+    /// Places `rate` orders a second for `seconds` (open loop: a slow answer does not slow the
+    /// offered load); the phase ends on the server's clock when the last placement answered.
+    private func load(rate: Int, http: BenchHTTP, skus: [String], timestamps: SagaTimestamps) async throws -> Phase {
         let interval = Duration.seconds(1) / rate
         let total = rate * seconds
         let start = ContinuousClock.now
         var phase = Phase()
-        await withTaskGroup(of: Duration?.self) { group in
+        await withTaskGroup(of: (String?, Duration).self) { group in
             for index in 0..<total {
                 try? await Task.sleep(until: start + interval * index, clock: .continuous)
-                group.addTask { try? await operation(index) }
+                group.addTask {
+                    let began = ContinuousClock.now
+                    let id = try? await http.placeOrder(sku: skus[index % skus.count])
+                    return (id, ContinuousClock.now - began)
+                }
             }
-            for await latency in group {
-                if let latency {
-                    phase.latencies.record(latency)
-                    phase.completed += 1
+            for await (id, took) in group {
+                if let id {
+                    phase.orderIDs.append(id)
+                    phase.placement.record(took)
                 } else {
-                    phase.failed += 1
+                    phase.failures += 1
                 }
             }
         }
-        phase.elapsed = ContinuousClock.now - start
+        phase.serverEnd = try await timestamps.now()
         return phase
+    }
+}
+
+/// What the suite's database says about checkouts.
+struct SagaTimestamps {
+    let client: PostgresClient
+    let logger: Logger
+
+    struct Outcome {
+        var completed = 0
+        var completedInPhase = 0
+        var sagaLatency = LatencyRecorder()
+        var endToEnd = LatencyRecorder()
+    }
+
+    func now() async throws -> Date {
+        try await client.query("SELECT now()", logger: logger).collect().first?.decode(Date.self) ?? Date()
+    }
+
+    /// True when no saga is running any more within `limit`.
+    func waitUntilNoneRunning(within limit: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            let running = try await client.query("SELECT count(*)::int8 FROM sagas.instances WHERE status = 'running'", logger: logger)
+                .collect().first?.decode(Int64.self) ?? 0
+            if running == 0 { return true }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return false
+    }
+
+    /// The phase's completed sagas: saga started to completed, and order placed (its first
+    /// event) to saga completed, in microseconds from PostgreSQL's timestamps.
+    func outcome(of orderIDs: [String], until end: Date) async throws -> Outcome {
+        var outcome = Outcome()
+        let rows = try await client.query(
+            """
+            SELECT (extract(epoch FROM i.updated_at - i.started_at) * 1e6)::int8,
+                   (extract(epoch FROM i.updated_at - e.recorded_at) * 1e6)::int8,
+                   i.updated_at <= \(end)
+            FROM sagas.instances i
+            JOIN event_store.events e ON e.stream_id = 'order-' || i.correlation_id AND e.stream_version = 1
+            WHERE i.correlation_id = ANY(\(orderIDs)) AND i.status = 'completed'
+            """, logger: logger
+        ).collect()
+        for row in rows {
+            let (saga, endToEnd, inPhase) = try row.decode((Int64, Int64, Bool).self)
+            outcome.completed += 1
+            if inPhase { outcome.completedInPhase += 1 }
+            outcome.sagaLatency.record(.microseconds(saga))
+            outcome.endToEnd.record(.microseconds(endToEnd))
+        }
+        return outcome
+    }
+}
+
+/// The stack's processes (`scripts/stack` writes `name pid port` lines) and their peak RSS.
+struct StackProcesses {
+    let file: String?
+
+    /// Peak resident set (VmHWM) of every process still running, in MiB, by name.
+    func peakRSS() -> [String: Double] {
+        guard let file, let text = try? String(contentsOfFile: file, encoding: .utf8) else { return [:] }
+        var peaks: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let status = try? String(contentsOfFile: "/proc/\(fields[1])/status", encoding: .utf8),
+                let hwm = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                let kilobytes = hwm.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+            else { continue }
+            peaks[String(fields[0])] = kilobytes / 1_024
+        }
+        return peaks
     }
 }
 
@@ -107,7 +199,6 @@ struct BenchHTTP: Sendable {
     }
 
     let commandURL: String
-    let sagaURL: String
     let client = HTTPClient.shared
 
     func restock(_ sku: String, quantity: Int) async throws {
@@ -122,22 +213,6 @@ struct BenchHTTP: Sendable {
             let id = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["orderId"] as? String
         else { throw Failed(description: "place order: \(status) \(text)") }
         return id
-    }
-
-    /// Waits until the saga is completed (any other end is a failed checkout).
-    func waitForSaga(_ orderID: String, every interval: Duration) async throws {
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline {
-            let (status, text) = try await send("GET", "\(sagaURL)/sagas/\(orderID)", body: nil)
-            if status == 200, let data = text.data(using: .utf8),
-                let state = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["state"] as? String
-            {
-                if state == "completed" { return }
-                if state != "running" { throw Failed(description: "saga \(orderID) ended \(state)") }
-            }
-            try await Task.sleep(for: interval)
-        }
-        throw Failed(description: "saga \(orderID) did not finish in 120 s")
     }
 
     private func send(_ method: String, _ url: String, body: String?) async throws -> (Int, String) {
