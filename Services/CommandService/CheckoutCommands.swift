@@ -2,24 +2,28 @@ import Checkout
 import EventSourcing
 import EventStore
 
-/// The command side of the checkout domain: one handler per stream type, sharing the store.
+/// The command side of the checkout domain: one handler per stream type, sharing the store
+/// and one cache of recently decided streams (a command on a stream decided a moment ago, as
+/// every step of a checkout is, does not read the stream again).
 struct CheckoutCommands: Sendable {
     let store: PostgresEventStore
+    let cache: StreamStateCache
 
-    init(store: PostgresEventStore) {
+    init(store: PostgresEventStore, cache: StreamStateCache = StreamStateCache()) {
         self.store = store
+        self.cache = cache
     }
 
     func order(_ orderID: String) -> CommandHandler<OrderCommand, OrderState, OrderEvent> {
-        CommandHandler(decider: Order.decider(orderID: orderID), codec: Order.codec, store: store)
+        CommandHandler(decider: Order.decider(orderID: orderID), codec: Order.codec, store: store, cache: cache)
     }
 
     /// Stock streams are long (every reservation of a SKU): snapshot every 100 events.
     func stock(_ sku: String) -> CommandHandler<StockCommand, StockState, StockEvent> {
-        CommandHandler(decider: Stock.decider(sku: sku), codec: Stock.codec, store: store, snapshotEvery: 100)
+        CommandHandler(decider: Stock.decider(sku: sku), codec: Stock.codec, store: store, snapshotEvery: 100, cache: cache)
     }
 
     func payment(_ orderID: String) -> CommandHandler<PaymentCommand, PaymentState, PaymentEvent> {
-        CommandHandler(decider: Payment.decider(orderID: orderID), codec: Payment.codec, store: store)
+        CommandHandler(decider: Payment.decider(orderID: orderID), codec: Payment.codec, store: store, cache: cache)
     }
 }

@@ -65,10 +65,13 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
     public let maxAttempts: Int
     /// Where `snapshots_unreadable_total` is counted.
     public let metrics: any MetricsFactory
+    /// States of recently decided streams (nil: every command reads its stream).
+    public let cache: StreamStateCache?
 
     public init(
         decider: Decider<Command, State, Event>, codec: EventCodec<Event>, store: PostgresEventStore,
-        snapshotEvery: Int64? = nil, stateSchema: Int = 1, maxAttempts: Int = 5, metrics: any MetricsFactory = MetricsSystem.factory
+        snapshotEvery: Int64? = nil, stateSchema: Int = 1, maxAttempts: Int = 5, metrics: any MetricsFactory = MetricsSystem.factory,
+        cache: StreamStateCache? = nil
     ) {
         self.decider = decider
         self.codec = codec
@@ -77,11 +80,14 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
         self.stateSchema = stateSchema
         self.maxAttempts = maxAttempts
         self.metrics = metrics
+        self.cache = cache
     }
 
     /// The current state and version of a stream (0 when it does not exist).
     public func load(_ stream: StreamName) async throws(CommandError) -> (state: State, version: Int64) {
         let streamID = stream.description
+        // How often the command side reads a stream (the state cache saves the rest).
+        Counter(label: "command_stream_reads_total", dimensions: [("stream_type", stream.category)], factory: metrics).increment()
         var state = decider.initialState
         var version: Int64 = 0
         do {
@@ -137,13 +143,27 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
         _ command: Command, on stream: StreamName, context: CommandContext,
         result: @escaping @Sendable (AppendResult) -> [UInt8] = { _ in Array("{}".utf8) }
     ) async throws(CommandError) -> CommandOutcome<State, Event> {
+        let streamID = stream.description
         var attempt = 0
         while true {
             attempt += 1
-            let (state, version) = try await load(stream)
+            // The cached state on the first attempt only: after a conflict the stream is read.
+            let cached = attempt == 1 ? cache?.state(of: streamID, as: State.self) : nil
+            let (state, version): (State, Int64)
+            if let cached { (state, version) = cached } else { (state, version) = try await load(stream) }
             let events: [Event]
-            do { events = try decider.decide(command, state) } catch { throw .rejected(error) }
-            guard !events.isEmpty else { return .unchanged(state: state, version: version) }
+            do {
+                events = try decider.decide(command, state)
+            } catch {
+                // No append checks a refusal: decide it again on the stream as stored.
+                if cached != nil { continue }
+                throw .rejected(error)
+            }
+            guard !events.isEmpty else {
+                if cached != nil { continue }
+                cache?.remember(state, version: version, of: streamID)
+                return .unchanged(state: state, version: version)
+            }
             let newEvents: [NewEvent]
             do {
                 newEvents = try events.map { event throws(EventCodingError) in
@@ -158,16 +178,22 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
             do {
                 switch try await store.append(to: stream, expected: .exact(version), events: newEvents, command: record) {
                 case .duplicateCommand(let stored):
+                    // Nothing appended now; what the stream holds since is unknown here.
+                    cache?.forget(streamID)
                     return .duplicate(storedResult: stored)
                 case .appended(let appended):
                     let newState = decider.fold(events, from: state)
+                    cache?.remember(newState, version: appended.nextExpectedVersion, of: streamID)
                     await snapshotIfDue(stream, state: newState, from: version, to: appended.nextExpectedVersion)
                     return .appended(events: events, result: appended, state: newState)
                 }
             } catch where error.code == .wrongExpectedVersion {
+                cache?.forget(streamID)
                 if attempt >= maxAttempts { throw .conflict(error) }
                 continue
             } catch {
+                // A lost connection leaves the append's outcome unknown.
+                cache?.forget(streamID)
                 throw .store(error)
             }
         }
