@@ -51,8 +51,11 @@ struct CheckoutBenchmark: AsyncParsableCommand {
             var results: [BenchmarkResult] = []
             let timestamps = SagaTimestamps(client: client, logger: logger)
             for rate in offeredRates {
+                let cpuBefore = pids.cpuSeconds()
                 let phase = try await load(rate: rate, http: http, skus: skus, timestamps: timestamps)
                 let drained = try await timestamps.waitUntilNoneRunning(within: .seconds(drainSeconds))
+                let cpuAfter = pids.cpuSeconds()
+                let cpu = cpuAfter.compactMap { name, after in cpuBefore[name].map { ("cpu_s_\(name)", String(format: "%.1f", after - $0)) } }
                 let outcome = try await timestamps.outcome(of: phase.orderIDs, until: phase.serverEnd)
                 let result = BenchmarkResult(
                     name: "checkout", throughput: Double(outcome.completedInPhase) / Double(seconds), unit: "checkouts/s",
@@ -70,7 +73,8 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                         "placement_p50_ms": String(format: "%.1f", phase.placement.milliseconds(atPercentile: 50)),
                         "placement_p99_ms": String(format: "%.1f", phase.placement.milliseconds(atPercentile: 99)),
                         "baseline": "the offered rate (ratio 1: every checkout completed within its phase)",
-                    ].merging(pids.peakRSS().map { ("peak_rss_mb_\($0.key)", String(format: "%.0f", $0.value)) }) { $1 })
+                    ].merging(pids.peakRSS().map { ("peak_rss_mb_\($0.key)", String(format: "%.0f", $0.value)) }) { $1 }
+                        .merging(cpu) { $1 })
                 result.printLine()
                 print("  end to end p50 \(result.details["end_to_end_p50_ms"] ?? "?") ms, p99 \(result.details["end_to_end_p99_ms"] ?? "?") ms; "
                     + "not completed \(result.details["not_completed"] ?? "?"); placement failures \(phase.failures)")
@@ -172,21 +176,53 @@ struct SagaTimestamps {
     }
 }
 
-/// The stack's processes (`scripts/stack` writes `name pid port` lines) and their peak RSS.
+/// The stack's processes (`scripts/stack` writes `name pid port` lines): their peak RSS, and
+/// the CPU each used, PostgreSQL's server processes summed as `postgres` (where the time goes,
+/// per process, on a machine whose cores they all share).
 struct StackProcesses {
     let file: String?
 
+    /// User + system CPU seconds so far of every stack process, and of all PostgreSQL processes.
+    func cpuSeconds() -> [String: Double] {
+        var seconds: [String: Double] = [:]
+        for (name, pid) in processes() { seconds[name] = Self.cpu(of: pid) }
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        seconds["postgres"] = all.compactMap(Int.init).reduce(0.0) { total, pid in
+            guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                comm.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres"
+            else { return total }
+            return total + (Self.cpu(of: String(pid)) ?? 0)
+        }
+        return seconds
+    }
+
+    private func processes() -> [(name: String, pid: String)] {
+        guard let file, let text = try? String(contentsOfFile: file, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            return fields.count >= 2 ? (String(fields[0]), String(fields[1])) : nil
+        }
+    }
+
+    /// utime + stime from /proc/<pid>/stat (fields 14 and 15, after the parenthesised name).
+    private static func cpu(of pid: String) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Peak resident set (VmHWM) of every process still running, in MiB, by name.
     func peakRSS() -> [String: Double] {
-        guard let file, let text = try? String(contentsOfFile: file, encoding: .utf8) else { return [:] }
         var peaks: [String: Double] = [:]
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard fields.count >= 2, let status = try? String(contentsOfFile: "/proc/\(fields[1])/status", encoding: .utf8),
+        for (name, pid) in processes() {
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
                 let hwm = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
                 let kilobytes = hwm.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
             else { continue }
-            peaks[String(fields[0])] = kilobytes / 1_024
+            peaks[name] = kilobytes / 1_024
         }
         return peaks
     }
