@@ -116,7 +116,7 @@ struct AppendBenchmark: AsyncParsableCommand {
         client: PostgresClient, stream: String, expected: Int64, count: Int, payload: String, logger: Logger
     ) async throws {
         try await client.withTransaction(logger: logger) { connection in
-            let first = try await connection.query("SELECT event_store.reserve_positions(\(count))", logger: logger).collect()
+            let first = try await connection.query("SELECT event_store.reserve_positions(\(Int32(count)))", logger: logger).collect()
                 .first?.decode(Int64.self) ?? 0
             let moved = try await connection.query(
                 expected == 0
