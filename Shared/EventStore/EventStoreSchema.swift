@@ -146,21 +146,29 @@ public enum EventStoreSchema {
             ]),
         Migration(
             version: 4, name: "new outbox rows wake the relay",
-            statements: [
-                // Once per inserting statement, delivered at commit (and once per transaction:
-                // PostgreSQL folds equal notifications), so the relay publishes as soon as a
-                // transaction commits instead of polling; no extra round trip for the writer.
-                """
-                CREATE FUNCTION event_store.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    PERFORM pg_notify('\(OutboxRelay.channel)', '');
-                    RETURN NULL;
-                END $$
-                """,
-                """
-                CREATE TRIGGER outbox_wakes_relay AFTER INSERT ON event_store.outbox
-                FOR EACH STATEMENT EXECUTE FUNCTION event_store.notify_outbox()
-                """,
-            ]),
+            statements: OutboxWakeUp.statements(table: "event_store.outbox", channel: OutboxRelay.channel)),
     ]
+}
+
+/// A statement trigger that notifies a relay's channel when rows are inserted into its outbox:
+/// once per inserting statement, delivered at commit (and once per transaction, since
+/// PostgreSQL folds equal notifications), so the relay publishes as soon as a transaction
+/// commits instead of polling, at no extra round trip for the writer.
+package enum OutboxWakeUp {
+    package static func statements(table: String, channel: String) -> [String] {
+        let function = table.replacingOccurrences(of: ".outbox", with: ".notify_outbox")
+        return [
+            """
+            CREATE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('\(channel)', '');
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER outbox_wakes_relay AFTER INSERT ON \(table)
+            FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
+            """,
+        ]
+    }
 }

@@ -1,4 +1,5 @@
 public import ServiceSupport
+import EventStore
 
 /// The saga runtime's tables in schema `sagas`, for any saga definition.
 public enum SagaSchema {
@@ -69,20 +70,7 @@ public enum SagaSchema {
             ]),
         Migration(
             version: 3, name: "new command outbox rows wake the relay",
-            statements: [
-                // As the event store's outbox: one notification per committing transaction.
-                """
-                CREATE FUNCTION sagas.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    PERFORM pg_notify('\(SagaCommandRelay.channel)', '');
-                    RETURN NULL;
-                END $$
-                """,
-                """
-                CREATE TRIGGER outbox_wakes_relay AFTER INSERT ON sagas.outbox
-                FOR EACH STATEMENT EXECUTE FUNCTION sagas.notify_outbox()
-                """,
-            ]),
+            statements: OutboxWakeUp.statements(table: "sagas.outbox", channel: SagaCommandRelay.channel)),
     ]
 
     public static func migrator(roles: ServiceRoles) -> Migrator {
