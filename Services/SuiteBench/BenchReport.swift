@@ -41,8 +41,8 @@ struct BenchReport: AsyncParsableCommand {
 
         Machine: \(machine())
 
-        | benchmark | figure | baseline | ratio | p50 | p99 | target |
-        | --- | --- | --- | --- | --- | --- | --- |
+        | benchmark | figure | baseline | ratio | p50 | p99 | peak RSS | target |
+        | --- | --- | --- | --- | --- | --- | --- | --- |
 
         """
     }
@@ -53,7 +53,8 @@ struct BenchReport: AsyncParsableCommand {
             let label = result.details["offered_rate"].map { "\(result.name) at \($0)/s" } ?? result.name
             rows += "| \(label) | \(number(result.throughput)) \(result.unit) | "
             rows += result.baseline_throughput.map { "\(number($0)) \(result.unit)" } ?? "-"
-            rows += " | \(result.ratio.map { String(format: "%.2f", $0) } ?? "-") | \(ms(result.p50_ms)) | \(ms(result.p99_ms)) | \(target(name)) |\n"
+            rows += " | \(result.ratio.map { String(format: "%.2f", $0) } ?? "-") | \(ms(result.p50_ms)) | \(ms(result.p99_ms))"
+            rows += " | \(result.peak_rss_mb.map { String(format: "%.0f MB", $0) } ?? "-") | \(target(name)) |\n"
         }
         let when = measuredAt.map { " (measured \(ISO8601DateFormatter().string(from: $0)))" } ?? ""
         var details = "\n<details><summary>\(name)\(when)</summary>\n\n"

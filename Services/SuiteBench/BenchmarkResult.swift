@@ -15,6 +15,8 @@ struct BenchmarkResult: Codable {
     var rounds: Int
     var operations: Int
     var details: [String: String]
+    /// The largest peak resident set among the processes measured (MiB), where it applies.
+    var peak_rss_mb: Double? = nil
 
     static func write(_ results: [BenchmarkResult], to path: String) throws {
         let encoder = JSONEncoder()

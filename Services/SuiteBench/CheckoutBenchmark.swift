@@ -57,7 +57,8 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                 let cpuAfter = pids.cpuSeconds()
                 let cpu = cpuAfter.compactMap { name, after in cpuBefore[name].map { ("cpu_s_\(name)", String(format: "%.1f", after - $0)) } }
                 let outcome = try await timestamps.outcome(of: phase.orderIDs, until: phase.serverEnd)
-                let result = BenchmarkResult(
+                let peaks = pids.peakRSS()
+                var result = BenchmarkResult(
                     name: "checkout", throughput: Double(outcome.completedInPhase) / Double(seconds), unit: "checkouts/s",
                     p50_ms: outcome.sagaLatency.milliseconds(atPercentile: 50), p99_ms: outcome.sagaLatency.milliseconds(atPercentile: 99),
                     baseline_throughput: Double(rate), ratio: Double(outcome.completedInPhase) / Double(seconds) / Double(rate), rounds: 1,
@@ -73,8 +74,9 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                         "placement_p50_ms": String(format: "%.1f", phase.placement.milliseconds(atPercentile: 50)),
                         "placement_p99_ms": String(format: "%.1f", phase.placement.milliseconds(atPercentile: 99)),
                         "baseline": "the offered rate (ratio 1: every checkout completed within its phase)",
-                    ].merging(pids.peakRSS().map { ("peak_rss_mb_\($0.key)", String(format: "%.0f", $0.value)) }) { $1 }
+                    ].merging(peaks.map { ("peak_rss_mb_\($0.key)", String(format: "%.0f", $0.value)) }) { $1 }
                         .merging(cpu) { $1 })
+                result.peak_rss_mb = peaks.values.max()
                 result.printLine()
                 print("  end to end p50 \(result.details["end_to_end_p50_ms"] ?? "?") ms, p99 \(result.details["end_to_end_p99_ms"] ?? "?") ms; "
                     + "not completed \(result.details["not_completed"] ?? "?"); placement failures \(phase.failures)")
