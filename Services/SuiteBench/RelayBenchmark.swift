@@ -21,6 +21,7 @@ struct RelayBenchmark: AsyncParsableCommand {
     @Option(help: "Streams the backlog is spread over.") var streams: Int = 2_000
     @Option(help: "Kafka partitions of the topic.") var partitions: Int = 12
     @Option(help: "Rounds of the drain (alternating suite and baseline).") var rounds: Int = 3
+    @Option(help: "Rows the relay reads and sends per round (default: the relay's own).") var batchSize: Int?
     @Option(help: "Events per second appended during the latency phase.") var steadyRate: Int = 1_000
     @Option(help: "Seconds of the latency phase.") var steadySeconds: Int = 10
     @Option(help: "PostgreSQL URL of the cluster to create the benchmark database on (default $DATABASE_URL).") var databaseURL: String?
@@ -45,6 +46,12 @@ struct RelayBenchmark: AsyncParsableCommand {
     }
 
     static let topic = CheckoutNames.Topics.orderEvents
+
+    private var settings: OutboxSettings {
+        var settings = OutboxSettings()
+        if let batchSize { settings.batchSize = batchSize }
+        return settings
+    }
 
     private func measure(client: PostgresClient, recorder: RelayMetrics, logger: Logger) async throws -> [BenchmarkResult] {
         let store = PostgresEventStore(client: client, logger: logger) { _ in Self.topic }
@@ -73,7 +80,7 @@ struct RelayBenchmark: AsyncParsableCommand {
                 p50_ms: delay.milliseconds(atPercentile: 50), p99_ms: delay.milliseconds(atPercentile: 99),
                 baseline_throughput: baselineRate, ratio: relayRate / baselineRate, rounds: rounds, operations: backlog,
                 details: [
-                    "backlog": "\(backlog)", "streams": "\(streams)", "partitions": "\(partitions)",
+                    "backlog": "\(backlog)", "streams": "\(streams)", "partitions": "\(partitions)", "batch_size": "\(settings.batchSize)",
                     "latency": "publish delay (transaction to broker acknowledgement) at \(steadyRate) events/s for \(steadySeconds) s, single-event appends",
                     "baseline": "one query reading every unpublished row, one send of all of them, one UPDATE marking them",
                     "relay_rates": relayRates.map { String(format: "%.0f", $0) }.joined(separator: ","),
@@ -116,7 +123,7 @@ struct RelayBenchmark: AsyncParsableCommand {
     private func relayDrain(_ client: PostgresClient, producer: KafkaProducer, recorder: RelayMetrics, logger: Logger) async throws -> Double {
         let before = recorder.published
         let started = ContinuousClock.now
-        let relay = Task { try await OutboxRelay(client: client, producer: producer, logger: logger).run() }
+        let relay = Task { try await OutboxRelay(client: client, producer: producer, logger: logger, configuration: settings).run() }
         while recorder.published - before < backlog { try await Task.sleep(for: .milliseconds(2)) }
         let seconds = (ContinuousClock.now - started).seconds
         relay.cancel()
@@ -153,7 +160,7 @@ struct RelayBenchmark: AsyncParsableCommand {
     private func steadyDelay(
         _ store: PostgresEventStore, client: PostgresClient, producer: KafkaProducer, recorder: RelayMetrics, logger: Logger
     ) async throws -> LatencyRecorder {
-        let relay = Task { try await OutboxRelay(client: client, producer: producer, logger: logger).run() }
+        let relay = Task { try await OutboxRelay(client: client, producer: producer, logger: logger, configuration: settings).run() }
         try await Task.sleep(for: .milliseconds(500))
         recorder.resetDelays()
         let total = steadyRate * steadySeconds

@@ -24,7 +24,7 @@ package struct OutboxMessage: Sendable {
 
 /// How a relay publishes (the event relay's `OutboxRelay.Configuration`).
 public struct OutboxSettings: Sendable {
-    public var batchSize = 500
+    public var batchSize = 5_000
     /// The safety net: how long the relay waits for a notification of new rows (a trigger on
     /// the outbox sends one when a transaction commits rows) before looking anyway.
     public var idleInterval: Duration = .seconds(1)

@@ -17,7 +17,7 @@ public struct SagaCommandRelay: Service {
     let publisher: OutboxPublisher<SagaCommandOutbox>
 
     public init(
-        client: PostgresClient, producer: KafkaProducer, logger: Logger, batchSize: Int = 500, idleInterval: Duration = .seconds(1),
+        client: PostgresClient, producer: KafkaProducer, logger: Logger, batchSize: Int = 5_000, idleInterval: Duration = .seconds(1),
         hold: CommandHold = CommandHold()
     ) {
         var settings = OutboxPublisher<SagaCommandOutbox>.Settings()
