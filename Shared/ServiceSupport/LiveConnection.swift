@@ -41,6 +41,8 @@ extension PostgresConnection {
                     if settled.claim() { continuation.resume(with: result) }
                 }
                 work.withLock { $0 = task }
+                // Cancelled before the task existed: the handler below found nothing to cancel.
+                if Task.isCancelled { task.cancel() }
             }
         } onCancel: {
             work.withLock { $0 }?.cancel()
