@@ -39,10 +39,16 @@ struct ConsumerGroupTests {
         // way between the reads (a member starved of CPU past its session loses its share for
         // a moment), so the split is waited for, not sampled once.
         let all = Set((0..<6).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) })
-        try await waitUntil("both members own disjoint shares of every partition and consumed the first half", timeout: .seconds(60)) {
-            let (first, second) = (log.assignment(of: "first"), log.assignment(of: "second"))
-            return !first.isEmpty && !second.isEmpty && first.isDisjoint(with: second) && first.union(second) == all
-                && log.count >= firstHalf.count
+        do {
+            try await waitUntil("both members own disjoint shares of every partition and consumed the first half", timeout: .seconds(60)) {
+                let (first, second) = (log.assignment(of: "first"), log.assignment(of: "second"))
+                return !first.isEmpty && !second.isEmpty && first.isDisjoint(with: second) && first.union(second) == all
+                    && log.count >= firstHalf.count
+            }
+        } catch {
+            // Say what the members saw: a flake here was seen once without this detail.
+            Issue.record("\(error); \(log.state)")
+            throw error
         }
 
         firstRunning.store(false, ordering: .releasing)
