@@ -60,9 +60,6 @@ public final class StreamStateCache: Sendable {
         }
     }
 
-    /// Streams cached now (both generations).
-    public var count: Int { generations.withLock { $0.current.count + $0.previous.count } }
-
     private static func insert(_ entry: Entry, for stream: String, into generations: inout Generations, size: Int) {
         if generations.current[stream] == nil, generations.current.count >= size {
             generations.previous = generations.current
