@@ -141,7 +141,7 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
 
     public func handle(
         _ command: Command, on stream: StreamName, context: CommandContext,
-        result: @escaping @Sendable (AppendResult) -> [UInt8] = { _ in Array("{}".utf8) }
+        result: @escaping @Sendable (AppendedVersion) -> [UInt8] = { _ in Array("{}".utf8) }
     ) async throws(CommandError) -> CommandOutcome<State, Event> {
         let streamID = stream.description
         var attempt = 0

@@ -9,6 +9,7 @@ public enum EventStoreSchema {
             privileges: roles.create + ServiceRoles.readWrite("event_store", to: roles.commandService)
                 + [
                     "GRANT EXECUTE ON FUNCTION event_store.reserve_positions(integer) TO \(roles.commandService)",
+                    "GRANT EXECUTE ON FUNCTION \(AppendBatchFunction.signature) TO \(roles.commandService)",
                     // Events are written once: the command role may add and read them, nothing else.
                     "REVOKE UPDATE, DELETE, TRUNCATE ON event_store.events FROM \(roles.commandService)",
                     // The orchestrator reads a stream's missing events to fill a gap (SagaStore.handle).
@@ -147,6 +148,17 @@ public enum EventStoreSchema {
         Migration(
             version: 4, name: "new outbox rows wake the relay",
             statements: OutboxWakeUp.statements(table: "event_store.outbox", channel: OutboxRelay.channel)),
+        Migration(
+            version: 5, name: "a batch of appends in one call; only the indexes a query uses",
+            statements: [
+                AppendBatchFunction.definition,
+                "REVOKE ALL ON FUNCTION \(AppendBatchFunction.signature) FROM PUBLIC",
+                // No query reads events by correlation id or by time alone (a point-in-time read
+                // filters one stream, found by the (stream_id, stream_version) key): every index
+                // costs each insert, so only the ones a query needs stay.
+                "DROP INDEX event_store.events_stream_time",
+                "DROP INDEX event_store.events_correlation",
+            ]),
     ]
 }
 

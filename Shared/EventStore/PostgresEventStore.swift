@@ -65,19 +65,10 @@ public final class PostgresEventStore: Sendable {
         }
     }
 
+    /// The advisory lock `event_store.reserve_positions` takes (migration 2): positions are
+    /// handed out in transaction-id order, which is what makes `readAll`'s "older than every
+    /// running transaction" rule gap-safe.
     static let positionLockKey: Int64 = 0x504F_5349_5449_4F4E  // "POSITION"
-
-    /// Takes `count` consecutive global positions together with the transaction's id, as its
-    /// first write (migration 2's function): positions then come in transaction-id order, which
-    /// is what makes `readAll`'s "older than every running transaction" rule gap-safe. Unused
-    /// positions (an append that then conflicts) are harmless gaps.
-    static func reservePositions(_ count: Int, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        let rows = try await connection.query("SELECT event_store.reserve_positions(\(Int32(max(count, 1))))", logger: logger).collect()
-        guard let first = try rows.first?.decode(Int64.self) else {
-            throw EventStoreError(code: .database, reason: "reserve_positions returned no row")
-        }
-        return first
-    }
 }
 
 /// A command's id and the response to store with it for repeats.
@@ -87,9 +78,11 @@ public struct CommandRecord: Sendable {
     /// with a different request is refused (`commandIDReused`) instead of answered with the
     /// first request's result. Nil where the id alone identifies the command (saga commands).
     public var requestHash: String?
-    public var result: @Sendable (AppendResult) -> [UInt8]
+    /// The response a repeat gets. It is stored by the same call that appends, so it can say
+    /// only what is known before that call: the stream and its version after the append.
+    public var result: @Sendable (AppendedVersion) -> [UInt8]
 
-    public init(id: String, requestHash: String? = nil, result: @escaping @Sendable (AppendResult) -> [UInt8]) {
+    public init(id: String, requestHash: String? = nil, result: @escaping @Sendable (AppendedVersion) -> [UInt8]) {
         self.id = id
         self.requestHash = requestHash
         self.result = result
@@ -100,6 +93,12 @@ public struct CommandRecord: Sendable {
         throw EventStoreError(
             code: .commandIDReused, reason: "command id \(id) was already used for a different request")
     }
+}
+
+/// A stream and its version once an append is written.
+public struct AppendedVersion: Sendable {
+    public var streamID: String
+    public var nextExpectedVersion: Int64
 }
 
 public enum AppendOutcome: Sendable {

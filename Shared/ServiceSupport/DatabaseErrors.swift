@@ -37,6 +37,14 @@ public enum DatabaseErrors {
         return !state.hasPrefix("08")
     }
 
+    /// True when a statement run on its own (its own implicit transaction) was refused by the
+    /// server, so nothing of it was written; false for connection trouble, whose outcome is
+    /// unknown.
+    public static func isRefusedStatement(_ error: any Error) -> Bool {
+        guard let refused = error as? PSQLError, refused.code == .server, let state = refused.serverInfo?[.sqlState] else { return false }
+        return !state.hasPrefix("08")
+    }
+
     public static func isTransient(_ error: any Error) -> Bool {
         guard let state = sqlState(of: error) else { return false }
         return transientStates.contains(state)
