@@ -158,27 +158,34 @@ public enum EventStoreSchema {
                 // costs each insert, so only the ones a query needs stay.
                 "DROP INDEX event_store.events_stream_time",
                 "DROP INDEX event_store.events_correlation",
-            ]),
+            ] + OutboxWakeUp.statements(table: "event_store.outbox", channel: OutboxRelay.channel)),
     ]
 }
 
 /// A statement trigger that notifies a relay's channel when rows are inserted into its outbox:
-/// once per inserting statement, delivered at commit (and once per transaction, since
-/// PostgreSQL folds equal notifications), so the relay publishes as soon as a transaction
-/// commits instead of polling, at no extra round trip for the writer.
+/// once per inserting statement that inserted any row, delivered at commit (and once per
+/// transaction, since PostgreSQL folds equal notifications), so the relay publishes as soon as
+/// a transaction commits instead of polling, at no extra round trip for the writer. The
+/// inserted rows are looked at because a statement trigger also fires for an INSERT of no rows
+/// (a batch write whose commands part is empty), which must not wake the relay for nothing.
+/// Replaces what an earlier version created, so a later migration can apply it again.
 package enum OutboxWakeUp {
     package static func statements(table: String, channel: String) -> [String] {
         let function = table.replacingOccurrences(of: ".outbox", with: ".notify_outbox")
         return [
             """
-            CREATE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE OR REPLACE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                PERFORM pg_notify('\(channel)', '');
+                IF EXISTS (SELECT FROM inserted_rows) THEN
+                    PERFORM pg_notify('\(channel)', '');
+                END IF;
                 RETURN NULL;
             END $$
             """,
+            "DROP TRIGGER IF EXISTS outbox_wakes_relay ON \(table)",
             """
             CREATE TRIGGER outbox_wakes_relay AFTER INSERT ON \(table)
+            REFERENCING NEW TABLE AS inserted_rows
             FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
             """,
         ]

@@ -6,8 +6,8 @@ import Metrics
 import PostgresNIO
 
 /// What one transaction of the saga store does to its instances, computed in memory and then
-/// written with one statement per table: the instances' final rows, the commands for the
-/// outbox and the history entries, each in the order they happened.
+/// written in one statement: the instances' final rows, the commands for the outbox and the
+/// history entries, each in the order they happened.
 struct SagaChanges<Definition: SagaDefinition> {
     /// An instance as the transaction sees it.
     struct Working {
@@ -150,46 +150,52 @@ struct SagaChanges<Definition: SagaDefinition> {
         return Working(state: state, status: SagaStatus(rawValue: status) ?? .failed, step: step, deadline: deadline, error: error, isNew: false)
     }
 
-    /// Writes every change: one statement each for new instances, changed instances, commands
-    /// and history entries.
-    func write(on connection: PostgresConnection, logger: Logger) async throws {
+    /// Writes the arrival positions and every change in one statement (new instances, changed
+    /// instances, commands and history entries, each from arrays); returns how many arrival
+    /// positions moved.
+    @discardableResult
+    func write(arrivals: ArrivalMoves, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
         let changed = instances.filter { $0.value.changes > 0 }.sorted { $0.key < $1.key }
+        guard arrivals.count > 0 || !changed.isEmpty || !outbox.isEmpty || !history.isEmpty else { return 0 }
         let encoder = EventJSON.encoder()
         let rows = try changed.map { (id: $0.key, working: $0.value, state: String(decoding: try encoder.encode($0.value.state), as: UTF8.self)) }
         let inserts = rows.filter(\.working.isNew)
         let updates = rows.filter { !$0.working.isNew }
-        if !inserts.isEmpty {
-            _ = try await connection.query(
-                """
+        let epoch = Date(timeIntervalSince1970: 0)
+        let moved = try await connection.query(
+            """
+            WITH arrival AS (
+                SELECT * FROM unnest(\(arrivals.streams)::text[], \(arrivals.versions)::int8[], \(arrivals.seen)::bool[])
+                    AS a(stream_id, version, seen)
+            ), arrival_inserted AS (
+                INSERT INTO sagas.stream_positions (saga, stream_id, version)
+                SELECT \(definition.name), stream_id, version FROM arrival WHERE NOT seen
+                ON CONFLICT (saga, stream_id) DO NOTHING
+                RETURNING 1
+            ), arrival_updated AS (
+                UPDATE sagas.stream_positions p SET version = a.version FROM arrival a
+                WHERE a.seen AND p.saga = \(definition.name) AND p.stream_id = a.stream_id AND p.version < a.version
+                RETURNING 1
+            ), new_instances AS (
                 INSERT INTO sagas.instances (saga, correlation_id, status, step, state, deadline_at, error, version)
                 SELECT \(definition.name), u.id, u.status, u.step, u.state::jsonb, CASE WHEN u.has_deadline THEN u.deadline END,
                        nullif(u.error, ''), u.version
                 FROM unnest(\(inserts.map(\.id))::text[], \(inserts.map(\.working.status.rawValue))::text[], \(inserts.map(\.working.step))::text[],
                             \(inserts.map(\.state))::text[], \(inserts.map { $0.working.deadline != nil })::bool[],
-                            \(inserts.map { $0.working.deadline ?? Date(timeIntervalSince1970: 0) })::timestamptz[],
+                            \(inserts.map { $0.working.deadline ?? epoch })::timestamptz[],
                             \(inserts.map { $0.working.error ?? "" })::text[], \(inserts.map(\.working.changes))::int8[])
                      AS u(id, status, step, state, has_deadline, deadline, error, version)
-                """, logger: logger
-            ).collect()
-        }
-        if !updates.isEmpty {
-            _ = try await connection.query(
-                """
+            ), changed_instances AS (
                 UPDATE sagas.instances t SET status = u.status, step = u.step, state = u.state::jsonb,
                     deadline_at = CASE WHEN u.has_deadline THEN u.deadline END, error = nullif(u.error, ''),
                     version = t.version + u.changes, updated_at = now()
                 FROM unnest(\(updates.map(\.id))::text[], \(updates.map(\.working.status.rawValue))::text[], \(updates.map(\.working.step))::text[],
                             \(updates.map(\.state))::text[], \(updates.map { $0.working.deadline != nil })::bool[],
-                            \(updates.map { $0.working.deadline ?? Date(timeIntervalSince1970: 0) })::timestamptz[],
+                            \(updates.map { $0.working.deadline ?? epoch })::timestamptz[],
                             \(updates.map { $0.working.error ?? "" })::text[], \(updates.map(\.working.changes))::int8[])
                      AS u(id, status, step, state, has_deadline, deadline, error, changes)
                 WHERE t.saga = \(definition.name) AND t.correlation_id = u.id
-                """, logger: logger
-            ).collect()
-        }
-        if !outbox.isEmpty {
-            _ = try await connection.query(
-                """
+            ), commands AS (
                 INSERT INTO sagas.outbox (saga, correlation_id, command_id, command_type, topic, key, payload, causation_id)
                 SELECT \(definition.name), c.correlation_id, c.id, c.type, c.topic, c.key, c.payload::jsonb, nullif(c.causation, '')
                 FROM unnest(\(outbox.map(\.correlationID))::text[], \(outbox.map(\.command.id))::text[], \(outbox.map(\.command.type))::text[],
@@ -197,21 +203,40 @@ struct SagaChanges<Definition: SagaDefinition> {
                             \(outbox.map { String(decoding: $0.command.payload, as: UTF8.self) })::text[], \(outbox.map { $0.causationID ?? "" })::text[])
                      WITH ORDINALITY AS c(correlation_id, id, type, topic, key, payload, causation, n)
                 ORDER BY c.n
-                """, logger: logger
-            ).collect()
-        }
-        if !history.isEmpty {
-            _ = try await connection.query(
-                """
+            ), entries AS (
                 INSERT INTO sagas.history (saga, correlation_id, kind, detail, step, status)
                 SELECT \(definition.name), e.correlation_id, e.kind, e.detail, e.step, e.status
                 FROM unnest(\(history.map(\.correlationID))::text[], \(history.map(\.kind))::text[], \(history.map(\.detail))::text[],
                             \(history.map(\.step))::text[], \(history.map(\.status.rawValue))::text[])
                      WITH ORDINALITY AS e(correlation_id, kind, detail, step, status, n)
                 ORDER BY e.n
-                """, logger: logger
-            ).collect()
-        }
+            )
+            SELECT (SELECT count(*) FROM arrival_inserted) + (SELECT count(*) FROM arrival_updated)
+            """, logger: logger
+        ).collect()
+        return try moved.first?.decode(Int64.self) ?? 0
+    }
+}
+
+/// Stream arrival positions to move from what the transaction's probe saw (`seen`, rows it
+/// locked) to `moved`. A stream the probe saw no row for is inserted, and only inserted: if
+/// another transaction inserted it meanwhile, that one received these events first, fewer
+/// positions move than `count`, and the caller retries the batch (which then sees them as
+/// redeliveries).
+struct ArrivalMoves {
+    var streams: [String] = []
+    var versions: [Int64] = []
+    var seen: [Bool] = []
+    var count: Int64 { Int64(streams.count) }
+
+    static let none = ArrivalMoves()
+
+    init() {}
+
+    init(moved: [String: Int64], seen probed: [String: Int64]) {
+        streams = moved.keys.sorted()
+        versions = streams.map { moved[$0] ?? 0 }
+        seen = streams.map { probed[$0] != nil }
     }
 }
 

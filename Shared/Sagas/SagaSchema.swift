@@ -71,6 +71,9 @@ public enum SagaSchema {
         Migration(
             version: 3, name: "new command outbox rows wake the relay",
             statements: OutboxWakeUp.statements(table: "sagas.outbox", channel: SagaCommandRelay.channel)),
+        Migration(
+            version: 4, name: "the relay is woken only by statements that inserted commands",
+            statements: OutboxWakeUp.statements(table: "sagas.outbox", channel: SagaCommandRelay.channel)),
     ]
 
     public static func migrator(roles: ServiceRoles) -> Migrator {

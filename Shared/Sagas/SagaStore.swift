@@ -7,10 +7,11 @@ public import PostgresNIO
 import ServiceSupport
 
 /// Stores the instances of one saga definition and advances them. A batch of events (many
-/// instances), a round of due deadlines or an operator's retry is handled in ONE transaction:
-/// it moves the events' stream arrival positions (which also recognises redeliveries), locks
-/// the instance rows in a stable order, computes every reaction in memory (`SagaChanges`) and
-/// writes instances, commands and history with one statement per table. A crash at any point
+/// instances), a round of due deadlines or an operator's retry is handled in ONE transaction of
+/// two statements: the first reads the clock and locks the events' stream arrival positions
+/// (which recognise redeliveries) and the instance rows in a stable order; every reaction is
+/// computed in memory (`SagaChanges`); the second moves the arrival positions and writes
+/// instances, commands and history. A crash at any point
 /// leaves either all of it or none; a deadlock or a concurrent first arrival retries the whole.
 public struct SagaStore<Definition: SagaDefinition>: Sendable {
     public enum Outcome: Sendable, Equatable {
@@ -58,7 +59,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         let (outcomes, counts) = try await retryingConflicts {
             try await transaction { connection in
                 let streams = Array(Set(events.map(\.streamID))).sorted()
-                let (now, epoch, positions) = try await arrivalProbe(of: streams, on: connection)
+                let correlationIDs = Set(events.compactMap { definition.correlationID(of: $0) })
+                let probe = try await arrivalProbe(of: streams, instances: correlationIDs, on: connection)
+                let (now, epoch, positions) = (probe.now, probe.epoch, probe.positions)
                 try await afterArrivalProbe()
                 var arrived = positions
                 var moved: [String: Int64] = [:]
@@ -89,12 +92,18 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                     moved[event.streamID] = event.streamVersion
                     inOrder += chain.map { (index, $0) }
                 }
-                try await moveArrivals(moved, seen: positions, on: connection)
-                let instances = Set(inOrder.compactMap { definition.correlationID(of: $0.event) })
-                var changes = Changes(
-                    definition: definition, instances: try await Changes.load(Array(instances), definition: definition, on: connection, logger: logger))
+                // Events read to fill a gap may belong to instances the probe did not lock.
+                var instances = probe.instances
+                let unloaded = Set(inOrder.compactMap { definition.correlationID(of: $0.event) }).subtracting(correlationIDs)
+                if !unloaded.isEmpty {
+                    instances.merge(try await Changes.load(Array(unloaded), definition: definition, on: connection, logger: logger)) { old, _ in old }
+                }
+                var changes = Changes(definition: definition, instances: instances)
                 for (index, event) in inOrder { outcomes[index] = changes.react(to: event, now: givenNow ?? now, logger: logger) }
-                try await changes.write(on: connection, logger: logger)
+                let arrivals = ArrivalMoves(moved: moved, seen: positions)
+                guard try await changes.write(arrivals: arrivals, on: connection, logger: logger) == arrivals.count else {
+                    throw ConcurrentArrival()
+                }
                 return (outcomes, changes.counts)
             }
         }
@@ -102,57 +111,49 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         return outcomes
     }
 
-    /// The arrival positions of `streams` (rows locked, in stream order), the database's clock
-    /// and when arrival positions began.
-    private func arrivalProbe(of streams: [String], on connection: PostgresConnection) async throws -> (now: Date, epoch: Date, positions: [String: Int64]) {
-        guard
-            let (now, epoch) = try await connection.query(
-                "SELECT now(), coalesce((SELECT min(started_at) FROM sagas.arrival_epoch), '-infinity')", logger: logger
-            ).collect().first?.decode((Date, Date).self)
-        else { throw SagaStoreError(reason: "the clock query returned no row") }
+    /// What a batch's transaction reads first, in one statement: the database's clock, when
+    /// arrival positions began, the arrival positions of `streams` and the instances named by
+    /// `correlationIDs` (rows locked, positions in stream order, then instances in correlation
+    /// id order: a stable order, so that transactions sharing rows wait instead of deadlocking).
+    private func arrivalProbe(
+        of streams: [String], instances correlationIDs: Set<String>, on connection: PostgresConnection
+    ) async throws -> (now: Date, epoch: Date, positions: [String: Int64], instances: [String: Changes.Working]) {
+        var clock: (now: Date, epoch: Date)?
         var positions: [String: Int64] = [:]
+        var instances: [String: Changes.Working] = [:]
         for row in try await connection.query(
             """
-            SELECT stream_id, version FROM sagas.stream_positions WHERE saga = \(definition.name) AND stream_id = ANY(\(streams))
-            ORDER BY stream_id FOR UPDATE
+            WITH positions AS (
+                SELECT stream_id, version FROM sagas.stream_positions WHERE saga = \(definition.name) AND stream_id = ANY(\(streams))
+                ORDER BY stream_id FOR UPDATE
+            ), instances AS (
+                SELECT correlation_id, state::text AS state, status, step, deadline_at, error FROM sagas.instances
+                WHERE saga = \(definition.name) AND correlation_id = ANY(\(correlationIDs.sorted()))
+                ORDER BY correlation_id FOR UPDATE
+            )
+            SELECT 0, now(), coalesce((SELECT min(started_at) FROM sagas.arrival_epoch), '-infinity'),
+                   NULL::text, NULL::int8, NULL::text, NULL::text, NULL::text, NULL::timestamptz, NULL::text
+            UNION ALL SELECT 1, NULL, NULL, stream_id, version, NULL, NULL, NULL, NULL, NULL FROM positions
+            UNION ALL SELECT 2, NULL, NULL, correlation_id, NULL, state, status, step, deadline_at, error FROM instances
             """, logger: logger
         ).collect() {
-            let (stream, version) = try row.decode((String, Int64).self)
-            positions[stream] = version
+            let (kind, now, epoch, id, version, state, status, step, deadline, error) = try row.decode(
+                (Int32, Date?, Date?, String?, Int64?, String?, String?, String?, Date?, String?).self)
+            switch (kind, now, epoch, id, version, state, status, step) {
+            case (0, let now?, let epoch?, _, _, _, _, _): clock = (now, epoch)
+            case (1, _, _, let stream?, let version?, _, _, _): positions[stream] = version
+            case (2, _, _, let id?, _, let state?, let status?, let step?):
+                instances[id] = try Changes.working(stateText: state, status: status, step: step, deadline: deadline, error: error)
+            default: throw SagaStoreError(reason: "the arrival probe returned an unreadable row")
+            }
         }
-        return (now, epoch, positions)
+        guard let clock else { throw SagaStoreError(reason: "the clock query returned no row") }
+        return (clock.now, clock.epoch, positions, instances)
     }
 
     /// A concurrent transaction (a partition's old owner during a rebalance) received one of the
     /// batch's events first: the batch is retried, and then sees them as redeliveries.
     struct ConcurrentArrival: Error {}
-
-    /// Moves the streams' arrival positions from what the probe saw (`seen`, rows it locked) to
-    /// `moved`. A stream the probe saw no row for is inserted, and only inserted: if another
-    /// transaction inserted it meanwhile, that one received these events first, and the batch
-    /// is retried (and then sees them as redeliveries).
-    private func moveArrivals(_ moved: [String: Int64], seen: [String: Int64], on connection: PostgresConnection) async throws {
-        guard !moved.isEmpty else { return }
-        let streams = moved.keys.sorted()
-        let rows = try await connection.query(
-            """
-            WITH u AS (SELECT * FROM unnest(\(streams)::text[], \(streams.map { moved[$0] ?? 0 })::int8[], \(streams.map { seen[$0] != nil })::bool[])
-                         AS u(stream_id, version, seen)),
-                 inserted AS (
-                     INSERT INTO sagas.stream_positions (saga, stream_id, version)
-                     SELECT \(definition.name), stream_id, version FROM u WHERE NOT seen
-                     ON CONFLICT (saga, stream_id) DO NOTHING
-                     RETURNING 1),
-                 updated AS (
-                     UPDATE sagas.stream_positions p SET version = u.version FROM u
-                     WHERE u.seen AND p.saga = \(definition.name) AND p.stream_id = u.stream_id AND p.version < u.version
-                     RETURNING 1)
-            SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated)
-            """, logger: logger
-        ).collect()
-        let count = try rows.first?.decode(Int64.self) ?? 0
-        guard count == Int64(streams.count) else { throw ConcurrentArrival() }
-    }
 
     /// Runs `body` again (up to five times, after a short random pause) when it lost a race that
     /// a retry resolves: a deadlock, a serialization failure, a concurrent first arrival or a
@@ -220,7 +221,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                         definition.deadlinePassed(in: current.state, now: now), correlationID,
                         cause: .init(kind: "deadline", detail: "deadline passed in step \(current.step)"))
                 }
-                try await changes.write(on: connection, logger: logger)
+                try await changes.write(arrivals: .none, on: connection, logger: logger)
                 return (rows.count, changes.counts)
             }
         }
@@ -249,7 +250,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
             var changes = Changes(definition: definition, instances: instances)
             let reaction = definition.retry(current.state, now: now)
             changes.save(reaction, correlationID, cause: .init(kind: "operator", detail: "retried by \(name)"))
-            try await changes.write(on: connection, logger: logger)
+            try await changes.write(arrivals: .none, on: connection, logger: logger)
             return (changes.instances[correlationID]?.status ?? reaction.status, changes.counts)
         }
         counts.record(saga: definition.name)

@@ -68,7 +68,14 @@ struct GapSafeReadTests {
             try await pauseHolder.value
             let secondResult = try await second.value
             let secondPosition = try #require(secondResult.appended?.events.first?.globalPosition)
-            readSoFar += try await store.readAll(after: cursor)
+            // Reading on from the cursor until all three are there: a transaction open elsewhere
+            // on the server (another test's database) holds the visibility horizon back for a while.
+            try await waitUntil("reading on from the cursor returns the rest", timeout: .seconds(30)) {
+                let more = try await store.readAll(after: cursor)
+                readSoFar += more
+                cursor = more.last?.globalPosition ?? cursor
+                return readSoFar.count >= 3
+            }
 
             let committed = try await store.readAll(after: 0).map(\.globalPosition)
             #expect(committed.count == 3)
