@@ -1189,7 +1189,7 @@ enum OpenAPIDocument {
           },
           "settledOrders": {
             "type": "array",
-            "description": "Orders whose reservation was released, committed or rejected (a set: order not meaningful).",
+            "description": "The most recent orders (up to 1,000) whose reservation was released, committed or rejected, oldest first.",
             "items": {
               "type": "string"
             }

@@ -13,7 +13,8 @@ public import Foundation
 ///
 /// Releases go to every SKU of the order, also those whose reservation has not answered yet:
 /// the Stock decider settles an order's release at most once and refuses a reservation that
-/// arrives after it, so stock balances whatever the order of arrival.
+/// arrives after it, so stock balances whatever the order of arrival. (It remembers only recent
+/// orders; a reservation that arrives later still is released again by the saga.)
 public struct CheckoutSaga: SagaDefinition {
     public struct Timeouts: Sendable, Equatable {
         /// How long a step waits for its replies before sending its commands again.
@@ -68,6 +69,14 @@ public struct CheckoutSaga: SagaDefinition {
         case .order(.placed):
             return stay(state, note: "order placed again (ignored)")
         case .stock(.reserved(let e)):
+            if state.phase.isTerminal || state.phase.isCompensating && state.isSettled(e.sku) {
+                // A reservation after the saga let go of this SKU: the stock no longer remembered
+                // the order as settled (`RecentOrders`), so give the reservation back.
+                return SagaReaction(
+                    state: state, status: state.status, step: state.phase.rawValue,
+                    commands: [command(.releaseStock, state, sku: e.sku, causation: causation, after: causation)], deadline: .keep,
+                    note: "reserved \(e.quantity) × \(e.sku) after letting go of it; releasing it again")
+            }
             state.reserved.insert(e.sku)
             if state.phase == .reserving && state.reserved.count == state.quantities.count {
                 return enter(.authorizing, state, now: now, causation: causation, note: "all \(state.quantities.count) SKU(s) reserved")
@@ -247,10 +256,12 @@ public struct CheckoutSaga: SagaDefinition {
         }
     }
 
+    /// `after` names the event a command answers when the step's own command of that kind was
+    /// already sent (its id is spent: the command service would answer it from its command log).
     private func command(
-        _ kind: CheckoutCommandMessage.Kind, _ state: CheckoutSagaState, sku: String? = nil, causation: String?
+        _ kind: CheckoutCommandMessage.Kind, _ state: CheckoutSagaState, sku: String? = nil, causation: String?, after: String? = nil
     ) -> SagaCommand {
-        let id = ["\(name)", state.orderID, kind.rawValue, sku].compactMap { $0 }.joined(separator: ":")
+        let id = ["\(name)", state.orderID, kind.rawValue, sku, after.map { "after-\($0)" }].compactMap { $0 }.joined(separator: ":")
         let message = CheckoutCommandMessage(
             commandId: id, type: kind, orderId: state.orderID, sku: sku, quantity: sku.flatMap { state.quantities[$0] },
             amountCents: kind == .authorizePayment ? state.amountCents : nil,

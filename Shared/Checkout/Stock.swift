@@ -50,9 +50,9 @@ public struct StockState: Codable, Sendable, Equatable {
     public var onHand = 0
     /// Active reservations by order.
     public var reservations: [String: Int] = [:]
-    /// Orders whose reservation was released, committed or rejected: never reserved again,
-    /// so a late or repeated command cannot reserve or release twice.
-    public var settledOrders: Set<String> = []
+    /// Orders whose reservation was released, committed or rejected, most recent ones only:
+    /// never reserved again, so a late or repeated command cannot reserve or release twice.
+    public var settledOrders = RecentOrders()
 
     public init() {}
 

@@ -114,6 +114,27 @@ struct CheckoutSagaTests {
         #expect(done.status == .compensated)
     }
 
+    @Test("a reservation after the saga let go of its SKU (compensated, or released while compensating, or completed) is released again")
+    func reservationAfterLettingGo() throws {
+        let start = placed([("PEN", 1), ("INK", 9)])
+        let compensated = try run(start, [reserved("PEN", 1), rejected("INK"), released("PEN", 1), cancelled("out of stock")])
+        #expect(compensated.status == .compensated)
+        // The stock forgot the order (RecentOrders) and reserved INK for it after all.
+        let late = reserved("INK", 9)
+        let reaction = try saga.react(to: late, in: compensated.state, now: now)
+        #expect(reaction.commands.map(\.id) == ["checkout:o-1:ReleaseStock:INK:after-\(late.eventID.uuidString)"])
+        #expect(reaction.status == .compensated && reaction.state == compensated.state)
+
+        let releasing = try run(start, [reserved("PEN", 1), rejected("INK"), released("PEN", 1)])
+        #expect(releasing.step == "cancelling")
+        #expect(types(try saga.react(to: reserved("PEN", 1), in: releasing.state, now: now)) == ["ReleaseStock"])
+
+        let completed = try run(placed([("PEN", 1)]), [reserved("PEN", 1), authorized, confirmed, committed("PEN", 1)])
+        #expect(completed.status == .completed)
+        let again = try saga.react(to: reserved("PEN", 1), in: completed.state, now: now)
+        #expect(types(again) == ["ReleaseStock"] && again.status == .completed)
+    }
+
     @Test("a declined payment releases every reservation and cancels the order")
     func declinedPayment() throws {
         let start = placed([("PEN", 1)])

@@ -1,5 +1,6 @@
 @testable import Checkout
 import EventSourcing
+import Foundation
 import SuiteTesting
 import Testing
 
@@ -139,6 +140,35 @@ struct StockDeciderTests {
         }
         #expect(state.onHand == 0)
         #expect(state.available == 0)
-        #expect(state.settledOrders == ["a", "b", "c", "d", "e"])
+        #expect(Set(state.settledOrders.ordered) == ["a", "b", "c", "d", "e"])
+    }
+
+    @Test("a SKU remembers only its most recent settled orders: its state stays bounded, and a forgotten order can be reserved again")
+    func settledOrdersBounded() throws {
+        let decider = Stock.decider(sku: "PEN")
+        var state = decider.fold([.restocked(StockRestocked(sku: "PEN", quantity: 1))], from: decider.initialState)
+        for n in 0..<5_000 {
+            let orderID = "o-\(n)"
+            for command in [StockCommand.reserve(orderID: orderID, quantity: 1), .release(orderID: orderID)] {
+                state = decider.fold(try decider.decide(command, state), from: state)
+            }
+        }
+        #expect(state.settledOrders.count <= RecentOrders.capacity)
+        #expect(state.settledOrders.count >= RecentOrders.capacity * 9 / 10)
+        #expect(try decider.decide(.reserve(orderID: "o-4999", quantity: 1), state).isEmpty, "a recent order stays settled")
+        #expect(
+            try decider.decide(.reserve(orderID: "o-0", quantity: 1), state) == [.reserved(StockReserved(sku: "PEN", orderId: "o-0", quantity: 1))],
+            "a forgotten one is reserved (the saga that let go of it releases it again)")
+    }
+
+    @Test("settled orders encode as a JSON array, oldest first, and decode from the unbounded set's snapshots")
+    func settledOrdersCoding() throws {
+        var orders = RecentOrders()
+        for id in ["b", "a", "c"] { orders.insert(id) }
+        let data = try JSONEncoder().encode(orders)
+        #expect(String(decoding: data, as: UTF8.self) == #"["b","a","c"]"#)
+        #expect(try JSONDecoder().decode(RecentOrders.self, from: data) == orders)
+        let old = try JSONDecoder().decode(StockState.self, from: Data(#"{"onHand":3,"reservations":{},"settledOrders":["x","y"]}"#.utf8))
+        #expect(old.settledOrders.contains("x") && old.settledOrders.contains("y") && !old.settledOrders.contains("z"))
     }
 }
