@@ -22,7 +22,11 @@ public struct KafkaConfiguration: Sendable {
             properties: [
                 "enable.idempotence": "true",
                 "acks": "all",
-                "linger.ms": "5",
+                "linger.ms": "0",
+                // Nagle's algorithm holds a request's last segment until the broker's delayed
+                // ACK (40 ms on Linux): measured, it made most relay rounds wait 50 ms for their
+                // acknowledgements instead of 6 ms.
+                "socket.nagle.disable": "true",
                 // A record not acknowledged in 30 s fails back to the caller (who retries it)
                 // instead of librdkafka's 5 minutes of silence.
                 "message.timeout.ms": "30000",
@@ -50,6 +54,7 @@ public struct KafkaConfiguration: Sendable {
                 // A fetch returns after at most 50 ms when there is little to read (librdkafka
                 // waits 500 ms by default): a checkout crosses Kafka eight times.
                 "fetch.wait.max.ms": "50",
+                "socket.nagle.disable": "true",
             ])
         configuration.properties.merge(overrides) { _, override in override }
         return configuration

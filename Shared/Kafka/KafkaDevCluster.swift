@@ -32,7 +32,10 @@ public final class KafkaDevCluster: Sendable {
 
     public init(brokers: Int = 3, topics: [Topic] = [], logger: Logger) throws(KafkaError) {
         guard brokers >= 1 else { throw KafkaError(.clusterOperationFailed, reason: "a cluster needs at least one broker, got \(brokers)") }
-        let conf = try KafkaConfiguration(bootstrapServers: "").makeNativeWithoutBootstrap()
+        // The brokers' sockets take their options from this client: without Nagle, a response
+        // is not held back until the client's delayed ACK (measured: acknowledgements 45 ms
+        // slower).
+        let conf = try KafkaConfiguration(bootstrapServers: "", properties: ["socket.nagle.disable": "true"]).makeNativeWithoutBootstrap()
         let context = KafkaClientContext(logger: logger)
         context.install(on: conf)
         let client = try KafkaClientFactory.create(RD_KAFKA_PRODUCER, conf: conf)
