@@ -42,6 +42,7 @@ struct CheckoutBenchmark: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let http = BenchHTTP(commandURL: commandURL ?? environment["COMMAND_SERVICE_URL"] ?? "http://127.0.0.1:8081")
+        defer { http.shutdown() }
         let logger = BenchEnvironment.logger(level: .warning)
         let url = try BenchEnvironment.databaseURL(databaseURL)
         let pids = StackProcesses(file: pidsFile)
@@ -80,6 +81,9 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                 result.printLine()
                 print("  end to end p50 \(result.details["end_to_end_p50_ms"] ?? "?") ms, p99 \(result.details["end_to_end_p99_ms"] ?? "?") ms; "
                     + "not completed \(result.details["not_completed"] ?? "?"); placement failures \(phase.failures)")
+                for (reason, count) in phase.failureReasons.sorted(by: { $0.value > $1.value }).prefix(3) {
+                    print("  placement failed \(count)×: \(reason)")
+                }
                 results.append(result)
                 if !drained { break }
             }
@@ -91,6 +95,8 @@ struct CheckoutBenchmark: AsyncParsableCommand {
     struct Phase {
         var orderIDs: [String] = []
         var failures = 0
+        /// Each distinct reason a placement failed, with how often (the first 120 characters).
+        var failureReasons: [String: Int] = [:]
         var placement = LatencyRecorder()
         var serverEnd = Date()
     }
@@ -102,21 +108,24 @@ struct CheckoutBenchmark: AsyncParsableCommand {
         let total = rate * seconds
         let start = ContinuousClock.now
         var phase = Phase()
-        await withTaskGroup(of: (String?, Duration).self) { group in
+        await withTaskGroup(of: (Result<String, any Error>, Duration).self) { group in
             for index in 0..<total {
                 try? await Task.sleep(until: start + interval * index, clock: .continuous)
                 group.addTask {
                     let began = ContinuousClock.now
-                    let id = try? await http.placeOrder(sku: skus[index % skus.count])
-                    return (id, ContinuousClock.now - began)
+                    let placed: Result<String, any Error>
+                    do { placed = .success(try await http.placeOrder(sku: skus[index % skus.count])) } catch { placed = .failure(error) }
+                    return (placed, ContinuousClock.now - began)
                 }
             }
-            for await (id, took) in group {
-                if let id {
+            for await (placed, took) in group {
+                switch placed {
+                case .success(let id):
                     phase.orderIDs.append(id)
                     phase.placement.record(took)
-                } else {
+                case .failure(let error):
                     phase.failures += 1
+                    phase.failureReasons[String("\(error)".prefix(120)), default: 0] += 1
                 }
             }
         }
@@ -237,7 +246,21 @@ struct BenchHTTP: Sendable {
     }
 
     let commandURL: String
-    let client = HTTPClient.shared
+    /// Its own client: the shared one keeps 8 connections per host, and an open loop above
+    /// what 8 connections carry would queue in the harness and time out there, not measure the
+    /// service.
+    let client: HTTPClient
+
+    init(commandURL: String) {
+        self.commandURL = commandURL
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1_024
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func shutdown() {
+        try? client.syncShutdown()
+    }
 
     func restock(_ sku: String, quantity: Int) async throws {
         let (status, body) = try await send("POST", "\(commandURL)/stock/\(sku)/restock", body: "{\"quantity\":\(quantity)}")
