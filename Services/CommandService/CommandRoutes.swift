@@ -10,10 +10,11 @@ import ServiceSupport
 struct CommandRoutes: Sendable {
     let commands: CheckoutCommands
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/orders", use: placeOrder)
-        router.post("/orders/:orderId/cancel", use: cancelOrder)
-        router.post("/stock/:sku/restock", use: restock)
+    func register(on router: Router<BasicRequestContext>, maxCommandsInFlight: Int = 256) {
+        let commandRoutes = router.group().add(middleware: CommandAdmission(limit: maxCommandsInFlight))
+        commandRoutes.post("/orders", use: placeOrder)
+        commandRoutes.post("/orders/:orderId/cancel", use: cancelOrder)
+        commandRoutes.post("/stock/:sku/restock", use: restock)
         router.get("/streams/:streamId/events", use: streamEvents)
         router.get("/streams/:streamId/state", use: streamState)
     }

@@ -14,7 +14,7 @@ enum CommandServiceMain {
         let store = PostgresEventStore(
             client: context.postgres, logger: context.logger, topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
         let commands = CheckoutCommands(store: store)
-        CommandRoutes(commands: commands).register(on: router)
+        CommandRoutes(commands: commands).register(on: router, maxCommandsInFlight: context.configuration.maxCommandsInFlight)
         OutboxAdminRoutes(store: store).register(
             on: router.adminGroup(
                 token: context.configuration.adminToken, client: context.postgres, service: "command-service", logger: context.logger))

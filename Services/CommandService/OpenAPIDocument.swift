@@ -1373,7 +1373,7 @@ enum OpenAPIDocument {
         }
       },
       "StoreUnavailable": {
-        "description": "The event store failed or is unreachable (`store_unavailable`; the message names the store error code, e.g. `database`).",
+        "description": "The event store failed or is unreachable (`store_unavailable`; the message names the store error code, e.g. `database`); or, for a command, the service is already working on `MAX_COMMANDS_IN_FLIGHT` commands (`overloaded`, with `Retry-After: 1`): try again shortly.",
         "content": {
           "application/json": {
             "schema": {

@@ -24,6 +24,9 @@ public struct ServiceConfiguration: Sendable {
     public var adminToken: String?
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
+    /// HTTP commands a service works on at once; more are refused at once with 503 and
+    /// `Retry-After` instead of queueing until the work already accepted starves.
+    public var maxCommandsInFlight = 256
 
     public static let defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/checkout?sslmode=disable"
     public static let defaultKafkaBrokers = "127.0.0.1:9092"
@@ -47,7 +50,7 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `MIGRATION_DATABASE_URL`, `DATABASE_ROLE`, `KAFKA_BROKERS`, `HOST`, `PORT`, `INSTANCE_ID`, `ADMIN_TOKEN`,
-    /// `LOG_LEVEL` and `LOG_FORMAT`; an invalid value is an error naming the variable.
+    /// `LOG_LEVEL`, `LOG_FORMAT` and `MAX_COMMANDS_IN_FLIGHT`; an invalid value is an error naming the variable.
     /// `defaultRole` is the service's own role (see `ServiceRoles`), taken on unless `DATABASE_ROLE` says otherwise.
     public static func fromEnvironment(
         service: String, defaultPort: Int, defaultRole: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
@@ -93,6 +96,12 @@ public struct ServiceConfiguration: Sendable {
                 throw ConfigurationError(variable: "LOG_FORMAT", value: format, reason: "must be text or json")
             }
             configuration.logFormat = parsed
+        }
+        if let limit = value("MAX_COMMANDS_IN_FLIGHT") {
+            guard let number = Int(limit), (1...100_000).contains(number) else {
+                throw ConfigurationError(variable: "MAX_COMMANDS_IN_FLIGHT", value: limit, reason: "must be a whole number from 1 to 100000")
+            }
+            configuration.maxCommandsInFlight = number
         }
         return configuration
     }

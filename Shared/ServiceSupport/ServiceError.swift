@@ -10,6 +10,8 @@ public struct ServiceError: HTTPResponseError, Sendable {
     public var code: String
     public var message: String
     public var details: [String: String]
+    /// Seconds a client should wait before trying again (`Retry-After`), for a 503.
+    public var retryAfterSeconds: Int?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, details: [String: String] = [:]) {
         self.status = status
@@ -37,8 +39,8 @@ public struct ServiceError: HTTPResponseError, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(Body(error: code, message: message, details: details))
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let retryAfterSeconds { headers[.retryAfter] = "\(retryAfterSeconds)" }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
