@@ -16,6 +16,7 @@ struct SettingsExitTests {
         ("PORT", "70000", services),
         ("LOG_LEVEL", "loud", services),
         ("LOG_FORMAT", "xml", services),
+        ("MAX_COMMANDS_IN_FLIGHT", "0", services),
         ("PROJECTION_RETRY_ATTEMPTS", "0", ["projection-service"]),
         ("PROJECTION_RETRY_ATTEMPTS", "three", ["projection-service"]),
         ("SAGA_STEP_DEADLINE_MS", "-1", ["saga-orchestrator"]),
