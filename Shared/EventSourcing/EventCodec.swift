@@ -66,6 +66,9 @@ public struct EventCodec<Event: Sendable>: Sendable {
 
     public var eventTypes: [String] { schemas.map(\.type) }
 
+    /// The schema version `type` is written with today (nil for a type this codec does not know).
+    public func schemaVersion(of type: String) -> Int? { schemasByType[type]?.version }
+
     public func encode(_ event: Event) throws(EventCodingError) -> EncodedEvent {
         for schema in schemas {
             let bytes: [UInt8]?

@@ -1,0 +1,57 @@
+public import EventSourcing
+
+/// One example payload of every event type the suite writes, at the schema version it is
+/// written with today: the compatibility gate derives each type's JSON Schema from it (so every
+/// optional field is set here, or its type could not be seen).
+public enum EventExamples {
+    public struct Example: Sendable {
+        public var streamType: String
+        public var type: String
+        public var payload: any Encodable & Sendable
+
+        public func schema() throws -> JSONValue { try PayloadSchema.of(payload, title: type) }
+    }
+
+    public static let all: [Example] = [
+        Example(
+            streamType: Order.category, type: "OrderPlaced",
+            payload: OrderPlaced(
+                orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", customerId: "c-42",
+                lines: [OrderLine(sku: "PEN", quantity: 2, unitPriceCents: 150)], totalCents: 300, paymentMethod: "card")),
+        Example(streamType: Order.category, type: "OrderConfirmed", payload: OrderConfirmed(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11")),
+        Example(
+            streamType: Order.category, type: "OrderCancelled",
+            payload: OrderCancelled(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", reason: "cancelled by customer")),
+        Example(streamType: Stock.category, type: "StockRestocked", payload: StockRestocked(sku: "PEN", quantity: 100)),
+        Example(
+            streamType: Stock.category, type: "StockReserved",
+            payload: StockReserved(sku: "PEN", orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", quantity: 2)),
+        Example(
+            streamType: Stock.category, type: "StockReservationRejected",
+            payload: StockReservationRejected(
+                sku: "PEN", orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", quantity: 2, available: 1, reason: "out of stock")),
+        Example(
+            streamType: Stock.category, type: "StockReleased",
+            payload: StockReleased(sku: "PEN", orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", quantity: 2)),
+        Example(
+            streamType: Stock.category, type: "StockCommitted",
+            payload: StockCommitted(sku: "PEN", orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", quantity: 2)),
+        Example(
+            streamType: Payment.category, type: "PaymentAuthorized",
+            payload: PaymentAuthorized(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", amountCents: 300, authorizationId: "auth-7")),
+        Example(
+            streamType: Payment.category, type: "PaymentDeclined",
+            payload: PaymentDeclined(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", amountCents: 300, reason: "card declined")),
+        Example(
+            streamType: Payment.category, type: "PaymentRefunded",
+            payload: PaymentRefunded(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", amountCents: 300)),
+    ]
+
+    /// The schema version each example's type is written with today.
+    public static func schemaVersion(of type: String) -> Int? {
+        Order.codec.schemaVersion(of: type) ?? Stock.codec.schemaVersion(of: type) ?? Payment.codec.schemaVersion(of: type)
+    }
+
+    /// Every event type the codecs write.
+    public static var codecTypes: [String] { Order.codec.eventTypes + Stock.codec.eventTypes + Payment.codec.eventTypes }
+}
