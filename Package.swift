@@ -284,7 +284,7 @@ let package = Package(
         .testTarget(
             name: "CheckoutTests",
             dependencies: [
-                "CheckoutSuite", "Checkout", "EventSourcing", "EventStore", "Kafka", "SuiteTesting",
+                "CheckoutSuite", "Checkout", "CheckoutReadModels", "EventSourcing", "EventStore", "Kafka", "SuiteTesting",
             ],
             path: "Tests/CheckoutTests",
             swiftSettings: strict
