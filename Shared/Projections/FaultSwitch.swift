@@ -40,6 +40,8 @@ public struct FaultInjectingProjection: Projection {
 
     public var name: String { inner.name }
     public var eventTypes: Set<String> { inner.eventTypes }
+    public var streamTypes: Set<String> { inner.streamTypes }
+    public var knownEventTypes: Set<String> { inner.knownEventTypes }
     public var tables: [String] { inner.tables }
 
     public func apply(_ events: [RecordedEvent], to target: ProjectionTarget) async throws {

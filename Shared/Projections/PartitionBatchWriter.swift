@@ -105,6 +105,19 @@ struct PartitionBatchWriter: Sendable {
             }
             for event in inOrder {
                 if event.streamVersion == state.arrived(event.streamID) + 1 { state.markArrived(event.streamID, event.streamVersion) }
+                for projection in projections where projection.streamTypes.contains(event.streamType) && !projection.knownEventTypes.contains(event.type) {
+                    // A type of its own streams this projection does not know (newer code wrote
+                    // it): parked, and its stream held behind it, rather than silently missed.
+                    let key = StreamKey(projection: projection.name, stream: event.streamID)
+                    if let last = state.positions[key], event.streamVersion <= last { continue }
+                    let reason =
+                        "unknown event type \(event.type) v\(event.schemaVersion) on a \(event.streamType) stream: \(projection.name) knows \(projection.knownEventTypes.sorted().joined(separator: ", "))"
+                    let id = try await park(
+                        record, event: event, projection: projection.name, error: reason, attempts: 0, blockedBy: state.parkedStreams[key],
+                        on: connection)
+                    if state.parkedStreams[key] == nil { state.parkedStreams[key] = id }
+                    parked.append(ParkedEvent(record: record, reason: reason))
+                }
                 for projection in projections where projection.eventTypes.contains(event.type) {
                     let key = StreamKey(projection: projection.name, stream: event.streamID)
                     if let last = state.positions[key], event.streamVersion <= last {

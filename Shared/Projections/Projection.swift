@@ -17,9 +17,21 @@ public protocol Projection: Sendable {
     var name: String { get }
     /// The event types it applies; others pass by.
     var eventTypes: Set<String> { get }
+    /// The stream types whose every event it must understand: an event of one of these with a
+    /// type not in `knownEventTypes` (written by newer code) is parked as a dead letter, not
+    /// passed by.
+    var streamTypes: Set<String> { get }
+    /// The types it knows: those it applies and those it passes by on purpose.
+    var knownEventTypes: Set<String> { get }
     /// The `read_models` tables it owns; a rebuild writes shadow copies and swaps them in.
     var tables: [String] { get }
     func apply(_ events: [RecordedEvent], to target: ProjectionTarget) async throws
+}
+
+extension Projection {
+    /// None by default: a projection that names no stream types passes every other type by.
+    public var streamTypes: Set<String> { [] }
+    public var knownEventTypes: Set<String> { eventTypes }
 }
 
 /// Where a projection writes: the transaction's connection and the physical table names

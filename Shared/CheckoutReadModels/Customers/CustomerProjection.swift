@@ -9,6 +9,7 @@ public struct CustomerProjection: Projection {
     public let name = "customers"
     public let tables = ["customer_orders"]
     public let eventTypes: Set<String> = Set(Order.codec.eventTypes)
+    public let streamTypes: Set<String> = [Order.category]
 
     public init() {}
 

@@ -11,6 +11,8 @@ public struct OrderSummaryProjection: Projection {
     public let tables = ["orders", "order_timeline"]
     public let eventTypes: Set<String> = Set(Order.codec.eventTypes + Stock.codec.eventTypes + Payment.codec.eventTypes)
         .subtracting(["StockRestocked"])
+    public let streamTypes: Set<String> = [Order.category, Stock.category, Payment.category]
+    public let knownEventTypes: Set<String> = Set(Order.codec.eventTypes + Stock.codec.eventTypes + Payment.codec.eventTypes)
 
     public init() {}
 

@@ -9,6 +9,7 @@ public struct StockLevelsProjection: Projection {
     public let name = "stock-levels"
     public let tables = ["stock_levels"]
     public let eventTypes: Set<String> = Set(Stock.codec.eventTypes)
+    public let streamTypes: Set<String> = [Stock.category]
 
     public init() {}
 
