@@ -9,7 +9,11 @@ func kafkaRebalanceCallback(
 ) {
     guard let handle, let list, let context = KafkaClientContext.from(handle) else { return }
     let handler = context.rebalance ?? KafkaRebalanceHandler()
-    let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+    // NULL once the consumer has left its group (a revocation while it closes): the suite's
+    // consumers are configured cooperative-sticky, so that is the protocol to undo with. (The
+    // imported pointer is implicitly unwrapped; reading a NULL one crashed a test process.)
+    let protocolName: UnsafePointer<CChar>? = rd_kafka_rebalance_protocol(handle)
+    let cooperative = protocolName.map { String(cString: $0) == "COOPERATIVE" } ?? true
     let partitions = KafkaPartitionList.partitions(list)
 
     switch error {
