@@ -7,6 +7,7 @@ import PostgresNIO
 import Sagas
 import ServiceSupport
 import SuiteTesting
+import Synchronization
 import Testing
 
 /// A stream's events reach the saga in version order even when the log holds a later one
@@ -84,6 +85,40 @@ struct SagaArrivalOrderTests {
         }
     }
 
+    @Test("two transactions receive an existing instance's first event of a new stream at once: the one that read the positions before the other committed retries, and the event is handled once")
+    func concurrentArrivalOnExistingInstanceHandledOnce() async throws {
+        try await withSagaStore { client, store, _ in
+            #expect(try await store.handle(placed) == .advanced(status: .running, commands: 1))
+            let reserved = TestEvents.record(
+                stream: "stock-PEN", streamType: "stock", version: 1, type: "StockReserved", payload: #"{"sku":"PEN","orderId":"o-gap","quantity":1}"#,
+                correlation: "corr")
+            // A probes (no position for stock-PEN yet; the instance locked), then B probes too:
+            // B reads the positions, then waits for the instance A holds. A commits; B goes on
+            // with positions read before A's commit, and only the arrival count tells it.
+            let interleaved = TestCounter()
+            let other = TaskBox<SagaStore<CheckoutSaga>.Outcome>()
+            var first = store
+            first.afterArrivalProbe = {
+                guard interleaved.value == 0 else { return }
+                interleaved.increment()
+                other.start { try await store.handle(reserved) }
+                try await waitUntil("the other transaction waiting for the instance", timeout: .seconds(10)) {
+                    try await client.query(
+                        "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                        logger: testLogger("q")
+                    ).collect().first?.decode(Int64.self) == 1
+                }
+            }
+            #expect(try await first.handle(reserved) == .advanced(status: .running, commands: 1), "all reserved: authorize the payment")
+            #expect(try await other.value() == .duplicate, "it read the positions before the first committed: it must retry and see a redelivery")
+            let lines = try await client.query(
+                "SELECT count(*)::int8 FROM sagas.history WHERE correlation_id = 'o-gap' AND kind = 'event' AND detail LIKE 'StockReserved%'",
+                logger: testLogger("q")
+            ).collect().first?.decode(Int64.self)
+            #expect(lines == 1)
+        }
+    }
+
     @Test("a redelivered event is handled once: no second history line, no second command")
     func redeliveryHandledOnce() async throws {
         try await withSagaStore { client, store, _ in
@@ -123,5 +158,19 @@ struct SagaArrivalOrderTests {
             // The relay's later copy of v1 is a redelivery.
             #expect(try await store.handle(try #require(stored.first)) == .duplicate)
         }
+    }
+}
+
+/// A task started from inside a closure that cannot return it, awaited later.
+final class TaskBox<Value: Sendable>: Sendable {
+    private let task = Mutex<Task<Value, any Error>?>(nil)
+
+    func start(_ body: @escaping @Sendable () async throws -> Value) {
+        task.withLock { $0 = Task { try await body() } }
+    }
+
+    func value() async throws -> Value {
+        guard let running = task.withLock({ $0 }) else { throw CancellationError() }
+        return try await running.value
     }
 }
