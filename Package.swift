@@ -67,6 +67,7 @@ let package = Package(
                 "Kafka",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/ConsumerRuntime",
@@ -99,6 +100,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Shared/EventStore",
             swiftSettings: strict
@@ -131,7 +133,7 @@ let package = Package(
         .target(
             name: "CheckoutReadModels",
             dependencies: [
-                "Checkout", "EventSourcing", "Projections", "ServiceSupport",
+                "Checkout", "EventSourcing", "EventStore", "Projections", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Shared/CheckoutReadModels",
@@ -285,6 +287,7 @@ let package = Package(
             name: "CheckoutTests",
             dependencies: [
                 "CheckoutSuite", "Checkout", "CheckoutReadModels", "EventSourcing", "EventStore", "Kafka", "SuiteTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/CheckoutTests",
             swiftSettings: strict

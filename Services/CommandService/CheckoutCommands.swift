@@ -7,10 +7,13 @@ import EventStore
 /// every step of a checkout is, does not read the stream again).
 struct CheckoutCommands: Sendable {
     let store: PostgresEventStore
+    let vault: PersonalDataVault
     let cache: StreamStateCache
 
-    init(store: PostgresEventStore, cache: StreamStateCache = StreamStateCache()) {
+    /// The vault defaults to the key table of the store's own database.
+    init(store: PostgresEventStore, vault: PersonalDataVault? = nil, cache: StreamStateCache = StreamStateCache()) {
         self.store = store
+        self.vault = vault ?? PersonalDataVault(client: store.client, logger: store.logger)
         self.cache = cache
     }
 
@@ -21,6 +24,10 @@ struct CheckoutCommands: Sendable {
     /// Stock streams are long (every reservation of a SKU): snapshot every 100 events.
     func stock(_ sku: String) -> CommandHandler<StockCommand, StockState, StockEvent> {
         CommandHandler(decider: Stock.decider(sku: sku), codec: Stock.codec, store: store, snapshotEvery: 100, cache: cache)
+    }
+
+    func customer(_ customerID: String) -> CommandHandler<CustomerCommand, CustomerState, CustomerEvent> {
+        CommandHandler(decider: Customer.decider(customerID: customerID), codec: Customer.codec, store: store, cache: cache)
     }
 
     func payment(_ orderID: String) -> CommandHandler<PaymentCommand, PaymentState, PaymentEvent> {

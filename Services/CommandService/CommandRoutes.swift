@@ -23,6 +23,8 @@ struct CommandRoutes: Sendable {
         var customerId: String
         var lines: [OrderLine]
         var paymentMethod: String
+        /// Sealed with the customer's key before anything is written (`PersonalData`).
+        var customer: CustomerDetails?
     }
 
     struct CommandResponse: ResponseEncodable {
@@ -37,7 +39,8 @@ struct CommandRoutes: Sendable {
         let body = try await RequestJSON.decode(PlaceOrderRequest.self, from: request, context: context)
         let orderID = UUID().uuidString.lowercased()
         let correlationID = RequestJSON.correlationID(of: request)
-        let command = OrderCommand.place(customerID: body.customerId, lines: body.lines, paymentMethod: body.paymentMethod)
+        let sealed = try await PersonalData.seal(body.customer, of: body.customerId, in: commands.vault)
+        let command = OrderCommand.place(customerID: body.customerId, lines: body.lines, paymentMethod: body.paymentMethod, customer: sealed)
         let idempotencyKey = try RequestJSON.idempotencyKey(of: request)
         // A key is the client's, not the world's: scoped per route and customer, and bound to
         // the request it first came with (a reuse with another body is refused).
@@ -118,7 +121,12 @@ struct CommandRoutes: Sendable {
         if events.isEmpty, try await CommandOutcomes.storeCall({ () throws(EventStoreError) in try await commands.store.version(of: streamID) }) == nil {
             throw ServiceError.notFound("stream", id: streamID)
         }
-        return try CommandOutcomes.json(.ok, StreamEventsResponse(streamId: streamID, events: events.map(EventView.init)))
+        let payloads = events.map { (try? JSONDecoder().decode(JSONValue.self, from: Data($0.payload))) ?? .null }
+        let keys = try await PersonalData.call { () async throws(PersonalDataError) in
+            try await commands.vault.keys(payloads.reduce(into: []) { $0.formUnion(PersonalDataCipher.keyIDs(in: $1)) })
+        }
+        let views = zip(events, payloads).map { EventView($0, data: PersonalDataCipher.reveal($1, keys: keys)) }
+        return try CommandOutcomes.json(.ok, StreamEventsResponse(streamId: streamID, events: views))
     }
 
     @Sendable func streamState(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -146,7 +154,8 @@ struct StreamEventsResponse: Encodable {
     var events: [EventView]
 }
 
-/// An event as the API shows it: the envelope and the payload as JSON.
+/// An event as the API shows it: the envelope and the payload as JSON, personal data opened
+/// (or shown as erased once its key was forgotten).
 struct EventView: Encodable {
     var eventId: String
     var type: String
@@ -158,7 +167,7 @@ struct EventView: Encodable {
     var causationId: String?
     var data: JSONValue
 
-    init(_ event: RecordedEvent) {
+    init(_ event: RecordedEvent, data: JSONValue) {
         eventId = event.eventID.uuidString.lowercased()
         type = event.type
         streamVersion = event.streamVersion
@@ -167,7 +176,7 @@ struct EventView: Encodable {
         recordedAt = event.recordedAt
         correlationId = event.correlationID
         causationId = event.causationID
-        data = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.payload))) ?? .null
+        self.data = data
     }
 }
 

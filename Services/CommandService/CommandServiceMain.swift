@@ -15,6 +15,10 @@ enum CommandServiceMain {
             client: context.postgres, logger: context.logger, topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
         let commands = CheckoutCommands(store: store)
         CommandRoutes(commands: commands).register(on: router, maxCommandsInFlight: context.configuration.maxCommandsInFlight)
+        CustomerRoutes(commands: commands, logger: context.logger).register(
+            on: router.adminGroup(
+                "/customers", token: context.configuration.adminToken, client: context.postgres, service: "command-service",
+                logger: context.logger))
         OutboxAdminRoutes(store: store).register(
             on: router.adminGroup(
                 token: context.configuration.adminToken, client: context.postgres, service: "command-service", logger: context.logger))

@@ -20,7 +20,7 @@ enum SagaOrchestratorMain {
             .register(on: router, token: context.configuration.adminToken)
         let processor = SagaProcessor(
             configuration: .init(
-                groupID: CheckoutNames.Groups.saga, topics: CheckoutNames.Topics.events, instanceID: context.configuration.instanceID,
+                groupID: CheckoutNames.Groups.saga, topics: CheckoutNames.Topics.sagaEvents, instanceID: context.configuration.instanceID,
                 bootstrapServers: context.configuration.kafkaBrokers, deadLetterTopic: CheckoutNames.Topics.deadLetters),
             store: store, producer: context.kafkaProducer, logger: context.logger)
         return ServicePlan(

@@ -5,12 +5,14 @@ public enum CheckoutEvent: Sendable, Equatable {
     case order(OrderEvent)
     case stock(StockEvent)
     case payment(PaymentEvent)
+    case customer(CustomerEvent)
 
     public static func decode(_ event: RecordedEvent) throws -> CheckoutEvent {
         switch event.streamType {
         case Order.category: .order(try Order.codec.decode(event.encoded))
         case Stock.category: .stock(try Stock.codec.decode(event.encoded))
         case Payment.category: .payment(try Payment.codec.decode(event.encoded))
+        case Customer.category: .customer(try Customer.codec.decode(event.encoded))
         default: throw UnknownStreamType(type: event.streamType)
         }
     }
@@ -29,6 +31,7 @@ public enum CheckoutEvent: Sendable, Equatable {
         case .payment(.authorized(let e)): e.orderId
         case .payment(.declined(let e)): e.orderId
         case .payment(.refunded(let e)): e.orderId
+        case .customer: nil
         }
     }
 }

@@ -97,7 +97,7 @@ public struct CheckoutSaga: SagaDefinition {
                 return finish(state, as: .completed, note: "all reservations committed: checkout completed")
             }
             return stay(state, note: "committed \(e.quantity) × \(e.sku)")
-        case .stock(.restocked):
+        case .stock(.restocked), .customer:
             return stay(state, note: nil)
         case .payment(.authorized(let e)):
             state.paymentAuthorized = true

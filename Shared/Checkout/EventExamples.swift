@@ -17,7 +17,8 @@ public enum EventExamples {
             streamType: Order.category, type: "OrderPlaced",
             payload: OrderPlaced(
                 orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", customerId: "c-42",
-                lines: [OrderLine(sku: "PEN", quantity: 2, unitPriceCents: 150)], totalCents: 300, paymentMethod: "card")),
+                lines: [OrderLine(sku: "PEN", quantity: 2, unitPriceCents: 150)], totalCents: 300, paymentMethod: "card",
+                customer: SealedData(keyId: "5f0c2b7e-8d1a-4c3e-9b6f-0a7d2e4c8b19", data: "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="))),
         Example(streamType: Order.category, type: "OrderConfirmed", payload: OrderConfirmed(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11")),
         Example(
             streamType: Order.category, type: "OrderCancelled",
@@ -45,13 +46,17 @@ public enum EventExamples {
         Example(
             streamType: Payment.category, type: "PaymentRefunded",
             payload: PaymentRefunded(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", amountCents: 300)),
+        Example(streamType: Customer.category, type: "CustomerForgotten", payload: CustomerForgotten(customerId: "c-42", keysDeleted: 1)),
     ]
 
     /// The schema version each example's type is written with today.
     public static func schemaVersion(of type: String) -> Int? {
         Order.codec.schemaVersion(of: type) ?? Stock.codec.schemaVersion(of: type) ?? Payment.codec.schemaVersion(of: type)
+            ?? Customer.codec.schemaVersion(of: type)
     }
 
     /// Every event type the codecs write.
-    public static var codecTypes: [String] { Order.codec.eventTypes + Stock.codec.eventTypes + Payment.codec.eventTypes }
+    public static var codecTypes: [String] {
+        Order.codec.eventTypes + Stock.codec.eventTypes + Payment.codec.eventTypes + Customer.codec.eventTypes
+    }
 }

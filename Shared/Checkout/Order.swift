@@ -14,7 +14,9 @@ public struct OrderLine: Codable, Sendable, Hashable {
 }
 
 public enum OrderCommand: Sendable, Equatable {
-    case place(customerID: String, lines: [OrderLine], paymentMethod: String)
+    /// `customer` is the customer's details, already sealed with their key (the decider never
+    /// sees personal data in clear).
+    case place(customerID: String, lines: [OrderLine], paymentMethod: String, customer: SealedData? = nil)
     case confirm
     case cancel(reason: String)
 }
@@ -26,6 +28,9 @@ public struct OrderPlaced: Codable, Sendable, Equatable {
     public var totalCents: Int
     /// Added in schema version 2; version 1 orders were all paid by card (see the upcaster).
     public var paymentMethod: String
+    /// Added in schema version 3: the customer's `CustomerDetails`, sealed with their key;
+    /// absent when the order came without them.
+    public var customer: SealedData?
 }
 
 public struct OrderConfirmed: Codable, Sendable, Equatable {
@@ -73,7 +78,7 @@ public enum Order {
 
     static func decide(_ command: OrderCommand, _ state: OrderState, orderID: String) throws(DomainError) -> [OrderEvent] {
         switch command {
-        case .place(let customerID, let lines, let paymentMethod):
+        case .place(let customerID, let lines, let paymentMethod, let customer):
             guard state.status == .none else { throw DomainError("order_exists", "order \(orderID) was already placed") }
             guard !customerID.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw DomainError("invalid_customer", "a customer id is required", field: "customerId")
@@ -111,7 +116,11 @@ public enum Order {
                     "payment method must be one of \(supportedPaymentMethods.sorted().joined(separator: ", "))",
                     field: "paymentMethod")
             }
-            return [.placed(OrderPlaced(orderId: orderID, customerId: customerID, lines: lines, totalCents: total, paymentMethod: paymentMethod))]
+            return [
+                .placed(
+                    OrderPlaced(
+                        orderId: orderID, customerId: customerID, lines: lines, totalCents: total, paymentMethod: paymentMethod, customer: customer))
+            ]
         case .confirm:
             switch state.status {
             case .none: throw DomainError("unknown_order", "order \(orderID) does not exist")
@@ -153,7 +162,7 @@ public enum Order {
 
     public static let codec = EventCodec<OrderEvent>(
         [
-            .json(OrderPlaced.self, type: "OrderPlaced", version: 2, extract: { if case .placed(let e) = $0 { e } else { nil } }, wrap: { .placed($0) }),
+            .json(OrderPlaced.self, type: "OrderPlaced", version: 3, extract: { if case .placed(let e) = $0 { e } else { nil } }, wrap: { .placed($0) }),
             .json(OrderConfirmed.self, type: "OrderConfirmed", extract: { if case .confirmed(let e) = $0 { e } else { nil } }, wrap: { .confirmed($0) }),
             .json(OrderCancelled.self, type: "OrderCancelled", extract: { if case .cancelled(let e) = $0 { e } else { nil } }, wrap: { .cancelled($0) }),
         ],
@@ -163,6 +172,8 @@ public enum Order {
                 var upgraded = document
                 if upgraded["paymentMethod"] == nil { upgraded["paymentMethod"] = .string("card") }
                 return upgraded
-            }
+            },
+            // v3 added the optional sealed customer details: a v2 order came without them.
+            Upcaster(type: "OrderPlaced", fromVersion: 2) { document in document },
         ])
 }

@@ -18,6 +18,7 @@ enum CheckoutEvents {
         case .payment(.authorized(let e)): (e.orderId, "payment authorized (\(e.authorizationId)), \(e.amountCents) cents")
         case .payment(.declined(let e)): (e.orderId, "payment declined: \(e.reason)")
         case .payment(.refunded(let e)): (e.orderId, "payment refunded, \(e.amountCents) cents")
+        case .customer(.forgotten): ("", "customer forgotten")
         }
     }
 }

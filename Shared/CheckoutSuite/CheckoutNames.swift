@@ -10,11 +10,15 @@ public enum CheckoutNames {
         public static let orderEvents = "checkout.orders.events"
         public static let stockEvents = "checkout.stock.events"
         public static let paymentEvents = "checkout.payments.events"
+        public static let customerEvents = "checkout.customers.events"
         /// Commands from the saga to the command service, keyed by the target stream.
         public static let commands = "checkout.commands"
         public static let deadLetters = "checkout.deadletter"
 
-        public static let events = [orderEvents, stockEvents, paymentEvents]
+        /// Every event topic: what the projection service consumes.
+        public static let events = [orderEvents, stockEvents, paymentEvents, customerEvents]
+        /// What the checkout saga reacts to (a customer's events concern no checkout).
+        public static let sagaEvents = [orderEvents, stockEvents, paymentEvents]
         /// What kafka-dev and the compose topic job create.
         public static let all = events + [commands, deadLetters]
         public static let defaultPartitions = 12
@@ -25,6 +29,7 @@ public enum CheckoutNames {
             case Order.category: orderEvents
             case Stock.category: stockEvents
             case Payment.category: paymentEvents
+            case Customer.category: customerEvents
             default: "checkout.\(type).events"
             }
         }

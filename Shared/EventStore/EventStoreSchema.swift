@@ -159,6 +159,19 @@ public enum EventStoreSchema {
                 "DROP INDEX event_store.events_stream_time",
                 "DROP INDEX event_store.events_correlation",
             ] + OutboxWakeUp.statements(table: "event_store.outbox", channel: OutboxRelay.channel)),
+        Migration(
+            version: 6, name: "personal data keys",
+            statements: [
+                // One live key per subject; forgetting deletes it (PersonalDataVault). Readable
+                // by the projection service (read models show personal data while it exists).
+                """
+                CREATE TABLE event_store.personal_data_keys (
+                    key_id uuid PRIMARY KEY,
+                    subject text NOT NULL UNIQUE,
+                    key bytea NOT NULL CHECK (length(key) = 32),
+                    created_at timestamptz NOT NULL DEFAULT now())
+                """
+            ]),
     ]
 }
 

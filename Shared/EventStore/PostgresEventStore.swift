@@ -9,7 +9,7 @@ public import PostgresNIO
 /// to a version or up to a point in time; the global log without skipping uncommitted gaps.
 public final class PostgresEventStore: Sendable {
     public let client: PostgresClient
-    let logger: Logger
+    public let logger: Logger
     let topicForStreamType: @Sendable (String) -> String
     private let batcher: AppendBatcher
 

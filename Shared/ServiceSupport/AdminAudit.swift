@@ -77,9 +77,12 @@ public enum AuditSchema {
 }
 
 extension Router {
-    /// The `/admin` group of a service: audited, then guarded by the bearer token.
-    public func adminGroup(token: String?, client: PostgresClient, service: String, logger: Logger) -> RouterGroup<Context> {
-        group("/admin")
+    /// The `/admin` group of a service (or another path for operator-only routes): audited,
+    /// then guarded by the bearer token.
+    public func adminGroup(
+        _ path: RouterPath = "/admin", token: String?, client: PostgresClient, service: String, logger: Logger
+    ) -> RouterGroup<Context> {
+        group(path)
             .add(middleware: AdminAuditMiddleware(client: client, service: service, logger: logger))
             .add(middleware: AdminAuthMiddleware(token: token))
     }

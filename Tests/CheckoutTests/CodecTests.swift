@@ -48,20 +48,20 @@ struct CodecTests {
         #expect(Set(try Self.paymentEvents.map { try Payment.codec.encode($0).type }) == Set(Payment.codec.eventTypes))
     }
 
-    @Test("OrderPlaced is written at schema version 2")
-    func orderPlacedIsVersion2() throws {
+    @Test("OrderPlaced is written at schema version 3")
+    func orderPlacedIsVersion3() throws {
         let placed = try #require(Self.orderEvents.first)
         let encoded = try Order.codec.encode(placed)
         #expect(encoded.type == "OrderPlaced")
-        #expect(encoded.schemaVersion == 2)
+        #expect(encoded.schemaVersion == 3)
     }
 
-    @Test("an OrderPlaced stored at version 1 (no paymentMethod) decodes as version 2 paid by card")
+    @Test("an OrderPlaced stored at version 1 (no paymentMethod) decodes as today's version, paid by card")
     func orderPlacedUpcastFromVersion1() throws {
         let v1 = #"{"customerId":"c-1","lines":[{"quantity":2,"sku":"SKU-1","unitPriceCents":1250}],"orderId":"o-1","totalCents":2500}"#
         let decoded = try Order.codec.decode(EncodedEvent(type: "OrderPlaced", schemaVersion: 1, payload: Array(v1.utf8)))
         #expect(decoded == .placed(OrderPlaced(orderId: "o-1", customerId: "c-1", lines: [Self.line], totalCents: 2500, paymentMethod: "card")))
-        #expect(try Order.codec.encode(decoded).schemaVersion == 2)
+        #expect(try Order.codec.encode(decoded).schemaVersion == 3)
     }
 
     @Test("an unknown event type cannot be decoded")
@@ -73,7 +73,7 @@ struct CodecTests {
         #expect(error.reason.contains("unknown event type"))
     }
 
-    @Test("a schema version newer than the code knows cannot be decoded", arguments: [("OrderPlaced", 3), ("OrderConfirmed", 2)])
+    @Test("a schema version newer than the code knows cannot be decoded", arguments: [("OrderPlaced", 4), ("OrderConfirmed", 2)])
     func newerVersionThrows(type: String, version: Int) throws {
         let error = try #require(throws: EventCodingError.self) {
             try Order.codec.decode(EncodedEvent(type: type, schemaVersion: version, payload: Array(#"{"orderId":"o-1"}"#.utf8)))

@@ -18,7 +18,7 @@ enum EventCatalog {
             stream id. How shapes may change: "Event schemas" in `docs/architecture.md`.
 
             """
-        let streamTypes = [Order.category, Stock.category, Payment.category]
+        let streamTypes = [Order.category, Stock.category, Payment.category, Customer.category]
         for streamType in streamTypes {
             text += "\n## `\(streamType)` streams → topic `\(CheckoutNames.Topics.topic(forStreamType: streamType))`\n"
             for example in EventExamples.all where example.streamType == streamType {
@@ -26,7 +26,7 @@ enum EventCatalog {
                 let schema = try example.schema()
                 let consumers =
                     CheckoutReadModels.all.map(\.projection).filter { $0.eventTypes.contains(example.type) }.map { "projection `\($0.name)`" }
-                    + ["checkout saga (saga orchestrator)"]
+                    + (streamType == Customer.category ? [] : ["checkout saga (saga orchestrator)"])
                 var history: [String] = []
                 for old in 1...version where try schemaFile(example.type, old) != nil {
                     history.append("v\(old) (`schemas/\(example.type).v\(old).json`)")

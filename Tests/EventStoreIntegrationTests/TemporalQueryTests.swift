@@ -38,7 +38,7 @@ struct TemporalQueryTests {
         }
     }
 
-    @Test("an OrderPlaced stored as schema version 1 is read as version 2")
+    @Test("an OrderPlaced stored as schema version 1 is read as today's version, paid by card")
     func upcastsOnRead() async throws {
         try await withEventStore { store in
             let v1 = #"{"orderId":"o-old","customerId":"c-1","lines":[{"sku":"SKU-1","quantity":1,"unitPriceCents":500}],"totalCents":500}"#

@@ -9,8 +9,17 @@ extension ReadModelQueries {
         public var placedAt: Date
     }
 
+    /// The details of the customer's latest order that came with them; nil when none did or the
+    /// customer was forgotten.
+    public struct CustomerDetailsView: Codable, Sendable {
+        public var name: String
+        public var email: String
+        public var address: String
+    }
+
     public struct CustomerView: Codable, Sendable {
         public var customerId: String
+        public var details: CustomerDetailsView?
         public var orders: Int64
         public var confirmed: Int64
         public var cancelled: Int64
@@ -39,6 +48,16 @@ extension ReadModelQueries {
             let o = try row.decode((String, String, Int64, Date).self)
             return CustomerOrder(orderId: o.0, status: o.1, totalCents: o.2, placedAt: o.3)
         }
-        return CustomerView(customerId: id, orders: orders, confirmed: confirmed, cancelled: cancelled, spentCents: spent, recentOrders: recent)
+        let details = try await client.liveQuery(
+            """
+            SELECT customer_name, customer_email, customer_address FROM read_models.customer_orders
+            WHERE customer_id = \(id) AND customer_name IS NOT NULL ORDER BY placed_at DESC LIMIT 1
+            """, logger: logger
+        ).first.map { row in
+            let d = try row.decode((String, String, String).self)
+            return CustomerDetailsView(name: d.0, email: d.1, address: d.2)
+        }
+        return CustomerView(
+            customerId: id, details: details, orders: orders, confirmed: confirmed, cancelled: cancelled, spentCents: spent, recentOrders: recent)
     }
 }

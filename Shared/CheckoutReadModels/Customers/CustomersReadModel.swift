@@ -17,6 +17,15 @@ extension CheckoutReadModels {
                         placed_at timestamptz NOT NULL)
                     """,
                     "CREATE INDEX IF NOT EXISTS customer_orders_customer ON read_models.customer_orders (customer_id, placed_at)",
-                ])
+                ]),
+            Migration(
+                version: 2, name: "the customer details an order came with, while they are not forgotten",
+                statements: [
+                    """
+                    ALTER TABLE read_models.customer_orders
+                        ADD COLUMN IF NOT EXISTS customer_name text, ADD COLUMN IF NOT EXISTS customer_email text,
+                        ADD COLUMN IF NOT EXISTS customer_address text
+                    """
+                ]),
         ])
 }
