@@ -142,6 +142,7 @@ struct CommandRoutes: Sendable {
         case Order.category: view = try await StateView.of(commands.order(name.id), name, asOf: asOf, version: version)
         case Stock.category: view = try await StateView.of(commands.stock(name.id), name, asOf: asOf, version: version)
         case Payment.category: view = try await StateView.of(commands.payment(name.id), name, asOf: asOf, version: version)
+        case Customer.category: view = try await StateView.of(commands.customer(name.id), name, asOf: asOf, version: version)
         default: throw ServiceError.notFound("stream", id: streamID)
         }
         guard view.version > 0 || asOf != nil || version != nil else { throw ServiceError.notFound("stream", id: streamID) }

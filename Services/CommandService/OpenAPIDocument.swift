@@ -39,7 +39,7 @@ enum OpenAPIDocument {
           "commands"
         ],
         "summary": "Place an order",
-        "description": "Places an order under a new order id (a lowercase UUID). Nothing is written when the request is refused. With an `Idempotency-Key` (scoped per route and customer), a repeat of the same request answers the first response again (201, `Idempotent-Replayed: true`) and appends nothing; the same key with a different request is 422 `idempotency_key_reused`.",
+        "description": "Places an order under a new order id (a lowercase UUID). Nothing is written when the request is refused. With an `Idempotency-Key` (scoped per route and customer), a repeat of the same request answers the first response again (201, `Idempotent-Replayed: true`) and appends nothing; the same key with a different request is 422 `idempotency_key_reused`. With `customer`, the details are encrypted with the customer's key (created on their first order with details) before the order is decided and written.",
         "operationId": "placeOrder",
         "parameters": [
           {
@@ -118,7 +118,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/ContentTooLarge"
           },
           "422": {
-            "description": "A rule refused the order: `invalid_customer`, `no_lines`, `too_many_lines`, `invalid_sku`, `invalid_quantity`, `invalid_price`, `total_too_large`, `unsupported_payment_method` (`details.reason` is the code, `details.field` the field); `idempotency_key_reused` (`details.field` = `Idempotency-Key`); `invalid_append` (the event store's own limits; not reachable within the input limits).",
+            "description": "A rule refused the order: `invalid_customer`, `no_lines`, `too_many_lines`, `invalid_sku`, `invalid_quantity`, `invalid_price`, `total_too_large`, `unsupported_payment_method`, `invalid_customer_details` (`details.reason` is the code, `details.field` the field); `idempotency_key_reused` (`details.field` = `Idempotency-Key`); `invalid_append` (the event store's own limits; not reachable within the input limits).",
             "content": {
               "application/json": {
                 "schema": {
@@ -394,7 +394,7 @@ enum OpenAPIDocument {
           "streams"
         ],
         "summary": "Read a stream's events",
-        "description": "The events of any stream, in stream order, from version `from` through `to` (inclusive). A range with no events answers 200 with an empty list when the stream exists.",
+        "description": "The events of any stream, in stream order, from version `from` through `to` (inclusive). A range with no events answers 200 with an empty list when the stream exists. Personal data sealed in a payload (an object `{\"encrypted\": \"AES-256-GCM\", \"keyId\", \"data\"}`) is shown opened while its key exists, and as `{\"erased\": true}` once its customer was forgotten.",
         "operationId": "getStreamEvents",
         "parameters": [
           {
@@ -482,7 +482,7 @@ enum OpenAPIDocument {
           "streams"
         ],
         "summary": "A stream's state, now or as of a time or version",
-        "description": "Folds the stream's events into the state of its type (`order`, `stock` or `payment`). Without `asOf` or `version`: the current state (404 when the stream has no events). With one of them: the state as it was (a stream with no events by then answers 200 with version 0 and the initial state).",
+        "description": "Folds the stream's events into the state of its type (`order`, `stock`, `payment` or `customer`). Without `asOf` or `version`: the current state (404 when the stream has no events). With one of them: the state as it was (a stream with no events by then answers 200 with version 0 and the initial state).",
         "operationId": "getStreamState",
         "parameters": [
           {
@@ -808,6 +808,87 @@ enum OpenAPIDocument {
           }
         }
       }
+    },
+    "/customers/{customerId}/forget": {
+      "post": {
+        "tags": [
+          "admin"
+        ],
+        "summary": "Forget a customer (right to erasure)",
+        "description": "Deletes the customer's personal data keys, so every sealed copy of their details (events, Kafka records, dead letters) reads as erased from now on, then records `CustomerForgotten` on stream `customer-{customerId}`; the read models drop the details they show when they apply it (and a rebuild finds none). Events still load, replay and rebuild. Operators only (it cannot be undone), audited. A repeat deletes and records nothing more (`keysDeleted` 0).",
+        "operationId": "forgetCustomer",
+        "security": [
+          {
+            "adminBearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Operator"
+          },
+          {
+            "name": "customerId",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "pattern": "^[A-Za-z0-9._-]{1,64}$"
+            },
+            "description": "1 to 64 characters of A-Z a-z 0-9 . _ -; otherwise 400."
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Forgotten.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ForgetResult"
+                },
+                "example": {
+                  "customerId": "c-42",
+                  "keysDeleted": 1,
+                  "streamId": "customer-c-42",
+                  "version": 1,
+                  "correlationId": "0b5e..."
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "A customer id that breaks the id rule (`invalid_request`, `details.field` = `customerId`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "description": "The personal data keys (`key_store_unavailable`) or the event store (`store_unavailable`) are unavailable; nothing was recorded, try again.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
     }
   },
   "components": {
@@ -899,6 +980,9 @@ enum OpenAPIDocument {
               "card-silent"
             ],
             "description": "Drives the simulated gateway: `card` authorizes, `card-declined` declines, `card-silent` never answers. Otherwise 422 `unsupported_payment_method`."
+          },
+          "customer": {
+            "$ref": "#/components/schemas/CustomerDetails"
           }
         }
       },
@@ -1059,7 +1143,7 @@ enum OpenAPIDocument {
               "object",
               "null"
             ],
-            "description": "The payload as stored (null when it is not readable JSON)."
+            "description": "The payload as stored, with sealed personal data opened or shown as `{\"erased\": true}` (null when it is not readable JSON)."
           },
           "eventId": {
             "type": "string",
@@ -1111,6 +1195,9 @@ enum OpenAPIDocument {
               },
               {
                 "$ref": "#/components/schemas/PaymentStreamState"
+              },
+              {
+                "$ref": "#/components/schemas/CustomerStreamState"
               }
             ]
           },
@@ -1321,6 +1408,82 @@ enum OpenAPIDocument {
             ]
           }
         }
+      },
+      "CustomerDetails": {
+        "type": "object",
+        "description": "Personal data, optional. Checked, then encrypted (AES-256-GCM) with the customer's own key before anything is written: the event store, Kafka and dead letters hold only the sealed form, and `POST /customers/{customerId}/forget` erases it everywhere by deleting the key. Never logged or echoed in an error.",
+        "required": [
+          "name",
+          "email",
+          "address"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "pattern": "\\S",
+            "description": "1 to 200 characters, not only spaces, no control characters; otherwise 422 `invalid_customer_details` (`details.field` = `customer.name`)."
+          },
+          "email": {
+            "type": "string",
+            "minLength": 3,
+            "maxLength": 254,
+            "pattern": "^[^@\\s]+@[^@\\s.][^@\\s]*\\.[^@\\s]*[^@\\s.]$",
+            "description": "`local@domain.tld`, at most 254 characters; otherwise 422 `invalid_customer_details` (`customer.email`)."
+          },
+          "address": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 500,
+            "pattern": "\\S",
+            "description": "1 to 500 characters (line breaks allowed, no other control characters); otherwise 422 `invalid_customer_details` (`customer.address`)."
+          }
+        }
+      },
+      "ForgetResult": {
+        "type": "object",
+        "required": [
+          "customerId",
+          "keysDeleted",
+          "streamId",
+          "version",
+          "correlationId"
+        ],
+        "properties": {
+          "customerId": {
+            "type": "string"
+          },
+          "keysDeleted": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Keys deleted by this call (0 for a repeat)."
+          },
+          "streamId": {
+            "type": "string",
+            "description": "`customer-{customerId}`, where `CustomerForgotten` is recorded."
+          },
+          "version": {
+            "type": "integer",
+            "format": "int64",
+            "description": "The customer stream's version after this call."
+          },
+          "correlationId": {
+            "type": "string"
+          }
+        }
+      },
+      "CustomerStreamState": {
+        "type": "object",
+        "required": [
+          "forgottenTimes"
+        ],
+        "properties": {
+          "forgottenTimes": {
+            "type": "integer",
+            "description": "How many times the customer was recorded forgotten (`customer-{id}` streams)."
+          }
+        }
       }
     },
     "responses": {
@@ -1373,7 +1536,7 @@ enum OpenAPIDocument {
         }
       },
       "StoreUnavailable": {
-        "description": "The event store failed or is unreachable (`store_unavailable`; the message names the store error code, e.g. `database`); or, for a command, the service is already working on `MAX_COMMANDS_IN_FLIGHT` commands (`overloaded`, with `Retry-After: 1`): try again shortly.",
+        "description": "The event store failed or is unreachable (`store_unavailable`; the message names the store error code, e.g. `database`); or, for a command, the service is already working on `MAX_COMMANDS_IN_FLIGHT` commands (`overloaded`, with `Retry-After: 1`): try again shortly; for an order with `customer` details, also `key_store_unavailable` (the personal data keys could not be read).",
         "content": {
           "application/json": {
             "schema": {

@@ -915,7 +915,7 @@ enum OpenAPIDocument {
           "admin"
         ],
         "summary": "Drill hook: make the projections fail on a stream",
-        "description": "While enabled, every projection of this instance fails on the stream's events (poison-event drills). In memory, per instance.",
+        "description": "While enabled, every projection of this instance fails on the stream's events (or every stream of a type, `order-*`) (poison-event drills). In memory, per instance.",
         "operationId": "setProjectionFault",
         "security": [
           {
@@ -1302,6 +1302,26 @@ enum OpenAPIDocument {
             "type": "integer",
             "format": "int64",
             "description": "Sum of the confirmed orders' totals."
+          },
+          "details": {
+            "type": "object",
+            "required": [
+              "name",
+              "email",
+              "address"
+            ],
+            "description": "The details of the customer's latest order that came with them, opened with the customer's key; absent when no order had details or the customer was forgotten (`POST /customers/{customerId}/forget` on the command service).",
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "email": {
+                "type": "string"
+              },
+              "address": {
+                "type": "string"
+              }
+            }
           }
         }
       },
@@ -1778,7 +1798,7 @@ enum OpenAPIDocument {
           },
           "stream": {
             "type": "string",
-            "description": "A stream id."
+            "description": "A stream id. A stream id, or `<type>-*` for every stream of a type (e.g. `order-*`)."
           }
         }
       },

@@ -20,7 +20,7 @@ public struct PersonalDataVault: Sendable {
     /// The subject's live key, created on first use. Not cached: a key forgotten by another
     /// instance must not seal anything new.
     public func sealingKey(for subject: String) async throws(PersonalDataError) -> SubjectKey {
-        let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+        let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { ByteBuffer(bytes: $0) }
         let freshID = UUID()
         do {
             // Two placements of a new subject race to create its key: the loser's INSERT does
@@ -37,16 +37,22 @@ public struct PersonalDataVault: Sendable {
                     LIMIT 1
                     """, logger: logger)
                 if let row = rows.first {
-                    let (id, bytes) = try row.decode((UUID, [UInt8]).self)
-                    return SubjectKey(id: id, key: SymmetricKey(data: bytes))
+                    let (id, bytes) = try row.decode((UUID, ByteBuffer).self)
+                    return SubjectKey(id: id, key: SymmetricKey(data: bytes.readableBytesView))
                 }
             }
             throw PersonalDataError.keyStore(subject: subject, reason: "its key was created and deleted while it was being read")
         } catch let error as PersonalDataError {
             throw error
         } catch {
-            throw .keyStore(subject: subject, reason: "\(String(reflecting: error))")
+            throw failed(.keyStore(subject: subject, reason: DatabaseErrors.describe(error)))
         }
+    }
+
+    /// Logged here, where the database's own words are known; callers answer 503.
+    private func failed(_ error: PersonalDataError) -> PersonalDataError {
+        logger.error("personal data keys unavailable", metadata: ["error": "\(error)"])
+        return error
     }
 
     /// The keys that still exist among `ids`.
@@ -55,7 +61,7 @@ public struct PersonalDataVault: Sendable {
         do {
             return try await client.withLiveConnection { connection in try await Self.keys(ids, on: connection, logger: logger) }
         } catch {
-            throw .keyStore(subject: "key ids \(ids.map(\.uuidString).sorted().joined(separator: ","))", reason: "\(String(reflecting: error))")
+            throw failed(.keyStore(subject: "key ids \(ids.map(\.uuidString).sorted().joined(separator: ","))", reason: DatabaseErrors.describe(error)))
         }
     }
 
@@ -67,8 +73,8 @@ public struct PersonalDataVault: Sendable {
         let rows = try await connection.query(
             "SELECT key_id, key FROM event_store.personal_data_keys WHERE key_id = ANY(\(Array(ids)))", logger: logger)
         for try await row in rows {
-            let (id, bytes) = try row.decode((UUID, [UInt8]).self)
-            keys[id] = SymmetricKey(data: bytes)
+            let (id, bytes) = try row.decode((UUID, ByteBuffer).self)
+            keys[id] = SymmetricKey(data: bytes.readableBytesView)
         }
         return keys
     }
@@ -80,7 +86,7 @@ public struct PersonalDataVault: Sendable {
                 "DELETE FROM event_store.personal_data_keys WHERE subject = \(subject) RETURNING key_id", logger: logger)
             return rows.count
         } catch {
-            throw .keyStore(subject: subject, reason: "\(String(reflecting: error))")
+            throw failed(.keyStore(subject: subject, reason: DatabaseErrors.describe(error)))
         }
     }
 }

@@ -1,8 +1,8 @@
 public import EventSourcing
 import Synchronization
 
-/// Makes a projection fail on chosen streams: the drill and test hook for poison events
-/// (`POST /admin/faults` on the projection service).
+/// Makes a projection fail on chosen streams, or on every stream of a type (`order-*`): the
+/// drill and test hook for poison events (`POST /admin/faults` on the projection service).
 public final class FaultSwitch: Sendable {
     private let failing = Mutex<Set<String>>([])
 
@@ -15,7 +15,9 @@ public final class FaultSwitch: Sendable {
     public var streams: Set<String> { failing.withLock { $0 } }
 
     func check(_ event: RecordedEvent, projection: String) throws {
-        if failing.withLock({ $0.contains(event.streamID) }) {
+        let failing = failing.withLock { $0 }
+        guard !failing.isEmpty else { return }
+        if failing.contains(event.streamID) || failing.contains("\(event.streamType)-*") {
             throw InjectedFault(projection: projection, stream: event.streamID, version: event.streamVersion)
         }
     }

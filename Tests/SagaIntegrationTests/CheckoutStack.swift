@@ -16,6 +16,7 @@ final class CheckoutStack: Sendable {
     let projectionURL: String
     let sagaPort: Int
     let sagaEnvironment: [String: String]
+    let logLevel: String?
     let commandPort: Int
     let projectionPort: Int
     private let processes: Mutex<(command: ServiceProcess, projection: ServiceProcess)>
@@ -26,8 +27,10 @@ final class CheckoutStack: Sendable {
 
     var sagaURL: String { "http://127.0.0.1:\(sagaPort)" }
 
-    init(databaseURL: String, sagaEnvironment: [String: String] = CheckoutStack.quickDeadlines) async throws {
-        self.sagaEnvironment = sagaEnvironment
+    /// `logLevel` overrides every service's LOG_LEVEL (otherwise TEST_SERVICE_LOG_LEVEL or warning).
+    init(databaseURL: String, sagaEnvironment: [String: String] = CheckoutStack.quickDeadlines, logLevel: String? = nil) async throws {
+        self.logLevel = logLevel
+        self.sagaEnvironment = logLevel.map { sagaEnvironment.merging(["LOG_LEVEL": $0]) { _, new in new } } ?? sagaEnvironment
         kafka = try TestKafka()
         try kafka.createSuiteTopics(partitions: 6)
         self.databaseURL = databaseURL
@@ -36,7 +39,9 @@ final class CheckoutStack: Sendable {
         sagaPort = try freeLocalPort()
         commandURL = "http://127.0.0.1:\(commandPort)"
         projectionURL = "http://127.0.0.1:\(projectionPort)"
-        processes = Mutex(try Self.commandAndProjection(commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka))
+        processes = Mutex(
+            try Self.commandAndProjection(
+                commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka, logLevel: logLevel))
         try await startOrchestrator()
         try await waitReady(commandURL)
         try await waitReady(projectionURL)
@@ -53,20 +58,25 @@ final class CheckoutStack: Sendable {
 
     /// Starts (new) command and projection processes on the stack's ports and waits until they are ready.
     func restartCommandAndProjection() async throws {
-        let started = try Self.commandAndProjection(commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka)
+        let started = try Self.commandAndProjection(
+            commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka, logLevel: logLevel)
         processes.withLock { $0 = started }
         try await waitReady(commandURL)
         try await waitReady(projectionURL)
     }
 
     private static func commandAndProjection(
-        commandPort: Int, projectionPort: Int, databaseURL: String, kafka: TestKafka
+        commandPort: Int, projectionPort: Int, databaseURL: String, kafka: TestKafka, logLevel: String?
     ) throws -> (command: ServiceProcess, projection: ServiceProcess) {
-        (
-            try service("command-service", port: commandPort, databaseURL: databaseURL, kafka: kafka),
-            try service("projection-service", port: projectionPort, databaseURL: databaseURL, kafka: kafka)
+        let extra = logLevel.map { ["LOG_LEVEL": $0] } ?? [:]
+        return (
+            try service("command-service", port: commandPort, databaseURL: databaseURL, kafka: kafka, extra: extra),
+            try service("projection-service", port: projectionPort, databaseURL: databaseURL, kafka: kafka, extra: extra)
         )
     }
+
+    /// Every service process's log file, orchestrators included.
+    var logFiles: [URL] { orchestrators.withLock { $0.map(\.logFile) } + [command.logFile, projection.logFile] }
 
     /// Starts a (new) orchestrator process and waits until it is ready.
     func startOrchestrator() async throws {
