@@ -16,6 +16,15 @@ enum CommandOutcomes {
         }
     }
 
+    /// A pure decision's refusal as the HTTP error a command would get.
+    static func decided<T>(_ body: () throws(DomainError) -> T) throws(ServiceError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw serviceError(.rejected(error))
+        }
+    }
+
     static func storeCall<T>(_ body: () async throws(EventStoreError) -> T) async throws(ServiceError) -> T {
         do {
             return try await body()

@@ -39,8 +39,13 @@ struct CommandRoutes: Sendable {
         let body = try await RequestJSON.decode(PlaceOrderRequest.self, from: request, context: context)
         let orderID = UUID().uuidString.lowercased()
         let correlationID = RequestJSON.correlationID(of: request)
-        let sealed = try await PersonalData.seal(body.customer, of: body.customerId, in: commands.vault)
-        let command = OrderCommand.place(customerID: body.customerId, lines: body.lines, paymentMethod: body.paymentMethod, customer: sealed)
+        var command = OrderCommand.place(customerID: body.customerId, lines: body.lines, paymentMethod: body.paymentMethod)
+        if let details = body.customer {
+            // The order's own rules first: a refused order must not leave a key behind.
+            _ = try CommandOutcomes.decided { () throws(DomainError) in try Order.decider(orderID: orderID).decide(command, OrderState()) }
+            let sealed = try await PersonalData.seal(details, of: body.customerId, in: commands.vault)
+            command = .place(customerID: body.customerId, lines: body.lines, paymentMethod: body.paymentMethod, customer: sealed)
+        }
         let idempotencyKey = try RequestJSON.idempotencyKey(of: request)
         // A key is the client's, not the world's: scoped per route and customer, and bound to
         // the request it first came with (a reuse with another body is refused).

@@ -6,8 +6,7 @@ import ServiceSupport
 /// The command service's edge of crypto-shredding: customer details are checked and sealed
 /// with the customer's key before a decider, the event store or Kafka sees them.
 enum PersonalData {
-    static func seal(_ details: CustomerDetails?, of customerID: String, in vault: PersonalDataVault) async throws(ServiceError) -> SealedData? {
-        guard let details else { return nil }
+    static func seal(_ details: CustomerDetails, of customerID: String, in vault: PersonalDataVault) async throws(ServiceError) -> SealedData {
         do {
             // Checked before a key is made for the customer: bad input creates nothing.
             try InputLimits.checkID(customerID, field: "customerId", what: "customer")

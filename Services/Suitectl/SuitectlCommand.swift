@@ -5,7 +5,7 @@ import Foundation
 struct SuitectlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "suitectl",
-        abstract: "Operate the checkout suite: dead letters, projections, streams, the outbox and sagas.",
+        abstract: "Operate the checkout suite: dead letters, projections, streams, the outbox, sagas and customers' personal data.",
         discussion: """
             suitectl talks to the services over HTTP. Base URLs come from --command-url,
             --projection-url and --saga-url, else from COMMAND_SERVICE_URL, PROJECTION_SERVICE_URL
@@ -18,7 +18,9 @@ struct SuitectlCommand: AsyncParsableCommand {
             unreachable; 7 the action ran but did not succeed (a replayed event failed again, a
             rebuild failed); 64 bad usage.
             """,
-        subcommands: [DeadLettersCommand.self, ProjectionsCommand.self, StreamsCommand.self, OutboxCommand.self, SagasCommand.self])
+        subcommands: [
+            DeadLettersCommand.self, ProjectionsCommand.self, StreamsCommand.self, OutboxCommand.self, SagasCommand.self, CustomersCommand.self,
+        ])
 
     /// ArgumentParser's own main, except that a `CLIError` exits with its meaningful code.
     static func main() async {

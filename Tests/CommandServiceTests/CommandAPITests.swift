@@ -127,6 +127,38 @@ struct CommandAPITests {
         }
     }
 
+    @Test("customer details are stored sealed under one key per customer, shown opened by the events route, and a repeated key reuses the first order")
+    func customerDetailsSealed() async throws {
+        try await withAPI { client, store in
+            let order = #"{"customerId":"c-9","lines":[{"sku":"S","quantity":1,"unitPriceCents":100}],"paymentMethod":"card","customer":{"name":"Grace Hopper","email":"grace@navy.example","address":"1 Arlington\nVirginia"}}"#
+            let headers: HTTPFields = [try #require(HTTPField.Name("Idempotency-Key")): "k-9"]
+            var orderIDs: [String] = []
+            for headers in [headers, headers, [:]] {
+                let placed = try await client.execute(uri: "/orders", method: .post, headers: headers, body: ByteBuffer(string: order)) { response in
+                    #expect(response.status == .created)
+                    return try json(response.body)
+                }
+                orderIDs.append(try #require(placed["orderId"] as? String))
+            }
+            #expect(orderIDs[0] == orderIDs[1] && orderIDs[1] != orderIDs[2])
+            let logger = testLogger("q")
+            let stored = try await store.client.query("SELECT payload::text FROM event_store.events", logger: logger).collect().map { try $0.decode(String.self) }
+            #expect(stored.count == 2)
+            for payload in stored {
+                #expect(payload.contains(#""encrypted": "AES-256-GCM""#), "\(payload)")
+                for text in ["Grace", "Hopper", "grace@navy.example", "Arlington"] { #expect(!payload.contains(text), "stored in clear: \(payload)") }
+            }
+            let keys = try await store.client.query("SELECT count(*)::int8 FROM event_store.personal_data_keys WHERE subject = 'c-9'", logger: logger)
+                .collect().first?.decode(Int64.self)
+            #expect(keys == 1, "one key per customer")
+            try await client.execute(uri: "/streams/order-\(orderIDs[0])/events", method: .get) { response in
+                let events = try #require(try json(response.body)["events"] as? [[String: Any]])
+                let customer = (events.first?["data"] as? [String: Any])?["customer"] as? [String: String]
+                #expect(customer == ["name": "Grace Hopper", "email": "grace@navy.example", "address": "1 Arlington\nVirginia"])
+            }
+        }
+    }
+
     @Test("state as of a past time (an event's own recordedAt) and at a past version; bad parameters are 400")
     func temporalState() async throws {
         try await withAPI { client, _ in

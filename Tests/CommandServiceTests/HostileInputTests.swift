@@ -29,6 +29,25 @@ struct HostileInputTests {
     static func order(_ fields: String) -> String { "{\(fields)}" }
 
     static let cases: [Case] = [
+        Case(
+            label: "customer details that are not an object", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[\#(validLine)],"paymentMethod":"card","customer":"Ada""#), status: .badRequest, field: "customer"),
+        Case(
+            label: "customer details without an email", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[\#(validLine)],"paymentMethod":"card","customer":{"name":"Ada","address":"1 St"}"#),
+            status: .badRequest, field: "customer.email"),
+        Case(
+            label: "a customer email without a domain", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[\#(validLine)],"paymentMethod":"card","customer":{"name":"Ada","email":"ada@","address":"1 St"}"#),
+            status: .unprocessableContent, field: "customer.email"),
+        Case(
+            label: "a blank customer name", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[\#(validLine)],"paymentMethod":"card","customer":{"name":"  ","email":"a@b.io","address":"1 St"}"#),
+            status: .unprocessableContent, field: "customer.name"),
+        Case(
+            label: "valid customer details on an order a rule refuses (no key is made)", method: .post, uri: "/orders",
+            body: order(#""customerId":"c","lines":[],"paymentMethod":"card","customer":{"name":"Ada","email":"a@b.io","address":"1 St"}"#),
+            status: .unprocessableContent, field: "lines"),
         Case(label: "truncated JSON", method: .post, uri: "/orders", body: #"{"customerId":"c","lines":[{"sku""#, status: .badRequest, field: "body"),
         Case(label: "an array instead of an object", method: .post, uri: "/orders", body: "[]", status: .badRequest, field: nil),
         Case(label: "null", method: .post, uri: "/orders", body: "null", status: .badRequest, field: nil),
@@ -116,6 +135,8 @@ struct HostileInputTests {
             }
             let events = try await client.query("SELECT count(*)::int8 FROM event_store.events", logger: testLogger("q")).collect().first?.decode(Int64.self)
             #expect(events == 0, "\(input.label) wrote nothing")
+            let keys = try await client.query("SELECT count(*)::int8 FROM event_store.personal_data_keys", logger: testLogger("q")).collect().first?.decode(Int64.self)
+            #expect(keys == 0, "\(input.label) made no personal data key")
         }
     }
 }

@@ -63,12 +63,17 @@ struct ForgetCustomerTests {
                 return letters.text.contains("order-\(parkedOrder)")
             }
 
-            let forget = try await http.post("\(stack.commandURL)/customers/c-forget/forget", headers: Self.admin)
-            #expect(forget.status == 200, "\(forget.text)")
-            #expect(forget.json?["keysDeleted"] as? Int == 1)
+            // The operator's way: suitectl.
+            let forget = try await ToolRun.run(
+                "suitectl", ["customers", "forget", "c-forget", "--operator", "dpo"],
+                environment: ["COMMAND_SERVICE_URL": stack.commandURL, "ADMIN_TOKEN": "test-token"])
+            #expect(forget.status == 0, "\(forget.errors)")
+            #expect(forget.output.contains("forgot customer c-forget: 1 key(s) deleted; recorded on customer-c-forget v1"), "\(forget.output)")
             let again = try await http.post("\(stack.commandURL)/customers/c-forget/forget", headers: Self.admin)
             #expect(again.json?["keysDeleted"] as? Int == 0, "a repeat deletes nothing: \(again.text)")
             #expect(try await http.post("\(stack.commandURL)/customers/c-forget/forget").status == 401, "operators only")
+            let badID = try await ToolRun.run("suitectl", ["customers", "forget", "no/such id"], environment: ["COMMAND_SERVICE_URL": stack.commandURL])
+            #expect(badID.status == 64, "bad usage: \(badID.errors)")
 
             try await waitUntil("the read model dropped the forgotten details", timeout: .seconds(60), every: .milliseconds(200)) {
                 guard let view = try await customerView("c-forget") else { return false }
