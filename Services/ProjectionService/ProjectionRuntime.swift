@@ -8,7 +8,7 @@ import Projections
 import ServiceSupport
 
 /// The checkout projections as this service runs them: one processor (one consumer group)
-/// over the three event topics, and the dead-letter store for operators.
+/// over the event topics, and the dead-letter store for operators.
 struct ProjectionRuntime: Sendable {
     static let processorName = CheckoutNames.Groups.readModels
     static let topics = CheckoutNames.Topics.events
