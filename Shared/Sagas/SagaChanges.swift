@@ -68,7 +68,7 @@ struct SagaChanges<Definition: SagaDefinition> {
                 history.append(
                     HistoryRow(correlationID: correlationID, kind: "error", detail: "cannot start from \(cause.detail): \(error)", step: "-", status: .failed))
                 logger.error("saga cannot start", metadata: ["correlationId": "\(correlationID)", "error": "\(error)"])
-                return .advanced(status: .failed, commands: 0)
+                return .refused(reason: "saga \(correlationID) cannot start from \(cause.detail) (schema version \(event.schemaVersion)): \(error)")
             }
             guard let started else { return .ignored }
             save(started, correlationID, cause: cause)
@@ -80,7 +80,7 @@ struct SagaChanges<Definition: SagaDefinition> {
             return .advanced(status: reaction.status, commands: reaction.commands.count)
         } catch {
             markFailed(correlationID, cause: cause, error: "\(error)", logger: logger)
-            return .advanced(status: .failed, commands: 0)
+            return .refused(reason: "saga \(correlationID) cannot handle \(cause.detail) (schema version \(event.schemaVersion)): \(error)")
         }
     }
 

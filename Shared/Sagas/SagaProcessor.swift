@@ -69,16 +69,21 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
 
     public func handle(_ batch: [Delivery<DecodedEvent>], of partition: KafkaTopicPartition) async throws -> BatchOutcome {
         var events: [RecordedEvent] = []
+        var records: [KafkaConsumedMessage] = []
         var unreadable: [(KafkaConsumedMessage, String)] = []
         for delivery in batch {
             switch delivery.item {
-            case .event(let event): events.append(event)
-            case .unreadable(let reason): unreadable.append((delivery.record, reason))
+            case .event(let event):
+                events.append(event)
+                records.append(delivery.record)
+            case .unreadable(let reason): unreadable.append((delivery.record, "unreadable event: \(reason)"))
             }
         }
         let outcomes = try await store.handle(events)
-        for (event, outcome) in zip(events, outcomes) {
+        for (index, (event, outcome)) in zip(events, outcomes).enumerated() {
             switch outcome {
+            case .refused(let reason):
+                unreadable.append((records[index], reason))
             case .advanced(_, let commands):
                 handled.increment()
                 commandsWritten.increment(by: commands)
@@ -95,9 +100,8 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
         }
         // After the batch's transaction, so that a retried batch does not send them twice.
         for (record, reason) in unreadable {
-            logger.error("unreadable event dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(reason)"])
-            await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: "unreadable event: \(reason)", processor: groupID, topic: deadLetterTopic),
-                with: producer)
+            logger.error("event dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(reason)"])
+            await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: reason, processor: groupID, topic: deadLetterTopic), with: producer)
         }
         return .handled
     }

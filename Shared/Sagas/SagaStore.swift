@@ -20,6 +20,10 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         /// Handled before (a redelivery): nothing changed.
         case duplicate
         case advanced(status: SagaStatus, commands: Int)
+        /// The definition could not handle it (its `start` or `react` threw: a type or version
+        /// this code does not know, a payload it cannot read): the instance is marked failed
+        /// with `reason`, and the processor parks the record as a dead letter.
+        case refused(reason: String)
         /// Ahead of a gap in its stream that the event store cannot fill either: held back,
         /// nothing changed.
         case heldBack(expectedVersion: Int64)
