@@ -48,7 +48,7 @@ struct DatabaseRoleTests {
         try await SagaSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: logger)
     }
 
-    @Test("the projection role cannot write the event store; the command role cannot write read models; the saga role neither")
+    @Test("the projection role cannot write the event store; the command role cannot write read models; the saga role neither, nor read personal data keys")
     func leastPrivilege() async throws {
         try await TestDatabase.withFresh { client, url in
             let logger = testLogger("migrate")
@@ -80,6 +80,14 @@ struct DatabaseRoleTests {
             #expect(try await attempt(readEvents, as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .allowed)
             #expect(try await attempt("SELECT count(*) FROM event_store.command_log", as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .denied)
             for role in CheckoutNames.roles.all { #expect(try await attempt(eraseAudit, as: role, databaseURL: url) == .denied, "the audit log is append-only") }
+            // Personal data keys: the command role makes and deletes them, the projection role
+            // reads them (read models show the details), the orchestrator never sees them.
+            let readKeys = "SELECT count(*) FROM event_store.personal_data_keys"
+            let forgetKeys = "DELETE FROM event_store.personal_data_keys WHERE subject = 'c'"
+            #expect(try await attempt(forgetKeys, as: CheckoutNames.roles.commandService, databaseURL: url) == .allowed)
+            #expect(try await attempt(readKeys, as: CheckoutNames.roles.projectionService, databaseURL: url) == .allowed)
+            #expect(try await attempt(forgetKeys, as: CheckoutNames.roles.projectionService, databaseURL: url) == .denied)
+            #expect(try await attempt(readKeys, as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .denied)
         }
     }
 
