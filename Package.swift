@@ -319,6 +319,7 @@ let package = Package(
                 "CheckoutSuite",
                 "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka", "SuiteTesting", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/ProjectionIntegrationTests",
             swiftSettings: strict

@@ -2,7 +2,7 @@ public import EventSourcing
 import CheckoutSuite
 import Foundation
 import Logging
-import PostgresNIO
+public import PostgresNIO
 public import Projections
 import ServiceSupport
 public import Testing
@@ -14,15 +14,21 @@ public import Testing
 /// delivery. So a projection whose fold depends on where batches end, or that applies a
 /// redelivered event twice (through the runtime's stream positions), fails here.
 public struct ProjectionSpecification: Sendable {
+    /// Runs once on the fresh database before any delivery: what the projection reads besides
+    /// its events (the personal data keys, for one).
+    public typealias Preparation = @Sendable (PostgresClient) async throws -> Void
+
     let readModel: ReadModel
     let history: [RecordedEvent]
+    let preparation: Preparation?
 
-    public init(_ readModel: ReadModel, given history: [RecordedEvent] = []) {
+    public init(_ readModel: ReadModel, given history: [RecordedEvent] = [], preparing preparation: Preparation? = nil) {
         self.readModel = readModel
         self.history = history
+        self.preparation = preparation
     }
 
-    public func given(_ events: [RecordedEvent]) -> Self { Self(readModel, given: history + events) }
+    public func given(_ events: [RecordedEvent]) -> Self { Self(readModel, given: history + events, preparing: preparation) }
 
     /// The ways the history is delivered, each a list of batches.
     var deliveries: [(name: String, batches: [[RecordedEvent]])] {
@@ -52,8 +58,10 @@ public struct ProjectionSpecification: Sendable {
         let readModel = self.readModel
         let projection = readModel.projection
         let deliveries = self.deliveries
+        let preparation = self.preparation
         try await TestDatabase.withFresh { client, _ in
             try await ProjectionSchema.migrate(readModels: [readModel], roles: CheckoutNames.roles, on: client, logger: logger)
+            try await preparation?(client)
             for delivery in deliveries {
                 try await reset(projection, client: client, logger: logger)
                 for batch in delivery.batches {

@@ -1,6 +1,11 @@
+import Checkout
 import CheckoutReadModels
+import CheckoutSuite
+import Crypto
 import EventSourcing
+import EventStore
 import Foundation
+import NIOCore
 import SuiteTesting
 import Testing
 
@@ -93,6 +98,45 @@ import Testing
                     ["o3", "OrderPlaced,StockReserved,PaymentDeclined,StockReleased,OrderCancelled"],
                     ["o4", "OrderPlaced,StockReserved"],
                 ])
+    }
+
+    @Test("customer details show while their key exists; CustomerForgotten drops them from the orders placed before it, not after")
+    func customerDetailsAndForgetting() async throws {
+        let alice = SubjectKey(id: UUID(), key: SymmetricKey(size: .bits256))
+        let bob = SubjectKey(id: UUID(), key: SymmetricKey(size: .bits256))
+        func sealed(_ name: String, _ key: SubjectKey) throws -> String {
+            let details = CustomerDetails(name: name, email: "\(name.lowercased())@example.com", address: "1 \(name) Road")
+            return String(decoding: try JSONEncoder().encode(try PersonalDataCipher.seal(details, with: key)), as: UTF8.self)
+        }
+        let h = History()
+        for (order, customer, key) in [("o1", "alice", alice), ("o2", "bob", bob)] {
+            h.add(
+                "order-\(order)", "OrderPlaced",
+                #"{"orderId":"\#(order)","customerId":"\#(customer)","lines":[{"sku":"A","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card","customer":\#(try sealed(customer.capitalized, key))}"#,
+                schemaVersion: 3)
+        }
+        h.add("customer-alice", "CustomerForgotten", #"{"customerId":"alice","keysDeleted":1}"#)
+        // Placed after the forgetting (in the suite, under a new key; here the same one).
+        h.add(
+            "order-o3", "OrderPlaced",
+            #"{"orderId":"o3","customerId":"alice","lines":[{"sku":"A","quantity":1,"unitPriceCents":100}],"totalCents":100,"paymentMethod":"card","customer":\#(try sealed("Alice", alice))}"#,
+            schemaVersion: 3)
+        try await ProjectionSpecification(CheckoutReadModels.customers, given: h.events) { client in
+            let logger = testLogger("keys")
+            try await PostgresEventStore(client: client, logger: logger, topicForStreamType: { $0 }).migrate(roles: CheckoutNames.roles)
+            for (subject, key) in [("alice", alice), ("bob", bob)] {
+                let bytes = key.key.withUnsafeBytes { ByteBuffer(bytes: $0) }
+                _ = try await client.query(
+                    "INSERT INTO event_store.personal_data_keys (key_id, subject, key) VALUES (\(key.id), \(subject), \(bytes))", logger: logger
+                ).collect()
+            }
+        }
+        .then(
+            "SELECT order_id, customer_name, customer_email, customer_address FROM read_models.customer_orders ORDER BY order_id",
+            [
+                ["o1", "NULL", "NULL", "NULL"], ["o2", "Bob", "bob@example.com", "1 Bob Road"],
+                ["o3", "Alice", "alice@example.com", "1 Alice Road"],
+            ])
     }
 
     @Test func customerOrdersFollowEachOrdersStatus() async throws {
