@@ -22,7 +22,7 @@ public struct CustomerDetails: Codable, Sendable, Equatable {
     /// The rules, each naming the field under `customer` (the value itself is never echoed).
     public func validate() throws(DomainError) {
         try Self.check(name, field: "customer.name", what: "name", max: Self.maxNameLength)
-        try Self.check(address, field: "customer.address", what: "address", max: Self.maxAddressLength)
+        try Self.check(address, field: "customer.address", what: "address", max: Self.maxAddressLength, lineBreaks: true)
         try Self.check(email, field: "customer.email", what: "email", max: Self.maxEmailLength)
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
@@ -32,15 +32,17 @@ public struct CustomerDetails: Codable, Sendable, Equatable {
         }
     }
 
-    private static func check(_ value: String, field: String, what: String, max: Int) throws(DomainError) {
+    private static func check(_ value: String, field: String, what: String, max: Int, lineBreaks: Bool = false) throws(DomainError) {
         guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw DomainError("invalid_customer_details", "\(what) is required", field: field)
         }
         guard value.count <= max else {
             throw DomainError("invalid_customer_details", "\(what) must be at most \(max) characters", field: field)
         }
-        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" }) else {
-            throw DomainError("invalid_customer_details", "\(what) must not contain control characters", field: field)
+        let allowed: Set<Unicode.Scalar> = lineBreaks ? ["\n", "\r"] : []
+        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !allowed.contains($0) }) else {
+            throw DomainError(
+                "invalid_customer_details", "\(what) must not contain control characters\(lineBreaks ? " other than line breaks" : "")", field: field)
         }
     }
 }

@@ -68,6 +68,8 @@ struct PersonalDataTests {
             (CustomerDetails(name: "A", email: "a@b.io", address: ""), "customer.address"),
             (CustomerDetails(name: String(repeating: "n", count: 201), email: "a@b.io", address: "x"), "customer.name"),
             (CustomerDetails(name: "A\u{0}", email: "a@b.io", address: "x"), "customer.name"),
+            (CustomerDetails(name: "Ada\nLovelace", email: "a@b.io", address: "x"), "customer.name"),
+            (CustomerDetails(name: "A", email: "a@b.io", address: "1 St\u{7}"), "customer.address"),
         ])
     func detailsRules(details: CustomerDetails, field: String) {
         #expect(throws: DomainError.self) { try details.validate() }
@@ -80,10 +82,11 @@ struct PersonalDataTests {
         }
     }
 
-    @Test("valid details pass (a multi-line address too)")
+    @Test("valid details pass (a multi-line address too, with either line break)")
     func validDetails() throws {
         try details.validate()
         try CustomerDetails(name: "Zoë", email: "z@x.co.uk", address: "1 High St\nLeeds").validate()
+        try CustomerDetails(name: "Zoë", email: "z@x.co.uk", address: "1 High St\r\nLeeds").validate()
     }
 
     @Test("the order decider carries sealed details into OrderPlaced as they came")
