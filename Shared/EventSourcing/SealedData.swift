@@ -1,7 +1,8 @@
 /// Personal data as an event carries it: encrypted with a key of its own subject (a customer),
 /// so that deleting the key erases it from every copy of the event at once — the store, Kafka,
-/// dead letters, backups — while the event itself stays (crypto-shredding). The event store
-/// seals and opens it (`PersonalDataVault`); everything else carries it as opaque text.
+/// dead letters, backups — while the event itself stays (crypto-shredding). `PersonalDataCipher`
+/// (EventStore) seals and opens it with keys from `PersonalDataVault`; everything else carries
+/// it as opaque text.
 ///
 /// `encrypted` names the algorithm and marks the object, so a generic reader (the stream
 /// events route) can find sealed values in any payload without knowing the event type.
