@@ -815,7 +815,7 @@ enum OpenAPIDocument {
           "admin"
         ],
         "summary": "Forget a customer (right to erasure)",
-        "description": "Deletes the customer's personal data keys, so every sealed copy of their details (events, Kafka records, dead letters) reads as erased from now on, then records `CustomerForgotten` on stream `customer-{customerId}`; the read models drop the details they show when they apply it (and a rebuild finds none). Events still load, replay and rebuild. Operators only (it cannot be undone), audited. A repeat deletes and records nothing more (`keysDeleted` 0).",
+        "description": "Deletes the customer's personal data keys (waiting for any projector transaction that opened details with one), so every sealed copy of their details (events, Kafka records, dead letters) reads as erased from now on, then records `CustomerForgotten` on stream `customer-{customerId}` and deletes any key an order placed meanwhile made; the read models drop the details they show when they apply it (and a rebuild finds none). Events still load, replay and rebuild. Operators only (it cannot be undone), audited. Every request is recorded: a repeat deletes nothing more (`keysDeleted` 0) and purges again, which finishes a forget interrupted between its steps.",
         "operationId": "forgetCustomer",
         "security": [
           {
@@ -1481,7 +1481,7 @@ enum OpenAPIDocument {
         "properties": {
           "forgottenTimes": {
             "type": "integer",
-            "description": "How many times the customer was recorded forgotten (`customer-{id}` streams)."
+            "description": "How many forget requests were recorded on the customer's stream (`customer-{id}`)."
           }
         }
       }

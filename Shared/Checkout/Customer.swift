@@ -2,7 +2,7 @@ public import EventSourcing
 
 public enum CustomerCommand: Sendable, Equatable {
     /// Record that the customer's personal data was erased: `keysDeleted` keys were deleted
-    /// just before (0 when they had none left).
+    /// just before (0 when they had none left; recorded all the same).
     case recordForgotten(keysDeleted: Int)
 }
 
@@ -42,9 +42,9 @@ public enum Customer {
         try InputLimits.checkID(customerID, field: "customerId", what: "customer")
         switch command {
         case .recordForgotten(let keysDeleted):
-            // A repeated request deletes nothing and records nothing more; a first one is
-            // recorded even without keys, so the read models drop whatever they hold.
-            guard keysDeleted > 0 || state.forgottenTimes == 0 else { return [] }
+            // Recorded every time, keys or not: a repeat after a crash between deleting the keys
+            // and recording must still make the read models drop what they show (their purge
+            // is idempotent), and each request is on the record.
             return [.forgotten(CustomerForgotten(customerId: customerID, keysDeleted: keysDeleted))]
         }
     }

@@ -65,13 +65,22 @@ public struct PersonalDataVault: Sendable {
         }
     }
 
-    /// The keys that still exist among `ids`, read on the caller's connection (a projection's
-    /// transaction).
+    /// The keys that still exist among `ids`, read on the caller's connection inside a
+    /// projection's transaction, holding each key's shared lock until that transaction ends:
+    /// `forget` waits for it, so a read model never commits details opened with a key after the
+    /// `CustomerForgotten` that would purge them was applied (that purge sees this row).
     public static func keys(_ ids: Set<UUID>, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: SymmetricKey] {
         guard !ids.isEmpty else { return [:] }
+        let sorted = ids.sorted { $0.uuidString < $1.uuidString }
+        _ = try await connection.query(
+            """
+            SELECT pg_advisory_xact_lock_shared(hashtext('event_store.personal_data_keys'), hashtext(id::text))
+            FROM (SELECT id FROM unnest(\(sorted)::uuid[]) AS id ORDER BY id::text) AS ids
+            """, logger: logger
+        ).collect()
         var keys: [UUID: SymmetricKey] = [:]
         let rows = try await connection.query(
-            "SELECT key_id, key FROM event_store.personal_data_keys WHERE key_id = ANY(\(Array(ids)))", logger: logger)
+            "SELECT key_id, key FROM event_store.personal_data_keys WHERE key_id = ANY(\(sorted))", logger: logger)
         for try await row in rows {
             let (id, bytes) = try row.decode((UUID, ByteBuffer).self)
             keys[id] = SymmetricKey(data: bytes.readableBytesView)
@@ -79,12 +88,21 @@ public struct PersonalDataVault: Sendable {
         return keys
     }
 
-    /// Deletes the subject's key; the number deleted (0 when it had none or was forgotten before).
+    /// Deletes the subject's keys; the number deleted (0 when it had none or was forgotten
+    /// before). Waits, key by key, for every projection transaction that opened data with one.
     public func forget(_ subject: String) async throws(PersonalDataError) -> Int {
         do {
-            let rows = try await client.liveQuery(
-                "DELETE FROM event_store.personal_data_keys WHERE subject = \(subject) RETURNING key_id", logger: logger)
-            return rows.count
+            return try await client.liveTransactionUnwrapped(logger: logger) { connection in
+                _ = try await connection.query(
+                    """
+                    SELECT pg_advisory_xact_lock(hashtext('event_store.personal_data_keys'), hashtext(key_id::text))
+                    FROM (SELECT key_id FROM event_store.personal_data_keys WHERE subject = \(subject) ORDER BY key_id::text) AS k
+                    """, logger: logger
+                ).collect()
+                return try await connection.query(
+                    "DELETE FROM event_store.personal_data_keys WHERE subject = \(subject) RETURNING key_id", logger: logger
+                ).collect().count
+            }
         } catch {
             throw failed(.keyStore(subject: subject, reason: DatabaseErrors.describe(error)))
         }
