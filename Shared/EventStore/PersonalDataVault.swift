@@ -59,7 +59,7 @@ public struct PersonalDataVault: Sendable {
     public func keys(_ ids: Set<UUID>) async throws(PersonalDataError) -> [UUID: SymmetricKey] {
         guard !ids.isEmpty else { return [:] }
         do {
-            return try await client.withLiveConnection { connection in try await Self.keys(ids, on: connection, logger: logger) }
+            return try await client.withLiveConnection { connection in try await Self.read(ids, on: connection, logger: logger) }
         } catch {
             throw failed(.keyStore(subject: "key ids \(ids.map(\.uuidString).sorted().joined(separator: ","))", reason: DatabaseErrors.describe(error)))
         }
@@ -71,16 +71,21 @@ public struct PersonalDataVault: Sendable {
     /// `CustomerForgotten` that would purge them was applied (that purge sees this row).
     public static func keys(_ ids: Set<UUID>, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: SymmetricKey] {
         guard !ids.isEmpty else { return [:] }
-        let sorted = ids.sorted { $0.uuidString < $1.uuidString }
+        // In one order for every caller, so two batches' shared locks and a forget never deadlock.
         _ = try await connection.query(
             """
             SELECT pg_advisory_xact_lock_shared(hashtext('event_store.personal_data_keys'), hashtext(id::text))
-            FROM (SELECT id FROM unnest(\(sorted)::uuid[]) AS id ORDER BY id::text) AS ids
+            FROM (SELECT id FROM unnest(\(Array(ids))::uuid[]) AS id ORDER BY id::text) AS ids
             """, logger: logger
         ).collect()
+        return try await read(ids, on: connection, logger: logger)
+    }
+
+    /// The keys that still exist among `ids`, without a lock (a reader that writes nothing).
+    private static func read(_ ids: Set<UUID>, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: SymmetricKey] {
         var keys: [UUID: SymmetricKey] = [:]
         let rows = try await connection.query(
-            "SELECT key_id, key FROM event_store.personal_data_keys WHERE key_id = ANY(\(sorted))", logger: logger)
+            "SELECT key_id, key FROM event_store.personal_data_keys WHERE key_id = ANY(\(Array(ids)))", logger: logger)
         for try await row in rows {
             let (id, bytes) = try row.decode((UUID, ByteBuffer).self)
             keys[id] = SymmetricKey(data: bytes.readableBytesView)

@@ -15,9 +15,7 @@ public final class FaultSwitch: Sendable {
     public var streams: Set<String> { failing.withLock { $0 } }
 
     func check(_ event: RecordedEvent, projection: String) throws {
-        let failing = failing.withLock { $0 }
-        guard !failing.isEmpty else { return }
-        if failing.contains(event.streamID) || failing.contains("\(event.streamType)-*") {
+        if failing.withLock({ !$0.isEmpty && ($0.contains(event.streamID) || $0.contains("\(event.streamType)-*")) }) {
             throw InjectedFault(projection: projection, stream: event.streamID, version: event.streamVersion)
         }
     }
