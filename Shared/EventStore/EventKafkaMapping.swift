@@ -15,7 +15,7 @@ public enum EventKafkaMapping {
             KafkaHeader(key: "ce_time", string: timestamp(event.recordedAt)),
             // The same instant as an integer (microseconds since 1970): what consumers read, as
             // parsing ISO-8601 text per record costs more than the rest of the envelope.
-            KafkaHeader(key: "recorded-at-us", string: String(Int64((event.recordedAt.timeIntervalSince1970 * 1_000_000).rounded()))),
+            KafkaHeader(key: "recorded-at-us", string: String(event.recordedAt.epochMicroseconds)),
             KafkaHeader(key: "content-type", string: "application/json"),
             KafkaHeader(key: "stream-id", string: event.streamID),
             KafkaHeader(key: "stream-type", string: event.streamType),
@@ -52,33 +52,46 @@ public enum EventKafkaMapping {
             default: continue
             }
         }
-        func required(_ bytes: [UInt8]?, _ key: String) throws(EventEnvelopeError) -> String {
+        func text(_ bytes: [UInt8]?, _ key: String, maxBytes: Int) throws(EventEnvelopeError) -> String {
             guard let bytes, !bytes.isEmpty else { throw EventEnvelopeError(header: key, reason: "missing") }
+            if let problem = EnvelopeText.check(bytes, maxBytes: maxBytes) { throw EventEnvelopeError(header: key, reason: problem) }
             return String(decoding: bytes, as: UTF8.self)
         }
         func number(_ bytes: [UInt8]?, _ key: String) throws(EventEnvelopeError) -> Int64 {
-            let text = try required(bytes, key)
+            let text = try text(bytes, key, maxBytes: 20)
             guard let value = Int64(text) else { throw EventEnvelopeError(header: key, reason: "not a number: \(text)") }
             return value
         }
-        let idText = try required(envelope.id, "ce_id")
+        let idText = try text(envelope.id, "ce_id", maxBytes: 36)
         guard let id = UUID(uuidString: idText) else { throw EventEnvelopeError(header: "ce_id", reason: "not a UUID: \(idText)") }
+        // Times outside 1970...9999 are refused: every later conversion (to microseconds, to
+        // PostgreSQL's timestamptz, to ISO-8601 text) is then safe.
         let time: Date
         if envelope.micros != nil {
-            time = Date(timeIntervalSince1970: Double(try number(envelope.micros, "recorded-at-us")) / 1_000_000)
+            let micros = try number(envelope.micros, "recorded-at-us")
+            guard Self.recordableMicroseconds.contains(micros) else {
+                throw EventEnvelopeError(header: "recorded-at-us", reason: "outside 1970-01-01...9999-12-31: \(micros)")
+            }
+            time = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
         } else {
-            let timeText = try required(envelope.time, "ce_time")
+            let timeText = try text(envelope.time, "ce_time", maxBytes: 64)
             guard let parsed = parseTimestamp(timeText) else { throw EventEnvelopeError(header: "ce_time", reason: "not an ISO-8601 time: \(timeText)") }
+            guard Self.recordableSeconds.contains(parsed.timeIntervalSince1970) else {
+                throw EventEnvelopeError(header: "ce_time", reason: "outside 1970-01-01...9999-12-31: \(timeText)")
+            }
             time = parsed
         }
         // Headers that lie would do quiet harm: a version below 1 reads as a redelivery and is
         // skipped, a stream id that disagrees with the key or its type lands on the wrong row.
-        let streamID = try required(envelope.streamID, "stream-id")
+        // Ids are held to the store's own limits, so that no statement downstream refuses them.
+        let streamID = try text(envelope.streamID, "stream-id", maxBytes: PostgresEventStore.Limits.maxStreamIDBytes)
         guard let stream = StreamName(streamID) else { throw EventEnvelopeError(header: "stream-id", reason: "not <category>-<id>: \(streamID)") }
-        if let key = record.keyString, key != streamID {
-            throw EventEnvelopeError(header: "stream-id", reason: "\(streamID) differs from the record key \(key)")
+        if let key = record.key, key != Array(streamID.utf8) {
+            throw EventEnvelopeError(header: "stream-id", reason: "\(streamID) differs from the record key \(EnvelopeText.quoted(key))")
         }
-        let streamType = envelope.streamType.map { String(decoding: $0, as: UTF8.self) } ?? stream.category
+        let streamType = try envelope.streamType.map { bytes throws(EventEnvelopeError) in
+            try text(bytes, "stream-type", maxBytes: PostgresEventStore.Limits.maxStreamIDBytes)
+        } ?? stream.category
         guard streamType == stream.category else {
             throw EventEnvelopeError(header: "stream-type", reason: "\(streamType) differs from the stream id's category \(stream.category)")
         }
@@ -90,12 +103,28 @@ public enum EventKafkaMapping {
         guard (1...Int64(Int32.max)).contains(schemaVersion) else {
             throw EventEnvelopeError(header: "schema-version", reason: "must be 1 or more: \(schemaVersion)")
         }
+        // What the store itself could never have held cannot be one of its events, and would
+        // fail every statement that copies it (jsonb refuses the NUL escape).
+        guard record.value.count <= PostgresEventStore.Limits.maxEventBytes else {
+            throw EventEnvelopeError(header: "value", reason: "\(record.value.count) bytes; an event is at most \(PostgresEventStore.Limits.maxEventBytes)")
+        }
+        guard !PostgresEventStore.Limits.containsEscapedNUL(record.value) else {
+            throw EventEnvelopeError(header: "value", reason: "a string holds a NUL character (\\u0000), which no stored event can")
+        }
+        let traceLimit = PostgresEventStore.Limits.maxTraceIDBytes
         return RecordedEvent(
             eventID: id, streamID: streamID, streamType: streamType, streamVersion: streamVersion, globalPosition: globalPosition,
-            type: try required(envelope.type, "ce_type"), schemaVersion: Int(schemaVersion), recordedAt: time,
-            correlationID: try required(envelope.correlationID, "correlation-id"),
-            causationID: envelope.causationID.map { String(decoding: $0, as: UTF8.self) }, metadata: [:], payload: record.value)
+            type: try text(envelope.type, "ce_type", maxBytes: Self.maxEventTypeBytes), schemaVersion: Int(schemaVersion), recordedAt: time,
+            correlationID: try text(envelope.correlationID, "correlation-id", maxBytes: traceLimit),
+            causationID: try envelope.causationID.map { bytes throws(EventEnvelopeError) in try text(bytes, "causation-id", maxBytes: traceLimit) },
+            metadata: [:], payload: record.value)
     }
+
+    /// Event type names are code identifiers; this only keeps a hostile one out of indexes.
+    static let maxEventTypeBytes = 200
+    /// 1970-01-01T00:00:00Z through 9999-12-31T23:59:59.999999Z.
+    static let recordableMicroseconds: ClosedRange<Int64> = 0...253_402_300_799_999_999
+    static let recordableSeconds: ClosedRange<Double> = 0...253_402_300_799.999_999
 
     /// The envelope headers' raw values, gathered in one pass.
     private struct Envelope {

@@ -57,13 +57,3 @@ public enum CopyText {
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }
-
-extension Date {
-    /// Whole microseconds since 1970, rounded: a time read from PostgreSQL or from an event's
-    /// header comes back to exactly the microsecond it was. (PostgresNIO truncates a `Date` when
-    /// it encodes one, which can lose a microsecond to floating point.) Set-based writes pass
-    /// times as these integers and turn them into `timestamptz` in SQL with
-    /// `'epoch'::timestamptz + x * interval '1 microsecond'`, exactly as `COPY` loads
-    /// `CopyText.timestamp`.
-    public var epochMicroseconds: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
-}
