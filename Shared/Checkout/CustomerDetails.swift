@@ -36,13 +36,8 @@ public struct CustomerDetails: Codable, Sendable, Equatable {
         guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw DomainError("invalid_customer_details", "\(what) is required", field: field)
         }
-        guard value.count <= max else {
-            throw DomainError("invalid_customer_details", "\(what) must be at most \(max) characters", field: field)
-        }
-        let allowed: Set<Unicode.Scalar> = lineBreaks ? ["\n", "\r"] : []
-        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !allowed.contains($0) }) else {
-            throw DomainError(
-                "invalid_customer_details", "\(what) must not contain control characters\(lineBreaks ? " other than line breaks" : "")", field: field)
+        if let problem = TextRules.problem(in: value, maxCharacters: max, maxBytes: max * 4, lineBreaks: lineBreaks) {
+            throw DomainError("invalid_customer_details", "\(what) \(problem)", field: field)
         }
     }
 }

@@ -11,6 +11,8 @@ public enum InputLimits {
     public static let maxQuantity = 1_000_000
     public static let maxUnitPriceCents = 100_000_000
     public static let maxReasonLength = 500
+    /// A reason's bound in UTF-8 bytes (four per character of `maxReasonLength`).
+    public static let maxReasonBytes = 2_000
 
     public static func isValidID(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.count <= maxIDLength
@@ -36,8 +38,8 @@ public enum InputLimits {
     }
 
     public static func checkReason(_ reason: String, field: String) throws(DomainError) {
-        guard reason.count <= maxReasonLength else {
-            throw DomainError("invalid_reason", "reason must be at most \(maxReasonLength) characters", field: field)
+        if let problem = TextRules.problem(in: reason, maxCharacters: maxReasonLength, maxBytes: maxReasonBytes) {
+            throw DomainError("invalid_reason", "reason \(problem)", field: field)
         }
     }
 }

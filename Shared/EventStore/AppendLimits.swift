@@ -37,7 +37,33 @@ extension PostgresEventStore {
                         code: .invalidAppend, streamID: stream,
                         reason: "event \(event.encoded.type) is \(size) bytes; the limit is \(maxEventBytes)")
                 }
+                guard !containsEscapedNUL(event.encoded.payload) else {
+                    throw EventStoreError(
+                        code: .invalidAppend, streamID: stream,
+                        reason: "event \(event.encoded.type) has a NUL character (\\u0000) in a string, which jsonb cannot store")
+                }
             }
+        }
+
+        /// True when a JSON document holds the escape `\u0000` in a string: PostgreSQL's jsonb
+        /// refuses it (SQLSTATE 22P05), and as part of a group commit it would fail the whole
+        /// statement. Encoders never write a raw NUL inside a string, only this escape.
+        static func containsEscapedNUL(_ json: [UInt8]) -> Bool {
+            let backslash = UInt8(ascii: "\\")
+            var index = 0
+            while index < json.count {
+                if json[index] == backslash, index + 1 < json.count {
+                    if json[index + 1] == UInt8(ascii: "u"), index + 5 < json.count,
+                        json[(index + 2)...(index + 5)].elementsEqual("0000".utf8)
+                    {
+                        return true
+                    }
+                    index += 2  // an escaped character, possibly another backslash
+                    continue
+                }
+                index += 1
+            }
+            return false
         }
     }
 }

@@ -194,7 +194,7 @@ struct CommandAPITests {
 
     // MARK: - Issue 11: bounded input, Idempotency-Key scoped and bound to its request
 
-    @Test("a SKU or order id in the path that breaks the id rule is 400 naming it; a long reason is 422; nothing is written")
+    @Test("a SKU or order id in the path that breaks the id rule is 400 naming it; a reason too long (in characters or UTF-8 bytes) or with a control character is 422; nothing is written")
     func boundedPathsAndReasons() async throws {
         try await withAPI { client, store in
             let long = String(repeating: "X", count: 3000)
@@ -208,9 +208,15 @@ struct CommandAPITests {
                 try json(response.body)
             }
             let orderID = try #require(placed["orderId"] as? String)
-            let reason = #"{"reason":"\#(String(repeating: "r", count: 501))"}"#
-            try await client.execute(uri: "/orders/\(orderID)/cancel", method: .post, body: ByteBuffer(string: reason)) { response in
-                try expectError(response, status: .unprocessableContent, code: "invalid_reason", field: "reason")
+            // Over 500 characters; 500 characters of 19 bytes each (a letter and nine combining
+            // marks: the character count alone let any size through); a NUL, which jsonb
+            // refuses; another control character.
+            let heavy = String(repeating: "e" + String(repeating: "\u{301}", count: 9), count: 500)
+            for reason in [String(repeating: "r", count: 501), heavy, "stop\u{0}now", "bell\u{7}"] {
+                let body = String(decoding: try JSONSerialization.data(withJSONObject: ["reason": reason]), as: UTF8.self)
+                try await client.execute(uri: "/orders/\(orderID)/cancel", method: .post, body: ByteBuffer(string: body)) { response in
+                    try expectError(response, status: .unprocessableContent, code: "invalid_reason", field: "reason")
+                }
             }
             #expect(try await eventCount(store) == 1)
         }
