@@ -65,23 +65,6 @@ public struct PersonalDataVault: Sendable {
         }
     }
 
-    /// The keys that still exist among `ids`, read on the caller's connection inside a
-    /// projection's transaction, holding each key's shared lock until that transaction ends:
-    /// `forget` waits for it, so a read model never commits details opened with a key after the
-    /// `CustomerForgotten` that would purge them was applied (that purge sees this row).
-    public static func keys(_ ids: Set<UUID>, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: SymmetricKey] {
-        guard !ids.isEmpty else { return [:] }
-        // In one order for every caller, so two batches' shared locks and a forget never deadlock.
-        _ = try await connection.query(
-            """
-            SELECT pg_advisory_xact_lock_shared(hashtext('event_store.personal_data_keys'), hashtext(id::text))
-            FROM (SELECT id FROM unnest(\(Array(ids))::uuid[]) AS id ORDER BY id::text) AS ids
-            """, logger: logger
-        ).collect()
-        return try await read(ids, on: connection, logger: logger)
-    }
-
-    /// The keys that still exist among `ids`, without a lock (a reader that writes nothing).
     private static func read(_ ids: Set<UUID>, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: SymmetricKey] {
         var keys: [UUID: SymmetricKey] = [:]
         let rows = try await connection.query(
@@ -94,20 +77,14 @@ public struct PersonalDataVault: Sendable {
     }
 
     /// Deletes the subject's keys; the number deleted (0 when it had none or was forgotten
-    /// before). Waits, key by key, for every projection transaction that opened data with one.
+    /// before). Nothing waits for readers: read models keep details sealed and open them when
+    /// queried, so a key deleted now is missing from every later read, whatever a projector
+    /// had in hand.
     public func forget(_ subject: String) async throws(PersonalDataError) -> Int {
         do {
-            return try await client.liveTransactionUnwrapped(logger: logger) { connection in
-                _ = try await connection.query(
-                    """
-                    SELECT pg_advisory_xact_lock(hashtext('event_store.personal_data_keys'), hashtext(key_id::text))
-                    FROM (SELECT key_id FROM event_store.personal_data_keys WHERE subject = \(subject) ORDER BY key_id::text) AS k
-                    """, logger: logger
-                ).collect()
-                return try await connection.query(
-                    "DELETE FROM event_store.personal_data_keys WHERE subject = \(subject) RETURNING key_id", logger: logger
-                ).collect().count
-            }
+            return try await client.liveQuery(
+                "DELETE FROM event_store.personal_data_keys WHERE subject = \(subject) RETURNING key_id", logger: logger
+            ).count
         } catch {
             throw failed(.keyStore(subject: subject, reason: DatabaseErrors.describe(error)))
         }

@@ -1,3 +1,6 @@
+import Checkout
+import EventSourcing
+import EventStore
 public import Foundation
 import PostgresNIO
 
@@ -48,14 +51,20 @@ extension ReadModelQueries {
             let o = try row.decode((String, String, Int64, Date).self)
             return CustomerOrder(orderId: o.0, status: o.1, totalCents: o.2, placedAt: o.3)
         }
-        let details = try await client.liveQuery(
+        // The latest order that came with details; opened here, with the customer's key if it
+        // still exists (the read model keeps them sealed).
+        let sealed = try await client.liveQuery(
             """
-            SELECT customer_name, customer_email, customer_address FROM read_models.customer_orders
-            WHERE customer_id = \(id) AND customer_name IS NOT NULL ORDER BY placed_at DESC LIMIT 1
+            SELECT customer_details::text FROM read_models.customer_orders
+            WHERE customer_id = \(id) AND customer_details IS NOT NULL ORDER BY placed_at DESC LIMIT 1
             """, logger: logger
-        ).first.map { row in
-            let d = try row.decode((String, String, String).self)
-            return CustomerDetailsView(name: d.0, email: d.1, address: d.2)
+        ).first.map { row in try JSONDecoder().decode(SealedData.self, from: Data(try row.decode(String.self).utf8)) }
+        var details: CustomerDetailsView?
+        if let sealed, let keyID = UUID(uuidString: sealed.keyId) {
+            let keys = try await PersonalDataVault(client: client, logger: logger).keys([keyID])
+            details = try PersonalDataCipher.open(sealed, as: CustomerDetails.self, keys: keys).map {
+                CustomerDetailsView(name: $0.name, email: $0.email, address: $0.address)
+            }
         }
         return CustomerView(
             customerId: id, details: details, orders: orders, confirmed: confirmed, cancelled: cancelled, spentCents: spent, recentOrders: recent)

@@ -27,5 +27,30 @@ extension CheckoutReadModels {
                         ADD COLUMN IF NOT EXISTS customer_address text
                     """
                 ]),
+            Migration(
+                version: 3, name: "customer details kept sealed, opened when read",
+                statements: [
+                    // The sealed copy the order's event carries (OrderPlaced v3 and later), for
+                    // the orders already projected; then the columns in clear go. Their old
+                    // values stay in the table's file until it is rewritten (VACUUM FULL) and
+                    // in WAL until it is recycled: README, "Personal data".
+                    "ALTER TABLE read_models.customer_orders ADD COLUMN IF NOT EXISTS customer_details jsonb",
+                    // (Only where the event store is in this database and already made: a projection
+                    // service may start first on a new database, which has no rows to carry over.)
+                    """
+                    DO $$ BEGIN
+                        IF to_regclass('event_store.events') IS NOT NULL THEN
+                            UPDATE read_models.customer_orders c SET customer_details = e.payload -> 'customer'
+                            FROM event_store.events e
+                            WHERE c.customer_name IS NOT NULL AND e.stream_id = 'order-' || c.order_id AND e.stream_version = 1
+                              AND e.event_type = 'OrderPlaced' AND jsonb_typeof(e.payload -> 'customer') = 'object';
+                        END IF;
+                    END $$
+                    """,
+                    """
+                    ALTER TABLE read_models.customer_orders
+                        DROP COLUMN IF EXISTS customer_name, DROP COLUMN IF EXISTS customer_email, DROP COLUMN IF EXISTS customer_address
+                    """,
+                ]),
         ])
 }
