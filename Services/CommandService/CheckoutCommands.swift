@@ -21,9 +21,10 @@ struct CheckoutCommands: Sendable {
         CommandHandler(decider: Order.decider(orderID: orderID), codec: Order.codec, store: store, cache: cache)
     }
 
-    /// Stock streams are long (every reservation of a SKU): snapshot every 100 events.
     func stock(_ sku: String) -> CommandHandler<StockCommand, StockState, StockEvent> {
-        CommandHandler(decider: Stock.decider(sku: sku), codec: Stock.codec, store: store, snapshotEvery: 100, cache: cache)
+        CommandHandler(
+            decider: Stock.decider(sku: sku), codec: Stock.codec, store: store, snapshotEvery: Stock.snapshotEvery, stateSchema: Stock.stateSchema,
+            cache: cache)
     }
 
     func customer(_ customerID: String) -> CommandHandler<CustomerCommand, CustomerState, CustomerEvent> {

@@ -65,6 +65,13 @@ public struct StockState: Codable, Sendable, Equatable {
 public enum Stock {
     public static let category = "stock"
 
+    /// The shape of `StockState` in snapshots. 2: `settledOrders` is a `RecentOrders`, oldest
+    /// first. Schema 1 snapshots held an unbounded set in no order, which would decode to an
+    /// arbitrary 1,000 of its orders, so they are ignored and the stream is read instead.
+    public static let stateSchema = 2
+    /// Stock streams are long (every reservation of a SKU): a snapshot every 100 events.
+    public static let snapshotEvery: Int64 = 100
+
     public static func stream(_ sku: String) -> StreamName { StreamName(category: category, id: sku) }
 
     public static func decider(sku: String) -> Decider<StockCommand, StockState, StockEvent> {
