@@ -192,7 +192,7 @@ let package = Package(
         .executableTarget(
             name: "ProjectionService",
             dependencies: [
-                "CheckoutSuite","ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "Kafka"],
+                "CheckoutSuite","ServiceSupport", "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventSourcing", "EventStore", "Kafka"],
             path: "Services/ProjectionService",
             swiftSettings: strict
         ),

@@ -1,7 +1,10 @@
+import EventSourcing
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Kafka
 import Projections
+import ConsumerRuntime
 import ServiceSupport
 
 /// `/admin/...` (bearer token): dead letters (list, show, replay, skip) and fault injection.
@@ -89,6 +92,9 @@ struct AdminRoutes: Sendable {
         admin.post("/dead-letters/:id/skip") { request, context in
             guard let id = context.parameters.get("id", as: Int64.self) else { throw ServiceError.invalidField("id", reason: "must be a number") }
             let body = try await request.decode(as: SkipRequest.self, context: context)
+            if let problem = TextRules.problem(in: body.reason, maxCharacters: 500, maxBytes: 2_000) {
+                throw ServiceError.invalidField("reason", reason: problem)
+            }
             return try JSONResponse.make(try await Self.mapped { try await store.skip(id, reason: body.reason, operator: request.operatorName) })
         }
         admin.post("/projections/:name/rebuild") { _, context in
@@ -112,6 +118,7 @@ struct AdminRoutes: Sendable {
         admin.post("/checkpoints/reset") { request, context in
             let body = try await request.decode(as: CheckpointResetRequest.self, context: context)
             guard body.offset >= 0 else { throw ServiceError.invalidField("offset", reason: "must be 0 or more") }
+            try await Self.checkOnTheLog(offset: body.offset, topic: body.topic, partition: body.partition, status: runtime.processor.status)
             let moved = try await CheckpointReset.reset(
                 processor: ProjectionRuntime.processorName, topic: body.topic, partition: body.partition, to: body.offset,
                 operator: request.operatorName, client: runtime.context.postgres, logger: runtime.context.logger)
@@ -131,6 +138,35 @@ struct AdminRoutes: Sendable {
             return try await body()
         } catch let error as DeadLetterError {
             throw ServiceError(.unprocessableContent, code: "dead_letter", message: error.reason)
+        }
+    }
+
+    /// A checkpoint must point at a record still on the log or at its end: past the end, every
+    /// record written until then would be skipped without a trace; before the start, the
+    /// member would find its position gone and stop. Checked against each partition's
+    /// watermarks, through this instance's consumer.
+    static func checkOnTheLog(offset: Int64, topic: String, partition: Int32?, status: ConsumerStatus) async throws {
+        guard let consumer = status.consumer else {
+            throw ServiceError(.serviceUnavailable, code: "consumer_not_running", message: "the processor has no consumer yet; cannot check the offset against the log")
+        }
+        let partitions: [Int32]
+        if let partition {
+            partitions = [partition]
+        } else {
+            let count = try await consumer.metadata(timeout: .seconds(5)).partitionCounts[topic] ?? 0
+            partitions = (0..<Int32(count)).map { $0 }
+        }
+        for number in partitions {
+            let bounds: (low: Int64, high: Int64)
+            do {
+                bounds = try await consumer.watermarks(KafkaTopicPartition(topic: topic, partition: number), timeout: .seconds(5))
+            } catch {
+                throw ServiceError.invalidField("partition", reason: "\(topic)/\(number) is not a partition of the log: \(error)")
+            }
+            guard (bounds.low...bounds.high).contains(offset) else {
+                throw ServiceError.invalidField(
+                    "offset", reason: "\(topic)/\(number) holds offsets \(bounds.low) to \(bounds.high) (its end); \(offset) is outside, and would skip or lose records")
+            }
         }
     }
 }

@@ -79,4 +79,53 @@ struct OperatorCLITests {
             await service.stop()
         }
     }
+
+    @Test("a checkpoint reset outside a partition's records (past its end, before its start) is refused and moves nothing; within them it moves (issue 22)")
+    func checkpointResetStaysOnTheLog() async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 2)
+        try await TestDatabase.withFresh { client, databaseURL in
+            let port = try freeLocalPort()
+            let url = "http://127.0.0.1:\(port)"
+            let service = try ServiceProcess(
+                executable: "projection-service", name: "projection-reset",
+                environment: [
+                    "DATABASE_URL": databaseURL, "KAFKA_BROKERS": kafka.bootstrapServers, "PORT": "\(port)", "ADMIN_TOKEN": "ops-token",
+                    "LOG_LEVEL": "warning",
+                ])
+            defer { service.kill9() }
+            let http = TestHTTP()
+            try await waitUntil("projection service ready", timeout: .seconds(60), every: .milliseconds(200)) {
+                (try? await http.get("\(url)/health/ready").status) == 200
+            }
+            let producer = try kafka.producer()
+            let topic = CheckoutNames.Topics.stockEvents
+            for result in await producer.send(TestEvents.restocks(sku: "RESET", count: 3).map { event in
+                var message = TestEvents.message(event, topic: topic)
+                message.partition = 0
+                return message
+            }) { _ = try result.get() }
+            await producer.close()
+            func checkpoint() async throws -> Int64? {
+                try await client.query(
+                    "SELECT next_offset FROM read_models.checkpoints WHERE topic = \(topic) AND partition = 0", logger: testLogger("q")
+                ).collect().first?.decode(Int64.self)
+            }
+            try await waitUntil("the three records applied", timeout: .seconds(60), every: .milliseconds(200)) { try await checkpoint() == 3 }
+            let reset: @Sendable ([String]) async throws -> ToolRun = { arguments in
+                try await ToolRun.run(
+                    "suitectl", ["projections", "reset", "--topic", topic] + arguments,
+                    environment: ["PROJECTION_SERVICE_URL": url, "ADMIN_TOKEN": "ops-token"])
+            }
+            let pastTheEnd = try await reset(["--partition", "0", "--offset", "4"])
+            #expect(pastTheEnd.status != 0 && pastTheEnd.errors.contains("offset"), "\(pastTheEnd.output) \(pastTheEnd.errors)")
+            let everyPartition = try await reset(["--offset", "1000"])
+            #expect(everyPartition.status != 0, "\(everyPartition.output)")
+            #expect(try await checkpoint() == 3, "nothing moved")
+            let back = try await reset(["--partition", "0", "--offset", "1"])
+            #expect(back.status == 0, "\(back.errors)")
+            let atTheEnd = try await reset(["--partition", "0", "--offset", "3"])
+            #expect(atTheEnd.status == 0, "the end itself is a valid place: \(atTheEnd.errors)")
+        }
+    }
 }
