@@ -172,6 +172,12 @@ public enum EventStoreSchema {
                     created_at timestamptz NOT NULL DEFAULT now())
                 """
             ]),
+        Migration(
+            version: 7, name: "the relay leads by a lease",
+            statements: [
+                // The relay's leadership (`LeaseLeadership`): a row only the command role may update.
+                LeaseLeadership.createTable("event_store.relay_lease")
+            ]),
     ]
 }
 
