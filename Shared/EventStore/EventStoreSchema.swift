@@ -172,6 +172,49 @@ public enum EventStoreSchema {
                     created_at timestamptz NOT NULL DEFAULT now())
                 """
             ]),
+        Migration(
+            version: 7, name: "the relay leads by a lease",
+            statements: [
+                // The relay's leadership (`LeaseLeadership`): a row only the command role may update.
+                LeaseLeadership.createTable("event_store.relay_lease")
+            ]),
+        Migration(
+            version: 8, name: "the position lock only the command role can take",
+            statements: [
+                // An advisory lock needs no privilege: any role (the read-only projection role)
+                // could take the position lock and freeze every append. A table lock in
+                // EXCLUSIVE mode needs UPDATE on the table, which only the command role has;
+                // readers may take ACCESS SHARE, which does not conflict. Nothing is stored.
+                "CREATE TABLE event_store.position_lock (unused boolean) WITH (autovacuum_enabled = false)",
+                // The lock is taken in a block that is rolled back on purpose once the positions
+                // are taken: rolling the block back releases the lock at once (not at commit),
+                // and keeps what must stay: the transaction id belongs to the enclosing
+                // transaction and sequences are not transactional. Any other error (a cancel, a
+                // lock_timeout) rolls the block back too, so no path leaves the lock held.
+                """
+                CREATE OR REPLACE FUNCTION event_store.reserve_positions(n integer) RETURNS bigint
+                LANGUAGE plpgsql AS $$
+                DECLARE
+                    first bigint;
+                BEGIN
+                    IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+                        RAISE EXCEPTION 'event_store.reserve_positions must be the first write of its transaction';
+                    END IF;
+                    BEGIN
+                        LOCK TABLE event_store.position_lock IN EXCLUSIVE MODE;
+                        PERFORM pg_current_xact_id();
+                        first := nextval('event_store.global_positions');
+                        IF n > 1 THEN
+                            PERFORM setval('event_store.global_positions', first + n - 1);
+                        END IF;
+                        RAISE SQLSTATE 'EPOSN';
+                    EXCEPTION WHEN SQLSTATE 'EPOSN' THEN
+                        NULL;
+                    END;
+                    RETURN first;
+                END $$
+                """,
+            ]),
     ]
 }
 

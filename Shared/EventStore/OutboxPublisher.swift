@@ -33,6 +33,11 @@ public struct OutboxSettings: Sendable {
     public var pruneInterval: Duration = .seconds(60)
     /// How often a standby instance tries to take over.
     public var standbyInterval: Duration = .seconds(1)
+    /// How long the leader's lease lasts without a renewal (it renews before every send and
+    /// mark, at least every `idleInterval`): a paused leader is replaced within this plus
+    /// `standbyInterval`. A send that takes longer (a broker outage) loses the lead too; the
+    /// standby that takes over publishes those rows again (at least once).
+    public var leaseDuration: Duration = .seconds(10)
 
     public init() {}
 }
@@ -41,8 +46,8 @@ public struct OutboxSettings: Sendable {
 package protocol OutboxSource: Sendable {
     /// Who leads, for the log ("outbox relay").
     var role: String { get }
-    /// The advisory lock that elects one publisher among the instances.
-    var lockKey: Int64 { get }
+    /// The table of the lease that elects one publisher among the instances (`LeaseLeadership`).
+    var leaseTable: String { get }
     /// The metrics' name prefix (`<prefix>_published_total`, ...).
     var metricPrefix: String { get }
     /// The notification channel the outbox's trigger notifies when a transaction commits rows.
@@ -54,7 +59,7 @@ package protocol OutboxSource: Sendable {
     func prune(olderThan retention: Duration, on connection: RelayConnection) async throws
 }
 
-/// The relay loop both outboxes share: one leader (advisory lock), woken by a notification when
+/// The relay loop both outboxes share: one leader (a fenced lease, `LeaseLeadership`), woken by a notification when
 /// a transaction commits outbox rows (or by the idle interval, the safety net), reads pending
 /// rows in position order, sends them, and marks only what the broker acknowledged, per key up to the key's
 /// first failure, so a key's later row is never marked ahead of an earlier one that failed
@@ -68,14 +73,26 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
     let producer: KafkaProducer
     let settings: Settings
     let logger: Logger
+    /// Who leads; `isLeading` tells whether this instance does.
+    package let leadership: LeaseLeadership
+    /// Tests only: runs after a round read its rows, before the lease is renewed for the send
+    /// (where a paused leader would stop).
+    let beforeSend: (@Sendable () async -> Void)?
     private let published: Counter
     private let failures: Counter
     private let overtaken: Counter
     /// From a row's transaction to the broker's acknowledgement (`<prefix>_publish_delay_seconds`).
     private let delay: Metrics.Timer
 
-    package init(source: Source, client: PostgresClient, producer: KafkaProducer, settings: Settings, logger: Logger) {
+    package init(
+        source: Source, client: PostgresClient, producer: KafkaProducer, settings: Settings, logger: Logger,
+        beforeSend: (@Sendable () async -> Void)? = nil
+    ) {
         self.source = source
+        self.beforeSend = beforeSend
+        leadership = LeaseLeadership(
+            client: client, table: source.leaseTable, role: source.role, duration: settings.leaseDuration,
+            standbyInterval: settings.standbyInterval, logger: logger)
         self.client = client
         self.producer = producer
         self.settings = settings
@@ -88,8 +105,6 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
 
     /// Publishes while leading, until cancelled.
     package func run() async {
-        let leadership = AdvisoryLeadership(
-            client: client, lockKey: source.lockKey, role: source.role, standbyInterval: settings.standbyInterval, logger: logger)
         await leadership.run { connection in
             try await connection.listening(on: source.channel, orEvery: settings.idleInterval) { wakeups in
                 var wakeup = wakeups.makeAsyncIterator()
@@ -110,7 +125,14 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
     /// One round: read, send, mark what was acknowledged. Returns how many rows it read.
     package func publishBatch(on connection: RelayConnection) async throws -> Int {
         let rows = try await source.pending(limit: settings.batchSize, on: connection)
-        guard !rows.isEmpty else { return 0 }
+        guard !rows.isEmpty else {
+            // Idle rounds renew the lease too, so an idle leader keeps it.
+            try await leadership.confirm(on: connection)
+            return 0
+        }
+        await beforeSend?()
+        // Only the lease's holder sends: a leader paused past its lease stops here.
+        try await leadership.confirm(on: connection)
         let results = await producer.send(rows.map(\.message))
         let acknowledgedAt = Date()
         for (row, result) in zip(rows, results) where (try? result.get()) != nil {
@@ -128,7 +150,7 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
             logger.warning("rows reached Kafka ahead of an earlier row of their key; copies follow in order", metadata: ["keys": "\(overtakenKeys.prefix(5))"])
         }
         if !acknowledged.isEmpty {
-            try await source.markPublished(acknowledged, on: connection)
+            try await leadership.fenced(on: connection) { try await source.markPublished(acknowledged, on: $0) }
             published.increment(by: acknowledged.count)
         }
         if acknowledged.count < rows.count {

@@ -29,8 +29,10 @@ public struct OutboxRelay: Service {
 
 /// `event_store.outbox`: each row an event, keyed by its stream.
 package struct EventOutbox: OutboxSource {
+    package init() {}
+
     package var role: String { "outbox relay" }
-    package var lockKey: Int64 { 0x5245_4c41_5900_0001 }  // "RELAY"
+    package var leaseTable: String { "event_store.relay_lease" }
     package var metricPrefix: String { "outbox" }
     package var channel: String { OutboxRelay.channel }
 

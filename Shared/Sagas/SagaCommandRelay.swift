@@ -36,7 +36,7 @@ struct SagaCommandOutbox: OutboxSource {
     let hold: CommandHold
 
     var role: String { "saga command relay" }
-    var lockKey: Int64 { 0x5341_4741_0000_0001 }  // "SAGA"
+    var leaseTable: String { "sagas.relay_lease" }
     var metricPrefix: String { "saga_commands" }
     var channel: String { SagaCommandRelay.channel }
 

@@ -74,6 +74,7 @@ public enum SagaSchema {
         Migration(
             version: 4, name: "the relay is woken only by statements that inserted commands",
             statements: OutboxWakeUp.statements(table: "sagas.outbox", channel: SagaCommandRelay.channel)),
+        Migration(version: 5, name: "the command relay leads by a lease", statements: [LeaseLeadership.createTable("sagas.relay_lease")]),
     ]
 
     public static func migrator(roles: ServiceRoles) -> Migrator {

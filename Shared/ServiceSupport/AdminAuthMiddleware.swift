@@ -25,11 +25,13 @@ public struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// Compares without an early exit, so timing tells nothing about how much matched.
+    /// Compares without an early exit, so timing tells nothing about how much matched. The
+    /// length difference is kept at full width: folded into a byte, a token followed by 256
+    /// (or any multiple of 256) junk bytes compared equal.
     static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: given.count ^ expected.count)
+        var difference = given.count ^ expected.count
         for index in 0..<expected.count {
-            difference |= (index < given.count ? given[index] : 0) ^ expected[index]
+            difference |= Int((index < given.count ? given[index] : 0) ^ expected[index])
         }
         return difference == 0
     }

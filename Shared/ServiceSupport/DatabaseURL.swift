@@ -11,6 +11,8 @@ public struct DatabaseURL: Sendable {
     public var password: String?
     public var database: String?
     public var sslMode: String
+    /// Lock and idle bounds every connection made from this URL sets at its start.
+    public var bounds = TransactionBounds()
 
     public init(_ text: String, variable: String = "DATABASE_URL") throws(ConfigurationError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme,
@@ -42,10 +44,11 @@ public struct DatabaseURL: Sendable {
     public var clientConfiguration: PostgresClient.Configuration { clientConfiguration(role: nil) }
 
     /// With a role, every connection takes it on at start (`-c role=...`), so its statements
-    /// run with that role's privileges.
+    /// run with that role's privileges. Every connection also sets `bounds` at start.
     public func clientConfiguration(role: String?) -> PostgresClient.Configuration {
         var configuration = plainConfiguration
-        if let role { configuration.options.additionalStartupParameters.append(("options", "-c role=\(role)")) }
+        let options = [bounds.startupOptions] + (role.map { ["-c role=\($0)"] } ?? [])
+        configuration.options.additionalStartupParameters.append(("options", options.joined(separator: " ")))
         return configuration
     }
 

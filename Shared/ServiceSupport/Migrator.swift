@@ -40,7 +40,11 @@ public struct Migrator: Sendable {
     public func run(on client: PostgresClient, logger: Logger) async throws -> [Int] {
         let lockKey = Self.lockKey(schema)
         return try await client.withLiveConnection { connection in
+            // Waiting for another instance's migrations is legitimate however long they take:
+            // this wait alone is exempt from the session's lock timeout (`TransactionBounds`).
+            _ = try await connection.query("SET lock_timeout = 0", logger: logger).collect()
             _ = try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger).collect()
+            _ = try await connection.query("RESET lock_timeout", logger: logger).collect()
             do {
                 let applied = try await apply(on: connection, logger: logger)
                 _ = try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger).collect()

@@ -27,6 +27,8 @@ public struct ServiceConfiguration: Sendable {
     /// HTTP commands a service works on at once; more are refused at once with 503 and
     /// `Retry-After` instead of queueing until the work already accepted starves.
     public var maxCommandsInFlight = 256
+    /// `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS` (see `TransactionBounds`).
+    public var transactionBounds = TransactionBounds()
 
     public static let defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/checkout?sslmode=disable"
     public static let defaultKafkaBrokers = "127.0.0.1:9092"
@@ -50,7 +52,7 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `MIGRATION_DATABASE_URL`, `DATABASE_ROLE`, `KAFKA_BROKERS`, `HOST`, `PORT`, `INSTANCE_ID`, `ADMIN_TOKEN`,
-    /// `LOG_LEVEL`, `LOG_FORMAT` and `MAX_COMMANDS_IN_FLIGHT`; an invalid value is an error naming the variable.
+    /// `LOG_LEVEL`, `LOG_FORMAT`, `MAX_COMMANDS_IN_FLIGHT`, `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS`; an invalid value is an error naming the variable.
     /// `defaultRole` is the service's own role (see `ServiceRoles`), taken on unless `DATABASE_ROLE` says otherwise.
     public static func fromEnvironment(
         service: String, defaultPort: Int, defaultRole: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
@@ -103,6 +105,12 @@ public struct ServiceConfiguration: Sendable {
             }
             configuration.maxCommandsInFlight = number
         }
+        configuration.transactionBounds = TransactionBounds(
+            lockTimeoutMilliseconds: try integerSetting(
+                "DATABASE_LOCK_TIMEOUT_MS", in: environment, default: configuration.transactionBounds.lockTimeoutMilliseconds, range: 100...600_000),
+            idleInTransactionMilliseconds: try integerSetting(
+                "DATABASE_IDLE_IN_TRANSACTION_MS", in: environment, default: configuration.transactionBounds.idleInTransactionMilliseconds,
+                range: 100...3_600_000))
         return configuration
     }
 }

@@ -74,9 +74,11 @@ public enum ServiceHost {
         _ configuration: ServiceConfiguration, roles: ServiceRoles, logger: Logger, registry: PrometheusCollectorRegistry, openAPI: String,
         setup: Setup
     ) async throws {
-        let database = try DatabaseURL(configuration.databaseURL)
+        var database = try DatabaseURL(configuration.databaseURL)
+        database.bounds = configuration.transactionBounds
         let postgres = PostgresClient(configuration: database.clientConfiguration(role: configuration.databaseRole), backgroundLogger: logger)
-        let owner = try DatabaseURL(configuration.migrationDatabaseURL ?? configuration.databaseURL)
+        var owner = try DatabaseURL(configuration.migrationDatabaseURL ?? configuration.databaseURL)
+        owner.bounds = configuration.transactionBounds
         let migrationPostgres = PostgresClient(configuration: owner.clientConfiguration, backgroundLogger: logger)
         let producer = try KafkaProducer(
             configuration: .producer(bootstrapServers: configuration.kafkaBrokers), logger: logger)

@@ -117,4 +117,96 @@ struct DatabaseRoleTests {
             #expect(try await client.query("SELECT count(*)::int8 FROM event_store.events", logger: logger).collect().first?.decode(Int64.self) == 1)
         }
     }
+
+    /// Runs `body` with a client whose connections take on `role`.
+    private func withRoleClient(_ role: String, databaseURL: String, _ body: @Sendable (PostgresClient) async throws -> Void) async throws {
+        let client = PostgresClient(configuration: try DatabaseURL(databaseURL).clientConfiguration(role: role), backgroundLogger: testLogger(role))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await body(client)
+        }
+    }
+
+    @Test("the projection and orchestrator roles cannot take the position lock or a relay's lease, and appends go on while they try")
+    func locksOnlyTheOwnerCanTake() async throws {
+        try await TestDatabase.withFresh { client, url in
+            let logger = testLogger("migrate")
+            try await migrateEverySchema(client, logger: logger)
+            let roles = CheckoutNames.roles
+            let positionLock = "LOCK TABLE event_store.position_lock IN EXCLUSIVE MODE"
+            func takeLease(_ table: String) -> [String] {
+                [
+                    "SELECT * FROM \(table) FOR UPDATE",
+                    "INSERT INTO \(table) (relay, owner, expires_at) VALUES ('outbox relay', gen_random_uuid(), now() + interval '1 hour')",
+                    "LOCK TABLE \(table) IN EXCLUSIVE MODE",
+                ]
+            }
+            for role in [roles.projectionService, roles.sagaOrchestrator] {
+                #expect(try await attempt(positionLock, as: role, databaseURL: url) == .denied, "\(role) took the position lock")
+                for statement in takeLease("event_store.relay_lease") {
+                    #expect(try await attempt(statement, as: role, databaseURL: url) == .denied, "\(role): \(statement)")
+                }
+            }
+            for role in [roles.projectionService, roles.commandService] {
+                for statement in takeLease("sagas.relay_lease") {
+                    #expect(try await attempt(statement, as: role, databaseURL: url) == .denied, "\(role): \(statement)")
+                }
+            }
+            #expect(try await attempt(positionLock, as: roles.commandService, databaseURL: url) == .allowed, "the command role takes it")
+
+            // What the other roles CAN take: the old advisory position lock (any role may take
+            // any advisory lock) and a reader's lock on the lock table. Appends go on meanwhile.
+            for role in [roles.projectionService, roles.sagaOrchestrator] {
+                try await withRoleClient(role, databaseURL: url) { intruder in
+                    try await withRoleClient(roles.commandService, databaseURL: url) { command in
+                        try await intruder.withLiveConnection { held in
+                            _ = try await held.query("SELECT pg_advisory_lock(\(Self.oldPositionLockKey))", logger: logger).collect()
+                            _ = try await held.query("BEGIN", logger: logger).collect()
+                            if role == roles.projectionService {
+                                _ = try await held.query("LOCK TABLE event_store.position_lock IN ACCESS SHARE MODE", logger: logger).collect()
+                            }
+                            let append = Task {
+                                try await command.liveQuery(
+                                    """
+                                    INSERT INTO event_store.events (global_position, event_id, stream_id, stream_type, stream_version, event_type, schema_version, payload, correlation_id)
+                                    VALUES (event_store.reserve_positions(1), gen_random_uuid(), 'order-\(unescaped: role)', 'order', 1, 'OrderPlaced', 1, '{}', 'c')
+                                    """, logger: logger)
+                            }
+                            let appended = try await finishes(within: .seconds(5)) { _ = try await append.value }
+                            #expect(appended, "an append froze while \(role) held the advisory position lock")
+                            append.cancel()
+                            _ = try await held.query("ROLLBACK", logger: logger).collect()
+                            _ = try await held.query("SELECT pg_advisory_unlock_all()", logger: logger).collect()
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The advisory lock `reserve_positions` took before issue 22 (`PostgresEventStore.positionLockKey`).
+    static let oldPositionLockKey: Int64 = 0x504F_5349_5449_4F4E
+
+    /// True when `operation` finished within `limit` (it is left running otherwise).
+    private func finishes(within limit: Duration, _ operation: @escaping @Sendable () async throws -> Void) async throws -> Bool {
+        let (outcomes, continuation) = AsyncStream<Result<Bool, any Error>>.makeStream()
+        let work = Task {
+            do {
+                try await operation()
+                continuation.yield(.success(true))
+            } catch {
+                continuation.yield(.failure(error))
+            }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            continuation.yield(.success(false))
+        }
+        var iterator = outcomes.makeAsyncIterator()
+        let first = await iterator.next() ?? .success(false)
+        timer.cancel()
+        _ = work
+        return try first.get()
+    }
 }

@@ -30,6 +30,8 @@ struct QueryRouteInputTests {
                 postgres: client, kafkaProducer: producer)
             let router = Router()
             let plan = try await setup(context, router)
+            // Admin calls run only once audited (the services migrate the audit log at start).
+            try await AuditSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: testLogger("migrate"))
             for migrate in plan.migrations { try await migrate() }
             try await Application(router: router).test(.router) { http in try await body(http) }
             await producer.close()

@@ -27,13 +27,10 @@ struct OutboxRelayTests {
             .collect().first.map { Int(try $0.decode(Int64.self)) } ?? -1
     }
 
-    /// The backend that holds the relay's advisory lock (the publishing relay's connection).
+    /// The backend of the leading relay's connection (it names itself after its role).
     private func relayBackend(_ store: PostgresEventStore) async throws -> Int32? {
         try await store.client.query(
-            """
-            SELECT pid FROM pg_locks
-            WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-            """, logger: testLogger("q")
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'outbox relay' AND datname = current_database()", logger: testLogger("q")
         ).collect().first?.decode(Int32.self)
     }
 

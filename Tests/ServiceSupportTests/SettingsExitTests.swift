@@ -17,6 +17,8 @@ struct SettingsExitTests {
         ("LOG_LEVEL", "loud", services),
         ("LOG_FORMAT", "xml", services),
         ("MAX_COMMANDS_IN_FLIGHT", "0", services),
+        ("DATABASE_LOCK_TIMEOUT_MS", "forever", services),
+        ("DATABASE_IDLE_IN_TRANSACTION_MS", "0", services),
         ("PROJECTION_RETRY_ATTEMPTS", "0", ["projection-service"]),
         ("PROJECTION_RETRY_ATTEMPTS", "three", ["projection-service"]),
         ("SAGA_STEP_DEADLINE_MS", "-1", ["saga-orchestrator"]),
