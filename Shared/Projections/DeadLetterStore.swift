@@ -210,12 +210,17 @@ public struct DeadLetterStore: Sendable {
             ).collect()
             if let row = rows.first {
                 let (projection, stream, version) = try row.decode((String, String, Int64).self)
-                _ = try await connection.query(
-                    """
-                    INSERT INTO read_models.stream_positions (projection, stream_id, version) VALUES (\(projection), \(stream), \(version))
-                    ON CONFLICT (projection, stream_id) DO UPDATE SET version = greatest(read_models.stream_positions.version, EXCLUDED.version)
-                    """, logger: logger
-                ).collect()
+                // A letter of no projection (an unreadable record, `*`) or of the processor's
+                // arrival (`@…`, ahead of a gap) moves no position: skipping a far-ahead version
+                // must not make the processor take the versions below it as arrived.
+                if !projection.hasPrefix("@") && projection != "*" {
+                    _ = try await connection.query(
+                        """
+                        INSERT INTO read_models.stream_positions (projection, stream_id, version) VALUES (\(projection), \(stream), \(version))
+                        ON CONFLICT (projection, stream_id) DO UPDATE SET version = greatest(read_models.stream_positions.version, EXCLUDED.version)
+                        """, logger: logger
+                    ).collect()
+                }
                 _ = try await connection.query(
                     "UPDATE read_models.dead_letters SET blocked_by = NULL WHERE blocked_by = \(id) AND status = 'parked'", logger: logger
                 ).collect()
