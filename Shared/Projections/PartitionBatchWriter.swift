@@ -101,8 +101,17 @@ struct PartitionBatchWriter: Sendable {
             // store cannot fill the gap (a lost send of events the store does not hold yet, or a
             // version no stream has), the event is parked for the processor (it blocks no
             // projection) and resolved by itself if a copy arrives in order.
+            //
+            // The gap is per projection: each has what its own position says, or what the
+            // processor received in order (its arrival row) where that is further. After a
+            // rebuild one projection is ahead of its siblings, and that says nothing about theirs.
+            // The missing events are read from the arrival row on, which also brings it up.
+            let takers = projections.filter { $0.eventTypes.contains(event.type) || $0.streamTypes.contains(event.streamType) }
+            let furthestBehind = takers.map { state.received(event.streamID, by: $0.name) }.min() ?? event.streamVersion
             let inOrder: [RecordedEvent]
-            switch try await closingGap(before: event, arrived: state.arrived(event.streamID), on: connection) {
+            switch event.streamVersion - 1 > furthestBehind
+                ? try await closingGap(before: event, arrived: state.arrival(event.streamID), on: connection) : .inOrder([event])
+            {
             case .inOrder(let events):
                 inOrder = events
             case .unfillable(let reason):
@@ -115,7 +124,7 @@ struct PartitionBatchWriter: Sendable {
                 continue
             }
             for event in inOrder {
-                if event.streamVersion - 1 == state.arrived(event.streamID) {
+                if event.streamVersion - 1 == state.arrival(event.streamID) {
                     state.markArrived(event.streamID, event.streamVersion)
                     if state.parkedStreams[StreamKey(projection: arrivalKey, stream: event.streamID)] != nil {
                         try await resolveGapLetter(of: event, on: connection)
@@ -307,10 +316,16 @@ struct BatchState {
     var parkedStreams: [StreamKey: Int64] = [:]
     var arrivalKey = ""
 
-    /// The last version of `stream` received in order: its arrival row, or a projection's
-    /// position where one is further (a database from before arrival rows, a rebuild's swap).
-    func arrived(_ stream: String) -> Int64 {
-        positions.filter { $0.key.stream == stream }.values.max() ?? 0
+    /// The processor's arrival row: the last version of `stream` it received in order (0: none).
+    func arrival(_ stream: String) -> Int64 {
+        positions[StreamKey(projection: arrivalKey, stream: stream)] ?? 0
+    }
+
+    /// The last version of `stream` that `projection` has: its own position, or the arrival row
+    /// where that is further (events of types it does not take passed by in order). Another
+    /// projection's position does not count: a rebuild moves one projection alone.
+    func received(_ stream: String, by projection: String) -> Int64 {
+        max(arrival(stream), positions[StreamKey(projection: projection, stream: stream)] ?? 0)
     }
 
     mutating func markArrived(_ stream: String, _ version: Int64) {
