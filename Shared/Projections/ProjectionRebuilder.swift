@@ -25,6 +25,11 @@ public struct ProjectionRebuilder: Sendable {
     /// Runs after the shadow caught up with the log and before the swap: the window in which
     /// the live side moves ahead of the shadow. Tests use it to widen that window on purpose.
     public var beforeSwap: @Sendable () async throws -> Void = {}
+    /// Who runs this rebuild (instance and run), recorded in its claim on the projection.
+    public var owner = "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier) run \(UUID().uuidString.prefix(8).lowercased())"
+    /// A claim whose owner has not beaten for this long is taken as crashed: another rebuild
+    /// may take it over (the old one then cannot swap).
+    public var claimExpiry: Duration = .seconds(60)
 
     /// The shadow tables' suffix: `__rebuild`, or `__verify` for `differences()`.
     var suffix = "__rebuild"
@@ -46,7 +51,30 @@ public struct ProjectionRebuilder: Sendable {
         public var position: Int64
     }
 
+    /// Claims the projection (`RebuildInProgress` when another rebuild holds it), then rebuilds.
     public func rebuild() async throws -> Report {
+        try await claim()
+        return try await runClaimed()
+    }
+
+    /// Claims the projection for this rebuild now; `runClaimed()` then does the work (the
+    /// admin route answers the claim at once and rebuilds in the background).
+    public func claimProjection() async throws { try await claim() }
+
+    /// The rebuild under a claim already taken with `claimProjection()`; a failure is recorded
+    /// on the claim (status `failed`) and thrown.
+    public func runClaimed() async throws -> Report {
+        let beating = heartbeat()
+        defer { beating.cancel() }
+        do {
+            return try await work()
+        } catch {
+            await recordFailure(error)
+            throw error
+        }
+    }
+
+    private func work() async throws -> Report {
         let deferredIndexes = try await prepare()
         let head = try await visibleHead()
         let applied = try await load(through: head)
@@ -61,7 +89,10 @@ public struct ProjectionRebuilder: Sendable {
         let caughtUp = try await swap(after: head)
         try await dropRetired()
         _ = try await client.liveQuery(
-            "UPDATE read_models.rebuilds SET status = 'swapped', finished_at = now(), events_applied = \(applied) WHERE projection = \(projection.name)",
+            """
+            UPDATE read_models.rebuilds SET status = 'swapped', finished_at = now(), events_applied = \(applied)
+            WHERE projection = \(projection.name) AND owner = \(owner)
+            """,
             logger: logger
         )
         logger.info("projection rebuilt and swapped", metadata: ["projection": "\(projection.name)", "events": "\(applied)"])
@@ -114,15 +145,6 @@ public struct ProjectionRebuilder: Sendable {
     /// indexes; returns the statements that create the other indexes, run after the load.
     private func prepare() async throws -> [String] {
         try await client.liveTransaction(logger: logger) { connection in
-            if recordsProgress {
-                _ = try await connection.query(
-                    """
-                    INSERT INTO read_models.rebuilds (projection, status) VALUES (\(projection.name), 'running')
-                    ON CONFLICT (projection) DO UPDATE SET status = 'running', position = 0, events_applied = 0, started_at = now(),
-                        finished_at = NULL, error = NULL
-                    """, logger: logger
-                ).collect()
-            }
             var deferred: [String] = []
             for table in projection.tables {
                 let shadow = "\(table)\(suffix)"
@@ -222,7 +244,10 @@ public struct ProjectionRebuilder: Sendable {
                     events, to: ProjectionTarget(connection: connection, logger: logger, tableSuffix: suffix, isBulkLoad: true))
                 if recordsProgress {
                     _ = try await connection.query(
-                        "UPDATE read_models.rebuilds SET position = \(position), events_applied = \(applied) WHERE projection = \(projection.name)",
+                        """
+                        UPDATE read_models.rebuilds SET position = \(position), events_applied = \(applied), heartbeat_at = now()
+                        WHERE projection = \(projection.name) AND owner = \(owner)
+                        """,
                         logger: logger
                     ).collect()
                 }
@@ -244,6 +269,9 @@ public struct ProjectionRebuilder: Sendable {
     private func swap(after position: Int64) async throws -> Int {
         try await client.liveTransaction(logger: logger) { connection in
             let target = ProjectionTarget(connection: connection, logger: logger, tableSuffix: suffix, isBulkLoad: false)
+            // Only the claim's owner swaps (a rebuild whose claim expired and was taken over
+            // stops here); the row stays locked until the swap commits.
+            try await holdsClaim(on: connection)
             // Live batches take checkpoint row locks first: this makes them wait at their start.
             _ = try await connection.query("LOCK TABLE read_models.checkpoints IN EXCLUSIVE MODE", logger: logger).collect()
             var tail = position
