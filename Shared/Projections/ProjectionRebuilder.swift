@@ -77,7 +77,7 @@ public struct ProjectionRebuilder: Sendable {
     private func work() async throws -> Report {
         let deferredIndexes = try await prepare()
         let head = try await visibleHead()
-        let applied = try await load(through: head)
+        let applied = try await load(through: head, skipping: try await skippedEvents())
         try await computePositions(through: head)
         for statement in deferredIndexes {
             _ = try await client.liveQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
@@ -117,7 +117,7 @@ public struct ProjectionRebuilder: Sendable {
         fresh.suffix = "__verify"
         fresh.recordsProgress = false
         _ = try await fresh.prepare()
-        _ = try await fresh.load(through: try await visibleHead())
+        _ = try await fresh.load(through: try await visibleHead(), skipping: try await skippedEvents())
         var differences: [TableDifference] = []
         for table in projection.tables {
             let live = "read_models.\(table)"
@@ -182,7 +182,7 @@ public struct ProjectionRebuilder: Sendable {
     /// Streams the projection's events up to `head` and applies them chunk by chunk; a chunk
     /// is written while the next one is read and decoded. One read in position order brings
     /// each stream's events in version order, each once. Returns the events applied.
-    private func load(through head: Int64) async throws -> Int64 {
+    private func load(through head: Int64, skipping skipped: [UUID]) async throws -> Int64 {
         let types = Array(projection.eventTypes)
         return try await client.withLiveConnection { connection in
             var applied: Int64 = 0
@@ -193,7 +193,7 @@ public struct ProjectionRebuilder: Sendable {
                 SELECT e.global_position, e.event_id, e.stream_id, e.stream_type, e.stream_version, e.event_type, e.schema_version,
                        e.payload::text, e.correlation_id, e.causation_id, e.recorded_at
                 FROM event_store.events e
-                WHERE e.global_position <= \(head) AND e.event_type = ANY(\(types))
+                WHERE e.global_position <= \(head) AND e.event_type = ANY(\(types)) AND NOT e.event_id = ANY(\(skipped))
                 ORDER BY e.global_position
                 """, logger: logger)
             var batch: [RecordedEvent] = []
@@ -272,13 +272,14 @@ public struct ProjectionRebuilder: Sendable {
             // Only the claim's owner swaps (a rebuild whose claim expired and was taken over
             // stops here); the row stays locked until the swap commits.
             try await holdsClaim(on: connection)
+            let skipped = Set(try await skippedEvents(on: connection))
             // Live batches take checkpoint row locks first: this makes them wait at their start.
             _ = try await connection.query("LOCK TABLE read_models.checkpoints IN EXCLUSIVE MODE", logger: logger).collect()
             var tail = position
             while true {
                 let events = try await readAll(after: tail, on: connection)
                 guard let last = events.last else { break }
-                try await applyNew(events, to: target, on: connection)
+                try await applyNew(events, skipping: skipped, to: target, on: connection)
                 tail = last.globalPosition
             }
             let behind = try await connection.query(
@@ -290,7 +291,7 @@ public struct ProjectionRebuilder: Sendable {
             ).collect().map { try $0.decode((String, Int64, Int64).self) }
             for (stream, shadow, live) in behind {
                 let events = try await store.readStream(stream, from: shadow + 1, through: live)
-                try await applyNew(events, to: target, on: connection)
+                try await applyNew(events, skipping: skipped, to: target, on: connection)
             }
             for table in projection.tables {
                 _ = try await connection.query(
@@ -306,13 +307,16 @@ public struct ProjectionRebuilder: Sendable {
                 """, logger: logger
             ).collect()
             _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(positionsTable)"), logger: logger).collect()
+            try await resolveLetters(on: connection)
             return behind.count
         }
     }
 
     /// Applies the events the shadow has not applied yet, moving their streams' positions.
-    private func applyNew(_ events: [RecordedEvent], to target: ProjectionTarget, on connection: PostgresConnection) async throws {
-        let mine = events.filter { projection.eventTypes.contains($0.type) }
+    private func applyNew(
+        _ events: [RecordedEvent], skipping skipped: Set<UUID>, to target: ProjectionTarget, on connection: PostgresConnection
+    ) async throws {
+        let mine = events.filter { projection.eventTypes.contains($0.type) && !skipped.contains($0.eventID) }
         guard !mine.isEmpty else { return }
         var positions: [String: Int64] = [:]
         for row in try await connection.query(
