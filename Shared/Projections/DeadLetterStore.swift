@@ -9,6 +9,9 @@ public struct DeadLetterStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
     public let projections: [any Projection]
+    /// Runs in each replay chunk's transaction once the stream's position is locked and its
+    /// parked letters read, before any is applied: tests run a live batch of the stream there.
+    public var afterReadingParked: @Sendable () async throws -> Void = {}
 
     public init(client: PostgresClient, logger: Logger, projections: [any Projection]) {
         self.client = client
@@ -146,6 +149,7 @@ public struct DeadLetterStore: Sendable {
             ORDER BY stream_version, id LIMIT \(Int64(chunk)) FOR UPDATE
             """, logger: logger
         ).collect()
+        try await afterReadingParked()
         var replayed = 0
         var applied: [Int64] = []
         for row in rows {

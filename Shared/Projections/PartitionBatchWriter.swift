@@ -16,6 +16,9 @@ struct PartitionBatchWriter: Sendable {
     let projections: [any Projection]
     let retry: RetryPolicy
     let logger: Logger
+    /// Runs once the batch has read its checkpoint and stream positions, before it writes:
+    /// tests hold two members there to overlap their first batches of a partition.
+    var afterReadingPositions: @Sendable () async throws -> Void = {}
     let versionGaps = Counter(label: "projection_version_gaps_total")
     let gapsFilled = Counter(label: "projection_gap_events_read_total")
 
@@ -70,6 +73,7 @@ struct PartitionBatchWriter: Sendable {
             return event.streamID
         }
         var state = try await BatchState.load(streams: streams, projections: projections, arrivalKey: arrivalKey, on: connection, logger: logger)
+        try await afterReadingPositions()
         var applied = 0
         var skipped = 0
         var parked: [ParkedEvent] = []
@@ -346,6 +350,22 @@ struct BatchState {
     /// Positions and parked dead letters of `streams` for the named projections.
     static func load(streams: [String], projections names: [String], on connection: PostgresConnection, logger: Logger) async throws -> BatchState {
         var state = BatchState()
+        // A replay of a stream's parked letters holds the stream's position row for its
+        // projection, inserting it when there is none yet (nothing applied). A row another
+        // transaction inserted is invisible to `FOR UPDATE` here, so the rows of parked streams
+        // are inserted too: that waits for a replay's uncommitted row, `FOR UPDATE` for its lock.
+        // The letters are then read again, as the replay left them.
+        var parked = try await parkedLetters(of: streams, projections: names, on: connection, logger: logger)
+        if !parked.isEmpty {
+            let keys = parked.keys.sorted { ($0.projection, $0.stream) < ($1.projection, $1.stream) }
+            _ = try await connection.query(
+                """
+                INSERT INTO read_models.stream_positions (projection, stream_id, version)
+                SELECT p, s, 0 FROM unnest(\(keys.map(\.projection))::text[], \(keys.map(\.stream))::text[]) AS k(p, s)
+                ON CONFLICT DO NOTHING
+                """, logger: logger
+            ).collect()
+        }
         // Locks the streams' position rows: a concurrent replay of the same stream waits.
         for row in try await connection.query(
             """
@@ -356,6 +376,16 @@ struct BatchState {
             let (projection, stream, version) = try row.decode((String, String, Int64).self)
             state.positions[StreamKey(projection: projection, stream: stream)] = version
         }
+        if !parked.isEmpty { parked = try await parkedLetters(of: streams, projections: names, on: connection, logger: logger) }
+        state.parkedStreams = parked
+        return state
+    }
+
+    /// The first parked letter of each of `streams` per projection.
+    private static func parkedLetters(
+        of streams: [String], projections names: [String], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [StreamKey: Int64] {
+        var parked: [StreamKey: Int64] = [:]
         for row in try await connection.query(
             """
             SELECT projection, stream_id, min(id) FROM read_models.dead_letters
@@ -364,9 +394,9 @@ struct BatchState {
             """, logger: logger
         ).collect() {
             let (projection, stream, id) = try row.decode((String, String, Int64).self)
-            state.parkedStreams[StreamKey(projection: projection, stream: stream)] = id
+            parked[StreamKey(projection: projection, stream: stream)] = id
         }
-        return state
+        return parked
     }
 
     func savePositions(on connection: PostgresConnection, logger: Logger) async throws {
