@@ -26,7 +26,8 @@ public struct ProjectionRebuilder: Sendable {
     /// the live side moves ahead of the shadow. Tests use it to widen that window on purpose.
     public var beforeSwap: @Sendable () async throws -> Void = {}
     /// Who runs this rebuild (instance and run), recorded in its claim on the projection.
-    public var owner = "\(ProcessInfo.processInfo.hostName) pid \(ProcessInfo.processInfo.processIdentifier) run \(UUID().uuidString.prefix(8).lowercased())"
+    /// (The host name is left out: resolving it can block; the service sets its instance id.)
+    public var owner = "\(ProcessInfo.processInfo.processName) pid \(ProcessInfo.processInfo.processIdentifier) run \(UUID().uuidString.prefix(8).lowercased())"
     /// A claim whose owner has not beaten for this long is taken as crashed: another rebuild
     /// may take it over (the old one then cannot swap).
     public var claimExpiry: Duration = .seconds(60)
