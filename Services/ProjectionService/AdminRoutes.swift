@@ -102,15 +102,23 @@ struct AdminRoutes: Sendable {
             guard let projection = runtime.deadLetters.projections.first(where: { $0.name == name }) else {
                 throw ServiceError.notFound("projection", id: name)
             }
-            let rebuilder = ProjectionRebuilder(projection: projection, store: runtime.eventStore, logger: runtime.context.logger)
+            var rebuilder = ProjectionRebuilder(projection: projection, store: runtime.eventStore, logger: runtime.context.logger)
+            rebuilder.owner = "\(runtime.context.configuration.instanceID) run \(UUID().uuidString.prefix(8).lowercased())"
             let logger = runtime.context.logger
-            // Runs in the background; progress is in GET /projections (read_models.rebuilds).
+            // The claim is taken before answering: a second rebuild of the projection (a retried
+            // command, a second operator, another instance) is refused with who holds it.
+            do {
+                try await rebuilder.claimProjection()
+            } catch let held as RebuildInProgress {
+                throw ServiceError(
+                    .conflict, code: "rebuild_in_progress", message: held.description,
+                    details: ["owner": held.owner, "startedAt": held.startedAt.formatted(.iso8601)])
+            }
+            // Runs in the background; progress is in GET /projections (read_models.rebuilds); a
+            // failure is recorded there by the rebuilder.
             Task {
-                do { _ = try await rebuilder.rebuild() } catch {
+                do { _ = try await rebuilder.runClaimed() } catch {
                     logger.error("rebuild failed", metadata: ["projection": "\(name)", "error": "\(String(reflecting: error))"])
-                    _ = try? await runtime.context.postgres.liveQuery(
-                        "UPDATE read_models.rebuilds SET status = 'failed', error = \("\(error)") WHERE projection = \(name)", logger: logger
-                    )
                 }
             }
             return try JSONResponse.make(["projection": name, "status": "started"], status: .accepted)

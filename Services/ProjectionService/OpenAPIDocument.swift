@@ -747,7 +747,7 @@ enum OpenAPIDocument {
           "admin"
         ],
         "summary": "Rebuild a projection",
-        "description": "Starts a rebuild in the background: from the event store into shadow tables, then a swap. Progress is in `GET /projections` (`rebuild`). No request body.",
+        "description": "Starts a rebuild in the background: from the event store into shadow tables, then a swap. Progress is in `GET /projections` (`rebuild`). No request body. One rebuild per projection at a time, across instances: while another holds the projection (its heartbeat younger than 60 s) the answer is 409.",
         "operationId": "rebuildProjection",
         "security": [
           {
@@ -806,6 +806,24 @@ enum OpenAPIDocument {
                   "message": "no projection x",
                   "details": {
                     "projection": "x"
+                  }
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "Another rebuild of this projection is in progress (`details.owner`, `details.startedAt`); nothing was started.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                },
+                "example": {
+                  "error": "rebuild_in_progress",
+                  "message": "a rebuild of stock-levels is in progress: projection-1 run 1a2b3c4d, started 2026-12-07T02:50:00Z, last heartbeat 2026-12-07T02:50:15Z",
+                  "details": {
+                    "owner": "projection-1 run 1a2b3c4d",
+                    "startedAt": "2026-12-07T02:50:00Z"
                   }
                 }
               }

@@ -68,6 +68,14 @@ public struct KafkaConsumedMessage: Sendable {
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 }
 
+extension KafkaConsumedMessage {
+    /// A record as a consumer would hand it over, for code in this package that drives a
+    /// consumer's handler without a broker (the projection runtime's specification path).
+    package init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader]) {
+        self.init(topic: topic, partition: partition, offset: offset, key: key, value: value, headers: headers, timestampMilliseconds: nil)
+    }
+}
+
 public struct KafkaTopicPartition: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var topic: String
     public var partition: Int32

@@ -16,8 +16,11 @@ struct PartitionBatchWriter: Sendable {
     let projections: [any Projection]
     let retry: RetryPolicy
     let logger: Logger
-    private let versionGaps = Counter(label: "projection_version_gaps_total")
-    private let gapsFilled = Counter(label: "projection_gap_events_read_total")
+    /// Runs once the batch has read its checkpoint and stream positions, before it writes:
+    /// tests hold two members there to overlap their first batches of a partition.
+    var afterReadingPositions: @Sendable () async throws -> Void = {}
+    let versionGaps = Counter(label: "projection_version_gaps_total")
+    let gapsFilled = Counter(label: "projection_gap_events_read_total")
 
     /// The processor's own row in `stream_positions`: the last version of each stream it
     /// received in order, whatever projections did with it.
@@ -63,7 +66,14 @@ struct PartitionBatchWriter: Sendable {
         guard let start = fresh.first?.record else { return .nothingNew }
         if let checkpoint, start.offset != checkpoint { return .fenced(checkpoint: checkpoint) }
 
-        var state = try await BatchState.load(for: fresh.map(\.record), projections: projections, arrivalKey: arrivalKey, on: connection, logger: logger)
+        // Only stream ids PostgreSQL can key on (no NUL, the store's length): a record with
+        // another is parked below; sent to the database, it would fail the whole batch forever.
+        let streams = fresh.compactMap { delivery -> String? in
+            guard case .event(let event) = delivery.item, StorableText.streamIDProblem(event.streamID) == nil else { return nil }
+            return event.streamID
+        }
+        var state = try await BatchState.load(streams: streams, projections: projections, arrivalKey: arrivalKey, on: connection, logger: logger)
+        try await afterReadingPositions()
         var applied = 0
         var skipped = 0
         var parked: [ParkedEvent] = []
@@ -75,6 +85,12 @@ struct PartitionBatchWriter: Sendable {
             let event: RecordedEvent
             switch delivery.item {
             case .event(let decoded):
+                if let problem = StorableText.streamIDProblem(decoded.streamID) {
+                    let reason = "stream-id: \(StorableText.escaped(decoded.streamID, limit: 100)) \(problem)"
+                    try await park(record, event: nil, projection: "*", error: reason, attempts: 1, blockedBy: nil, on: connection)
+                    parked.append(ParkedEvent(record: record, reason: reason))
+                    continue
+                }
                 event = decoded
             case .unreadable(let reason):
                 // No envelope: nothing can apply it. Park it for every projection to see.
@@ -85,26 +101,39 @@ struct PartitionBatchWriter: Sendable {
             // An event ahead of a gap in its stream (an earlier one has not arrived: the relay
             // lost a send and will resend both in order, or the log lost it) is never applied
             // out of order: the missing events are read from the event store and applied first.
-            // Their copies, when the relay's resend brings them, are redeliveries.
-            var inOrder = [event]
-            let arrived = state.arrived(event.streamID)
-            if event.streamVersion > arrived + 1 {
-                let missing = try await PostgresEventStore.events(of: event.streamID, after: arrived, before: event.streamVersion, on: connection, logger: logger)
-                guard missing.map(\.streamVersion) == Array((arrived + 1)..<event.streamVersion) else {
-                    versionGaps.increment()
-                    logger.error(
-                        "event ahead of a gap its stream's events in the store cannot fill; held back",
-                        metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "expected": "\(arrived + 1)"])
-                    continue
-                }
-                gapsFilled.increment(by: missing.count)
-                logger.warning(
-                    "event ahead of a gap in its stream: missing events read from the event store",
-                    metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "filled": "\(missing.count)"])
-                inOrder = missing + [event]
+            // Their copies, when the relay's resend brings them, are redeliveries. When the
+            // store cannot fill the gap (a lost send of events the store does not hold yet, or a
+            // version no stream has), the event is parked for the processor (it blocks no
+            // projection) and resolved by itself if a copy arrives in order.
+            //
+            // The gap is per projection: each has what its own position says, or what the
+            // processor received in order (its arrival row) where that is further. After a
+            // rebuild one projection is ahead of its siblings, and that says nothing about theirs.
+            // The missing events are read from the arrival row on, which also brings it up.
+            let takers = projections.filter { $0.eventTypes.contains(event.type) || $0.streamTypes.contains(event.streamType) }
+            let furthestBehind = takers.map { state.received(event.streamID, by: $0.name) }.min() ?? event.streamVersion
+            let inOrder: [RecordedEvent]
+            switch event.streamVersion - 1 > furthestBehind
+                ? try await closingGap(before: event, arrived: state.arrival(event.streamID), on: connection) : .inOrder([event])
+            {
+            case .inOrder(let events):
+                inOrder = events
+            case .unfillable(let reason):
+                let key = StreamKey(projection: arrivalKey, stream: event.streamID)
+                let id = try await park(
+                    record, event: event, projection: arrivalKey, error: reason, attempts: 0, blockedBy: nil,
+                    fingerprint: "Gap: ahead of a gap the event store cannot fill", on: connection)
+                if state.parkedStreams[key] == nil { state.parkedStreams[key] = id }
+                parked.append(ParkedEvent(record: record, reason: reason))
+                continue
             }
             for event in inOrder {
-                if event.streamVersion == state.arrived(event.streamID) + 1 { state.markArrived(event.streamID, event.streamVersion) }
+                if event.streamVersion - 1 == state.arrival(event.streamID) {
+                    state.markArrived(event.streamID, event.streamVersion)
+                    if state.parkedStreams[StreamKey(projection: arrivalKey, stream: event.streamID)] != nil {
+                        try await resolveGapLetter(of: event, on: connection)
+                    }
+                }
                 for projection in projections where projection.streamTypes.contains(event.streamType) && !projection.knownEventTypes.contains(event.type) {
                     // A type of its own streams this projection does not know (newer code wrote
                     // it): parked, and its stream held behind it, rather than silently missed.
@@ -132,7 +161,7 @@ struct PartitionBatchWriter: Sendable {
                     if careful {
                         if let failure = try await applyWithRetries(event, projection: projection, on: connection) {
                             let id = try await park(
-                                record, event: event, projection: projection.name, error: failure.message, attempts: retry.attempts,
+                                record, event: event, projection: projection.name, error: failure.message, attempts: failure.attempts,
                                 blockedBy: nil, fingerprint: failure.fingerprint, on: connection)
                             state.parkedStreams[key] = id
                             parked.append(ParkedEvent(record: record, reason: failure.message))
@@ -171,13 +200,16 @@ struct PartitionBatchWriter: Sendable {
     struct Failure {
         var message: String
         var fingerprint: String
+        var attempts: Int
     }
 
     /// Tries the event `retry.attempts` times with exponential backoff, each under a savepoint.
     private func applyWithRetries(_ event: RecordedEvent, projection: any Projection, on connection: PostgresConnection) async throws -> Failure? {
         var delay = retry.initialDelay
         var lastError: (any Error)?
+        var attempts = 0
         for attempt in 1...retry.attempts {
+            attempts = attempt
             _ = try await connection.query("SAVEPOINT projection_event", logger: logger).collect()
             do {
                 try await projection.apply([event], to: ProjectionTarget(connection: connection, logger: logger))
@@ -188,11 +220,15 @@ struct PartitionBatchWriter: Sendable {
                 if DatabaseErrors.isTransient(error) { throw error }
                 _ = try await connection.query("ROLLBACK TO SAVEPOINT projection_event", logger: logger).collect()
                 lastError = error
+                // What the statement was asked to write can never be written (a NUL byte, an
+                // id too long for an index): retrying cannot help, park it now.
+                let permanent = DatabaseErrors.isPermanent(sqlState: DatabaseErrors.sqlState(of: error))
                 logger.warning(
                     "projection failed on event", metadata: [
                         "projection": "\(projection.name)", "stream": "\(event.streamID)", "version": "\(event.streamVersion)",
                         "attempt": "\(attempt)", "error": "\(DatabaseErrors.describe(error))",
                     ])
+                if permanent { break }
                 if attempt < retry.attempts {
                     try await Task.sleep(for: delay)
                     delay *= 2
@@ -201,7 +237,7 @@ struct PartitionBatchWriter: Sendable {
         }
         let message = lastError.map(DatabaseErrors.describe) ?? "unknown error"
         let errorType = lastError.map { String(describing: Swift.type(of: $0)) } ?? "Error"
-        return Failure(message: message, fingerprint: FailureFingerprint.of(errorType: errorType, message: message))
+        return Failure(message: message, fingerprint: FailureFingerprint.of(errorType: errorType, message: message), attempts: attempts)
     }
 
     @discardableResult
@@ -209,16 +245,22 @@ struct PartitionBatchWriter: Sendable {
         _ record: KafkaConsumedMessage, event: RecordedEvent?, projection: String, error: String, attempts: Int, blockedBy: Int64?,
         fingerprint: String? = nil, on connection: PostgresConnection
     ) async throws -> Int64 {
+        // Every value is made storable (`StorableText`, `StoredEnvelope`): the park must succeed
+        // whatever bytes made the record fail.
         let envelope = event.map(StoredEnvelope.init) ?? StoredEnvelope(record: record)
         let json = String(decoding: try JSONEncoder().encode(envelope), as: UTF8.self)
-        let shape = fingerprint ?? (blockedBy != nil ? "parked behind an earlier failure" : FailureFingerprint.of(errorType: "Envelope", message: error))
+        let error = StorableText.escaped(error, limit: 8_000)
+        let shape = StorableText.escaped(
+            fingerprint ?? (blockedBy != nil ? "parked behind an earlier failure" : FailureFingerprint.of(errorType: "Envelope", message: error)), limit: 1_000)
+        let stream = StorableText.escaped(event?.streamID ?? record.keyString ?? "?", limit: 500)
+        let type = StorableText.escaped(event?.type ?? "?", limit: 500)
         let rows = try await connection.query(
             """
             INSERT INTO read_models.dead_letters (processor, projection, topic, partition, kafka_offset, stream_id, stream_version, event_id,
                                                   event_type, event, error, fingerprint, attempts, blocked_by)
             VALUES (\(processor), \(projection), \(record.topic), \(Int32(record.partition)), \(record.offset),
-                    \(event?.streamID ?? record.keyString ?? "?"), \(event?.streamVersion ?? 0), \(event?.eventID ?? Self.recordID(record)),
-                    \(event?.type ?? "?"), \(json)::jsonb, \(error), \(shape), \(Int32(attempts)), \(blockedBy))
+                    \(stream), \(event?.streamVersion ?? 0), \(event?.eventID ?? Self.recordID(record)),
+                    \(type), \(json)::jsonb, \(error), \(shape), \(Int32(attempts)), \(blockedBy))
             ON CONFLICT (projection, event_id) DO UPDATE SET last_failed_at = now(), attempts = read_models.dead_letters.attempts + EXCLUDED.attempts
             RETURNING id
             """, logger: logger
@@ -278,10 +320,16 @@ struct BatchState {
     var parkedStreams: [StreamKey: Int64] = [:]
     var arrivalKey = ""
 
-    /// The last version of `stream` received in order: its arrival row, or a projection's
-    /// position where one is further (a database from before arrival rows, a rebuild's swap).
-    func arrived(_ stream: String) -> Int64 {
-        positions.filter { $0.key.stream == stream }.values.max() ?? 0
+    /// The processor's arrival row: the last version of `stream` it received in order (0: none).
+    func arrival(_ stream: String) -> Int64 {
+        positions[StreamKey(projection: arrivalKey, stream: stream)] ?? 0
+    }
+
+    /// The last version of `stream` that `projection` has: its own position, or the arrival row
+    /// where that is further (events of types it does not take passed by in order). Another
+    /// projection's position does not count: a rebuild moves one projection alone.
+    func received(_ stream: String, by projection: String) -> Int64 {
+        max(arrival(stream), positions[StreamKey(projection: projection, stream: stream)] ?? 0)
     }
 
     mutating func markArrived(_ stream: String, _ version: Int64) {
@@ -291,12 +339,10 @@ struct BatchState {
     }
 
     static func load(
-        for records: [KafkaConsumedMessage], projections: [any Projection], arrivalKey: String, on connection: PostgresConnection,
-        logger: Logger
+        streams: [String], projections: [any Projection], arrivalKey: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> BatchState {
         var state = try await load(
-            streams: Array(Set(records.compactMap { $0.keyString })), projections: projections.map(\.name) + [arrivalKey], on: connection,
-            logger: logger)
+            streams: Array(Set(streams)), projections: projections.map(\.name) + [arrivalKey], on: connection, logger: logger)
         state.arrivalKey = arrivalKey
         return state
     }
@@ -304,6 +350,22 @@ struct BatchState {
     /// Positions and parked dead letters of `streams` for the named projections.
     static func load(streams: [String], projections names: [String], on connection: PostgresConnection, logger: Logger) async throws -> BatchState {
         var state = BatchState()
+        // A replay of a stream's parked letters holds the stream's position row for its
+        // projection, inserting it when there is none yet (nothing applied). A row another
+        // transaction inserted is invisible to `FOR UPDATE` here, so the rows of parked streams
+        // are inserted too: that waits for a replay's uncommitted row, `FOR UPDATE` for its lock.
+        // The letters are then read again, as the replay left them.
+        var parked = try await parkedLetters(of: streams, projections: names, on: connection, logger: logger)
+        if !parked.isEmpty {
+            let keys = parked.keys.sorted { ($0.projection, $0.stream) < ($1.projection, $1.stream) }
+            _ = try await connection.query(
+                """
+                INSERT INTO read_models.stream_positions (projection, stream_id, version)
+                SELECT p, s, 0 FROM unnest(\(keys.map(\.projection))::text[], \(keys.map(\.stream))::text[]) AS k(p, s)
+                ON CONFLICT DO NOTHING
+                """, logger: logger
+            ).collect()
+        }
         // Locks the streams' position rows: a concurrent replay of the same stream waits.
         for row in try await connection.query(
             """
@@ -314,6 +376,16 @@ struct BatchState {
             let (projection, stream, version) = try row.decode((String, String, Int64).self)
             state.positions[StreamKey(projection: projection, stream: stream)] = version
         }
+        if !parked.isEmpty { parked = try await parkedLetters(of: streams, projections: names, on: connection, logger: logger) }
+        state.parkedStreams = parked
+        return state
+    }
+
+    /// The first parked letter of each of `streams` per projection.
+    private static func parkedLetters(
+        of streams: [String], projections names: [String], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [StreamKey: Int64] {
+        var parked: [StreamKey: Int64] = [:]
         for row in try await connection.query(
             """
             SELECT projection, stream_id, min(id) FROM read_models.dead_letters
@@ -322,9 +394,9 @@ struct BatchState {
             """, logger: logger
         ).collect() {
             let (projection, stream, id) = try row.decode((String, String, Int64).self)
-            state.parkedStreams[StreamKey(projection: projection, stream: stream)] = id
+            parked[StreamKey(projection: projection, stream: stream)] = id
         }
-        return state
+        return parked
     }
 
     func savePositions(on connection: PostgresConnection, logger: Logger) async throws {
@@ -340,56 +412,5 @@ struct BatchState {
             ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
             """, logger: logger
         ).collect()
-    }
-}
-
-/// The event as kept in a dead letter (enough to replay it without Kafka).
-struct StoredEnvelope: Codable {
-    var eventId: String
-    var streamId: String
-    var streamType: String
-    var streamVersion: Int64
-    var globalPosition: Int64
-    var type: String
-    var schemaVersion: Int
-    var recordedAt: Date
-    var correlationId: String
-    var causationId: String?
-    var payload: String
-
-    init(_ event: RecordedEvent) {
-        eventId = event.eventID.uuidString.lowercased()
-        streamId = event.streamID
-        streamType = event.streamType
-        streamVersion = event.streamVersion
-        globalPosition = event.globalPosition
-        type = event.type
-        schemaVersion = event.schemaVersion
-        recordedAt = event.recordedAt
-        correlationId = event.correlationID
-        causationId = event.causationID
-        payload = String(decoding: event.payload, as: UTF8.self)
-    }
-
-    init(record: KafkaConsumedMessage) {
-        eventId = ""
-        streamId = record.keyString ?? "?"
-        streamType = ""
-        streamVersion = 0
-        globalPosition = 0
-        type = "?"
-        schemaVersion = 0
-        recordedAt = Date()
-        correlationId = ""
-        causationId = nil
-        payload = String(decoding: record.value, as: UTF8.self)
-    }
-
-    var event: RecordedEvent? {
-        guard let id = UUID(uuidString: eventId) else { return nil }
-        return RecordedEvent(
-            eventID: id, streamID: streamId, streamType: streamType, streamVersion: streamVersion, globalPosition: globalPosition,
-            type: type, schemaVersion: schemaVersion, recordedAt: recordedAt, correlationID: correlationId, causationID: causationId,
-            metadata: [:], payload: Array(payload.utf8))
     }
 }

@@ -25,6 +25,12 @@ public struct ProjectionRebuilder: Sendable {
     /// Runs after the shadow caught up with the log and before the swap: the window in which
     /// the live side moves ahead of the shadow. Tests use it to widen that window on purpose.
     public var beforeSwap: @Sendable () async throws -> Void = {}
+    /// Who runs this rebuild (instance and run), recorded in its claim on the projection.
+    /// (The host name is left out: resolving it can block; the service sets its instance id.)
+    public var owner = "\(ProcessInfo.processInfo.processName) pid \(ProcessInfo.processInfo.processIdentifier) run \(UUID().uuidString.prefix(8).lowercased())"
+    /// A claim whose owner has not beaten for this long is taken as crashed: another rebuild
+    /// may take it over (the old one then cannot swap).
+    public var claimExpiry: Duration = .seconds(60)
 
     /// The shadow tables' suffix: `__rebuild`, or `__verify` for `differences()`.
     var suffix = "__rebuild"
@@ -46,10 +52,33 @@ public struct ProjectionRebuilder: Sendable {
         public var position: Int64
     }
 
+    /// Claims the projection (`RebuildInProgress` when another rebuild holds it), then rebuilds.
     public func rebuild() async throws -> Report {
+        try await claim()
+        return try await runClaimed()
+    }
+
+    /// Claims the projection for this rebuild now; `runClaimed()` then does the work (the
+    /// admin route answers the claim at once and rebuilds in the background).
+    public func claimProjection() async throws { try await claim() }
+
+    /// The rebuild under a claim already taken with `claimProjection()`; a failure is recorded
+    /// on the claim (status `failed`) and thrown.
+    public func runClaimed() async throws -> Report {
+        let beating = heartbeat()
+        defer { beating.cancel() }
+        do {
+            return try await work()
+        } catch {
+            await recordFailure(error)
+            throw error
+        }
+    }
+
+    private func work() async throws -> Report {
         let deferredIndexes = try await prepare()
         let head = try await visibleHead()
-        let applied = try await load(through: head)
+        let applied = try await load(through: head, skipping: try await skippedEvents())
         try await computePositions(through: head)
         for statement in deferredIndexes {
             _ = try await client.liveQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
@@ -61,7 +90,10 @@ public struct ProjectionRebuilder: Sendable {
         let caughtUp = try await swap(after: head)
         try await dropRetired()
         _ = try await client.liveQuery(
-            "UPDATE read_models.rebuilds SET status = 'swapped', finished_at = now(), events_applied = \(applied) WHERE projection = \(projection.name)",
+            """
+            UPDATE read_models.rebuilds SET status = 'swapped', finished_at = now(), events_applied = \(applied)
+            WHERE projection = \(projection.name) AND owner = \(owner)
+            """,
             logger: logger
         )
         logger.info("projection rebuilt and swapped", metadata: ["projection": "\(projection.name)", "events": "\(applied)"])
@@ -86,7 +118,7 @@ public struct ProjectionRebuilder: Sendable {
         fresh.suffix = "__verify"
         fresh.recordsProgress = false
         _ = try await fresh.prepare()
-        _ = try await fresh.load(through: try await visibleHead())
+        _ = try await fresh.load(through: try await visibleHead(), skipping: try await skippedEvents())
         var differences: [TableDifference] = []
         for table in projection.tables {
             let live = "read_models.\(table)"
@@ -114,15 +146,6 @@ public struct ProjectionRebuilder: Sendable {
     /// indexes; returns the statements that create the other indexes, run after the load.
     private func prepare() async throws -> [String] {
         try await client.liveTransaction(logger: logger) { connection in
-            if recordsProgress {
-                _ = try await connection.query(
-                    """
-                    INSERT INTO read_models.rebuilds (projection, status) VALUES (\(projection.name), 'running')
-                    ON CONFLICT (projection) DO UPDATE SET status = 'running', position = 0, events_applied = 0, started_at = now(),
-                        finished_at = NULL, error = NULL
-                    """, logger: logger
-                ).collect()
-            }
             var deferred: [String] = []
             for table in projection.tables {
                 let shadow = "\(table)\(suffix)"
@@ -160,7 +183,7 @@ public struct ProjectionRebuilder: Sendable {
     /// Streams the projection's events up to `head` and applies them chunk by chunk; a chunk
     /// is written while the next one is read and decoded. One read in position order brings
     /// each stream's events in version order, each once. Returns the events applied.
-    private func load(through head: Int64) async throws -> Int64 {
+    private func load(through head: Int64, skipping skipped: [UUID]) async throws -> Int64 {
         let types = Array(projection.eventTypes)
         return try await client.withLiveConnection { connection in
             var applied: Int64 = 0
@@ -171,7 +194,7 @@ public struct ProjectionRebuilder: Sendable {
                 SELECT e.global_position, e.event_id, e.stream_id, e.stream_type, e.stream_version, e.event_type, e.schema_version,
                        e.payload::text, e.correlation_id, e.causation_id, e.recorded_at
                 FROM event_store.events e
-                WHERE e.global_position <= \(head) AND e.event_type = ANY(\(types))
+                WHERE e.global_position <= \(head) AND e.event_type = ANY(\(types)) AND NOT e.event_id = ANY(\(skipped))
                 ORDER BY e.global_position
                 """, logger: logger)
             var batch: [RecordedEvent] = []
@@ -222,7 +245,10 @@ public struct ProjectionRebuilder: Sendable {
                     events, to: ProjectionTarget(connection: connection, logger: logger, tableSuffix: suffix, isBulkLoad: true))
                 if recordsProgress {
                     _ = try await connection.query(
-                        "UPDATE read_models.rebuilds SET position = \(position), events_applied = \(applied) WHERE projection = \(projection.name)",
+                        """
+                        UPDATE read_models.rebuilds SET position = \(position), events_applied = \(applied), heartbeat_at = now()
+                        WHERE projection = \(projection.name) AND owner = \(owner)
+                        """,
                         logger: logger
                     ).collect()
                 }
@@ -244,13 +270,17 @@ public struct ProjectionRebuilder: Sendable {
     private func swap(after position: Int64) async throws -> Int {
         try await client.liveTransaction(logger: logger) { connection in
             let target = ProjectionTarget(connection: connection, logger: logger, tableSuffix: suffix, isBulkLoad: false)
+            // Only the claim's owner swaps (a rebuild whose claim expired and was taken over
+            // stops here); the row stays locked until the swap commits.
+            try await holdsClaim(on: connection)
+            let skipped = Set(try await skippedEvents(on: connection))
             // Live batches take checkpoint row locks first: this makes them wait at their start.
             _ = try await connection.query("LOCK TABLE read_models.checkpoints IN EXCLUSIVE MODE", logger: logger).collect()
             var tail = position
             while true {
                 let events = try await readAll(after: tail, on: connection)
                 guard let last = events.last else { break }
-                try await applyNew(events, to: target, on: connection)
+                try await applyNew(events, skipping: skipped, to: target, on: connection)
                 tail = last.globalPosition
             }
             let behind = try await connection.query(
@@ -262,7 +292,7 @@ public struct ProjectionRebuilder: Sendable {
             ).collect().map { try $0.decode((String, Int64, Int64).self) }
             for (stream, shadow, live) in behind {
                 let events = try await store.readStream(stream, from: shadow + 1, through: live)
-                try await applyNew(events, to: target, on: connection)
+                try await applyNew(events, skipping: skipped, to: target, on: connection)
             }
             for table in projection.tables {
                 _ = try await connection.query(
@@ -278,13 +308,16 @@ public struct ProjectionRebuilder: Sendable {
                 """, logger: logger
             ).collect()
             _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(positionsTable)"), logger: logger).collect()
+            try await resolveLetters(on: connection)
             return behind.count
         }
     }
 
     /// Applies the events the shadow has not applied yet, moving their streams' positions.
-    private func applyNew(_ events: [RecordedEvent], to target: ProjectionTarget, on connection: PostgresConnection) async throws {
-        let mine = events.filter { projection.eventTypes.contains($0.type) }
+    private func applyNew(
+        _ events: [RecordedEvent], skipping skipped: Set<UUID>, to target: ProjectionTarget, on connection: PostgresConnection
+    ) async throws {
+        let mine = events.filter { projection.eventTypes.contains($0.type) && !skipped.contains($0.eventID) }
         guard !mine.isEmpty else { return }
         var positions: [String: Int64] = [:]
         for row in try await connection.query(

@@ -44,6 +44,13 @@ public enum ProjectionSchema {
                     started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, error text)
                 """,
             ]),
+        Migration(
+            version: 2, name: "rebuild claims",
+            statements: [
+                // A rebuild claims its projection's row (owner, heartbeat): one rebuild per
+                // projection at a time, across instances; an owner that stops beating expires.
+                "ALTER TABLE read_models.rebuilds ADD COLUMN owner text, ADD COLUMN heartbeat_at timestamptz"
+            ]),
     ]
 
     /// The runtime's tables alone (read models: `migrate(readModels:roles:on:logger:)`).

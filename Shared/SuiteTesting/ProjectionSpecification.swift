@@ -12,7 +12,9 @@ public import Testing
 /// way must leave the same rows: all in one batch, one event per batch, batches cut at seeded
 /// random boundaries, every batch delivered twice, and the whole history again after a partial
 /// delivery. So a projection whose fold depends on where batches end, or that applies a
-/// redelivered event twice (through the runtime's stream positions), fails here.
+/// redelivered event twice, fails here. Each batch goes through the runtime's own batch path
+/// (`Projection.applyNew`: `PartitionBatchWriter` with its stream positions and checkpoint), so
+/// the runtime's redelivery check is what these deliveries rely on.
 public struct ProjectionSpecification: Sendable {
     /// Runs once on the fresh database before any delivery: what the projection reads besides
     /// its events (the personal data keys, for one).
@@ -84,6 +86,9 @@ public struct ProjectionSpecification: Sendable {
         for table in projection.tables {
             _ = try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE read_models.\(table)"), logger: logger).collect()
         }
-        _ = try await client.query("DELETE FROM read_models.stream_positions WHERE projection = \(projection.name)", logger: logger).collect()
+        // The runtime's bookkeeping too (the database is this specification's alone): positions,
+        // the processor's arrival rows and its checkpoint.
+        _ = try await client.query("DELETE FROM read_models.stream_positions", logger: logger).collect()
+        _ = try await client.query("DELETE FROM read_models.checkpoints", logger: logger).collect()
     }
 }

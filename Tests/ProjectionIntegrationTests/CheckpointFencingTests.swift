@@ -83,4 +83,30 @@ struct CheckpointFencingTests {
             #expect(try await scalar(client, "SELECT on_hand::int8 FROM read_models.stock_levels WHERE sku = 'F'") == 20, "applied once each")
         }
     }
+
+    @Test("two members write a partition's first batch at once (no checkpoint row yet, both past their reads): one commits, the other is fenced, nothing applied twice")
+    func concurrentFirstBatches() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await migrateReadModelsVerbose(client)
+            // Each waits, after reading the checkpoint (none) and the positions (none), until the
+            // other has read them too: neither sees the other's writes.
+            let ready = TestCounter()
+            func racing(_ instance: String) -> PartitionBatchWriter {
+                var racing = writer(instance)
+                racing.afterReadingPositions = {
+                    ready.increment()
+                    try await waitUntil("both members read the partition's state", timeout: .seconds(30)) { ready.value >= 2 }
+                }
+                return racing
+            }
+            let first = racing("a")
+            let second = racing("b")
+            async let a = write(first, records(0...9), client)
+            async let b = write(second, records(0...9), client)
+            let outcomes = try await [a, b].sorted()
+            #expect(outcomes == ["committed 10 applied 10", "fenced at 0"], "\(outcomes)")
+            #expect(try await scalar(client, "SELECT on_hand::int8 FROM read_models.stock_levels WHERE sku = 'F'") == 10, "applied once")
+            #expect(try await checkpoint(client)?.offset == 10)
+        }
+    }
 }

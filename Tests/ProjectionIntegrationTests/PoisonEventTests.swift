@@ -127,4 +127,73 @@ struct PoisonEventTests {
             await producer.close()
         }
     }
+
+    /// A stream with nothing applied yet (the replay inserts its position row) and one with an
+    /// event applied before (the replay locks the existing row).
+    @Test(
+        "a live batch of a stream's later event while a replay of its parked events holds the stream: it waits, then applies after them; nothing left parked",
+        arguments: [0, 1])
+    func liveBatchDuringReplay(appliedBefore: Int) async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 2)
+        try await TestDatabase.withFresh { client, _ in
+            try await migrateReadModelsVerbose(client)
+            try await RecordingProjection.createTable(client)
+            let faults = FaultSwitch()
+            let projections: [any Projection] = [FaultInjectingProjection(RecordingProjection(), faults: faults)]
+            let producer = try kafka.producer()
+            let events = TestEvents.restocks(sku: "V", count: appliedBefore + 3)
+            let running = Task { try await processor(projections, client: client, kafka: kafka, instance: "p1").run() }
+            if appliedBefore > 0 {
+                try await publish(Array(events.prefix(appliedBefore)), to: kafka, producer: producer)
+                try await waitUntil("the first applied", timeout: .seconds(60)) {
+                    try await RecordingProjection.applied(client, stream: "stock-V").count == appliedBefore
+                }
+            }
+            faults.set(stream: "stock-V", failing: true)
+            try await publish(Array(events[appliedBefore..<(appliedBefore + 2)]), to: kafka, producer: producer)
+            try await waitUntil("two parked", timeout: .seconds(60)) {
+                try await scalar(client, "SELECT count(*)::int8 FROM read_models.dead_letters WHERE stream_id = 'stock-V'") == 2
+            }
+            faults.set(stream: "stock-V", failing: false)
+            var store = DeadLetterStore(client: client, logger: testLogger("dl"), projections: projections)
+            let once = TestCounter()
+            let last = events[appliedBefore + 2]
+            // Inside the replay's first chunk, after it read the parked letters: the stream's next
+            // event arrives live. Its batch must wait at the stream's position row (where the
+            // replay holds the stream), before it reads anything it decides on. Go on once it
+            // does, or once it parked the event (the bug: behind letters about to be replayed).
+            store.afterReadingParked = {
+                once.increment()
+                guard once.value == 1 else { return }
+                try await publish([last], to: kafka, producer: producer)
+                try await waitUntil("the live batch waits for the replay at the stream's position, or parked the event", timeout: .seconds(20)) {
+                    let waiting = try await scalar(
+                        client,
+                        """
+                        SELECT count(*)::int8 FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%read_models.stream_positions%'
+                        """)
+                    let parked = try await scalar(
+                        client, "SELECT count(*)::int8 FROM read_models.dead_letters WHERE stream_id = 'stock-V' AND stream_version = \(last.streamVersion)")
+                    return waiting > 0 || parked > 0
+                }
+            }
+            let report = try await store.replay(projection: "applied-log", stream: "stock-V", operator: "test")
+            #expect(report.appliedVersions == [Int64(appliedBefore) + 1, Int64(appliedBefore) + 2])
+            try await waitUntil("the live batch done", timeout: .seconds(30)) {
+                let parked = try await scalar(
+                    client, "SELECT count(*)::int8 FROM read_models.dead_letters WHERE stream_id = 'stock-V' AND stream_version = \(last.streamVersion)")
+                let applied = try await RecordingProjection.applied(client, stream: "stock-V")
+                return parked > 0 || applied.count == appliedBefore + 3
+            }
+            #expect(
+                try await RecordingProjection.applied(client, stream: "stock-V") == Array(1...Int64(appliedBefore + 3)),
+                "the live event applied after the replayed ones")
+            #expect(try await scalar(client, "SELECT count(*)::int8 FROM read_models.dead_letters WHERE status = 'parked'") == 0, "nothing parked behind replayed letters")
+            running.cancel()
+            _ = try? await running.value
+            await producer.close()
+        }
+    }
 }

@@ -82,4 +82,74 @@ struct VersionGapTests {
             #expect(try await scalar(client, "SELECT count(*)::int8 FROM read_models.order_timeline WHERE order_id = 'o-lost'") == 2)
         }
     }
+
+    @Test("stream-version Int64.max and 2,000,000,000 on a record: no trap, no huge allocation; each parked as ahead of a gap the store cannot fill; the stream's next valid event is applied")
+    func impossibleVersionsAreParked() async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 2)
+        try await TestDatabase.withFresh { client, _ in
+            try await migrateReadModelsVerbose(client)
+            try await PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+                .migrate(roles: CheckoutNames.roles)
+            func restock(_ version: Int64, _ quantity: Int) -> RecordedEvent {
+                TestEvents.record(stream: "stock-G", streamType: "stock", version: version, type: "StockRestocked", payload: #"{"sku":"G","quantity":\#(quantity)}"#)
+            }
+            let producer = try kafka.producer()
+            // One stream, so one partition: v1, the two impossible versions (each twice), then v2.
+            let far = restock(Int64.max, 1_000)
+            let farther = restock(2_000_000_000, 1_000)
+            try await publish([restock(1, 5), far, farther, far, farther, restock(2, 7)], to: kafka, producer: producer)
+            let running = Task { try await processor([StockLevelsProjection()], client: client, kafka: kafka, instance: "p1").run() }
+            try await waitUntil("v1 and v2 applied", timeout: .seconds(60)) {
+                try await scalar(client, "SELECT coalesce(sum(on_hand), 0)::int8 FROM read_models.stock_levels WHERE sku = 'G'") == 12
+            }
+            running.cancel()
+            _ = try? await running.value
+            await producer.close()
+            let letters = try await client.query(
+                "SELECT projection, stream_version, error, status FROM read_models.dead_letters ORDER BY stream_version", logger: testLogger("q")
+            ).collect().map { try $0.decode((String, Int64, String, String).self) }
+            #expect(letters.map(\.1) == [2_000_000_000, Int64.max], "each parked once: \(letters)")
+            #expect(letters.allSatisfy { $0.0 == "@checkout-read-models" && $0.3 == "parked" }, "parked for the processor: \(letters)")
+            #expect(letters.allSatisfy { $0.2.contains("ahead of a gap the event store cannot fill") }, "\(letters.map(\.2))")
+            #expect(try await scalar(client, "SELECT version FROM read_models.stream_positions WHERE projection = 'stock-levels' AND stream_id = 'stock-G'") == 2)
+        }
+    }
+
+    @Test("after a rebuild left one projection ahead (stock-levels at v3, the processor and applied-log at v1), v3 then v2 arrive: applied-log applies v2 then v3, stock-levels neither again (gap detection per projection)")
+    func gapPerProjection() async throws {
+        let kafka = try TestKafka()
+        try kafka.createSuiteTopics(partitions: 2)
+        try await TestDatabase.withFresh { client, _ in
+            try await migrateReadModelsVerbose(client)
+            try await RecordingProjection.createTable(client)
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
+            let restocks = (1...3).map { _ in
+                NewEvent(encoded: EncodedEvent(type: "StockRestocked", schemaVersion: 1, payload: Array(#"{"sku":"P","quantity":1}"#.utf8)), correlationID: "gap")
+            }
+            _ = try await store.append(to: Stock.stream("P"), expected: .exact(0), events: restocks)
+            let events = try await store.readStream("stock-P")
+            // As a rebuild of stock-levels leaves them: its rows and position at v3; the
+            // processor's arrival row and applied-log at v1.
+            for statement in [
+                "INSERT INTO read_models.stream_positions VALUES ('stock-levels', 'stock-P', 3), ('@checkout-read-models', 'stock-P', 1), ('applied-log', 'stock-P', 1)",
+                "INSERT INTO read_models.stock_levels (sku, on_hand) VALUES ('P', 3)",
+                "INSERT INTO public.applied_log (stream_id, version) VALUES ('stock-P', 1)",
+            ] {
+                _ = try await client.query(PostgresQuery(unsafeSQL: statement), logger: testLogger("q")).collect()
+            }
+            let producer = try kafka.producer()
+            try await publish([events[2], events[1]], to: kafka, producer: producer)
+            let running = Task { try await processor([StockLevelsProjection(), RecordingProjection()], client: client, kafka: kafka, instance: "p1").run() }
+            try await waitUntil("both records consumed", timeout: .seconds(60)) {
+                try await scalar(client, "SELECT coalesce(sum(next_offset), 0)::int8 FROM read_models.checkpoints") == 2
+            }
+            running.cancel()
+            _ = try? await running.value
+            await producer.close()
+            #expect(try await RecordingProjection.applied(client, stream: "stock-P") == [1, 2, 3], "v2 applied before v3, none skipped")
+            #expect(try await scalar(client, "SELECT on_hand FROM read_models.stock_levels WHERE sku = 'P'") == 3, "nothing applied twice")
+        }
+    }
 }
