@@ -81,9 +81,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                     var chain = [event]
                     let firstSeenFromBefore = last == nil && event.recordedAt < epoch
                     if event.streamVersion > expected && !firstSeenFromBefore {
-                        let missing = try await PostgresEventStore.events(
-                            of: event.streamID, after: expected - 1, before: event.streamVersion, on: connection, logger: logger)
-                        guard missing.map(\.streamVersion) == Array(expected..<event.streamVersion) else {
+                        guard let missing = try await StreamGap.fill(before: event, after: expected - 1, on: connection, logger: logger) else {
                             outcomes[index] = .heldBack(expectedVersion: expected)
                             continue
                         }
