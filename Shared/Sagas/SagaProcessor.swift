@@ -51,7 +51,7 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
 }
 
 /// A partition's events handed to the saga store as one batch; a record that is not a readable
-/// event goes to the dead-letter topic.
+/// event, or an event PostgreSQL refuses to store, goes to the dead-letter topic.
 public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     let store: SagaStore<Definition>
     let producer: KafkaProducer
@@ -62,6 +62,7 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     private let versionGaps = Counter(label: "saga_version_gaps_total")
     private let duplicates = Counter(label: "saga_events_duplicate_total")
     private let commandsWritten = Counter(label: "saga_commands_written_total")
+    private let refusedByDatabase = Counter(label: "saga_events_refused_by_database_total")
 
     public var commits: CommitMode { .kafkaOffsets }
 
@@ -79,7 +80,7 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
             case .unreadable(let reason): unreadable.append((delivery.record, "unreadable event: \(reason)"))
             }
         }
-        let outcomes = try await store.handle(events)
+        let outcomes = try await handleIsolatingDataErrors(Array(zip(events, records))[...])
         for (index, (event, outcome)) in zip(events, outcomes).enumerated() {
             switch outcome {
             case .refused(let reason):
@@ -89,13 +90,13 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
                 commandsWritten.increment(by: commands)
             case .duplicate:
                 duplicates.increment()
-            case .ignored:
+            case .ignored, .none:
                 break
             case .heldBack(let expected):
                 versionGaps.increment()
                 logger.warning(
                     "event ahead of a gap in its stream held back until the missing events arrive",
-                    metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "expected": "\(expected)"])
+                    metadata: ["stream": "\(PrintableText.of(event.streamID))", "version": "\(event.streamVersion)", "expected": "\(expected)"])
             }
         }
         // After the batch's transaction, so that a retried batch does not send them twice.
@@ -104,5 +105,38 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
             await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: reason, processor: groupID, topic: deadLetterTopic), with: producer)
         }
         return .handled
+    }
+
+    /// Hands the events to the store. When PostgreSQL refuses the batch for what it was asked to
+    /// write (SQLSTATE class 22 or 54: an id with a NUL byte, a key longer than an index row),
+    /// retrying the same statement can never succeed: the batch is split in halves, handled in
+    /// order, until the event the database refuses is alone. That one is parked (copied to the
+    /// dead-letter topic with the database's words; nothing of it was written, so its stream's
+    /// later events stay behind it) and the others go on. Nil for a parked event.
+    private func handleIsolatingDataErrors(_ batch: ArraySlice<(RecordedEvent, KafkaConsumedMessage)>) async throws -> [SagaStore<Definition>.Outcome?] {
+        guard !batch.isEmpty else { return [] }
+        do {
+            return try await store.handle(batch.map(\.0))
+        } catch let error where DatabaseErrors.isPermanent(sqlState: DatabaseErrors.sqlState(of: error)) {
+            if batch.count == 1, let (event, record) = batch.first {
+                await parkRefusedByDatabase(event, record, error)
+                return [nil]
+            }
+            let middle = batch.startIndex + batch.count / 2
+            return try await handleIsolatingDataErrors(batch[..<middle]) + handleIsolatingDataErrors(batch[middle...])
+        }
+    }
+
+    /// Copies an event PostgreSQL refused to the dead-letter topic: the record as it came (a
+    /// Kafka record carries any bytes), the reason in printable words. No database row is
+    /// written, so the park cannot fail on the bytes that made the event fail; a crash before
+    /// the offset commit redelivers the event, which is refused and parked again.
+    private func parkRefusedByDatabase(_ event: RecordedEvent, _ record: KafkaConsumedMessage, _ error: any Error) async {
+        refusedByDatabase.increment()
+        let reason =
+            "saga \(groupID) cannot store \(PrintableText.of(event.type)) from \(PrintableText.of(event.streamID))@\(event.streamVersion): "
+            + PrintableText.of(DatabaseErrors.describe(error), limit: 500)
+        logger.error("event refused by the database dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(reason)"])
+        await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: reason, processor: groupID, topic: deadLetterTopic), with: producer)
     }
 }
