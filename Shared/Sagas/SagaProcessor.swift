@@ -41,6 +41,8 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
         // A new group starts at the earliest retained event: a saga never misses its start.
         runtimeConfiguration.kafkaOverrides = ["auto.offset.reset": "earliest"]
         runtimeConfiguration.maxBatch = configuration.maxBatch
+        var store = store
+        store.deadLetters = SagaDeadLetterRoute(topic: configuration.deadLetterTopic, processor: configuration.groupID)
         runtime = ConsumerRuntime(
             configuration: runtimeConfiguration,
             handler: SagaBatchHandler(
@@ -51,7 +53,8 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
 }
 
 /// A partition's events handed to the saga store as one batch; a record that is not a readable
-/// event, or an event PostgreSQL refuses to store, goes to the dead-letter topic.
+/// event, or an event PostgreSQL refuses to store, goes to the dead-letter topic. An event the
+/// saga definition refuses is kept with its instance by the store (see `SagaStore.Outcome`).
 public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     let store: SagaStore<Definition>
     let producer: KafkaProducer
@@ -63,6 +66,8 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     private let duplicates = Counter(label: "saga_events_duplicate_total")
     private let commandsWritten = Counter(label: "saga_commands_written_total")
     private let refusedByDatabase = Counter(label: "saga_events_refused_by_database_total")
+    private let refused = Counter(label: "saga_events_refused_total")
+    private let heldBehindRefused = Counter(label: "saga_events_held_behind_refused_total")
 
     public var commits: CommitMode { .kafkaOffsets }
 
@@ -84,7 +89,13 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
         for (index, (event, outcome)) in zip(events, outcomes).enumerated() {
             switch outcome {
             case .refused(let reason):
-                unreadable.append((records[index], reason))
+                // Kept with its failed instance; the store wrote the dead-letter copy with it.
+                refused.increment()
+                logger.error(
+                    "event refused by the saga: kept with its instance and dead-lettered",
+                    metadata: ["topic": "\(records[index].topic)", "offset": "\(records[index].offset)", "error": "\(reason)"])
+            case .heldBehindRefused:
+                heldBehindRefused.increment()
             case .advanced(_, let commands):
                 handled.increment()
                 commandsWritten.increment(by: commands)
@@ -99,7 +110,8 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
                     metadata: ["stream": "\(PrintableText.of(event.streamID))", "version": "\(event.streamVersion)", "expected": "\(expected)"])
             }
         }
-        // After the batch's transaction, so that a retried batch does not send them twice.
+        // Not events: nothing of them was written, so a crash before the offsets are committed
+        // redelivers them and they are copied again.
         for (record, reason) in unreadable {
             logger.error("event dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(reason)"])
             await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: reason, processor: groupID, topic: deadLetterTopic), with: producer)
@@ -116,7 +128,7 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     private func handleIsolatingDataErrors(_ batch: ArraySlice<(RecordedEvent, KafkaConsumedMessage)>) async throws -> [SagaStore<Definition>.Outcome?] {
         guard !batch.isEmpty else { return [] }
         do {
-            return try await store.handle(batch.map(\.0))
+            return try await store.handle(batch.map(\.0), records: batch.map(\.1))
         } catch let error where DatabaseErrors.isPermanent(sqlState: DatabaseErrors.sqlState(of: error)) {
             if batch.count == 1, let (event, record) = batch.first {
                 await parkRefusedByDatabase(event, record, error)
