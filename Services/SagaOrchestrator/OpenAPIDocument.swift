@@ -266,7 +266,7 @@ enum OpenAPIDocument {
           "admin"
         ],
         "summary": "Retry a failed saga",
-        "description": "A failed saga sends its current step's commands again (same ids) and runs on. Recorded in its history with the operator (`X-Operator`). No request body.",
+        "description": "A failed saga sends its current step's commands again (same ids), hands the events kept with it (events its code refused, and those that arrived behind them) to the running code in order, and runs on; it stays failed if one is refused again. Recorded in its history with the operator (`X-Operator`). No request body.",
         "operationId": "retrySaga",
         "security": [
           {

@@ -1,6 +1,7 @@
 import EventSourcing
 import EventStore
 import Foundation
+import Kafka
 import Logging
 import Metrics
 import PostgresNIO
@@ -11,7 +12,8 @@ import PostgresNIO
 struct SagaChanges<Definition: SagaDefinition> {
     /// An instance as the transaction sees it.
     struct Working {
-        var state: Definition.State
+        /// Nil for an instance whose first event the definition refused: it has not started.
+        var state: Definition.State?
         var status: SagaStatus
         var step: String
         var deadline: Date?
@@ -20,6 +22,23 @@ struct SagaChanges<Definition: SagaDefinition> {
         var isNew: Bool
         /// Changes made in this transaction (the row's version moves by as many).
         var changes: Int64 = 0
+        /// Events held with the instance (`sagas.parked_events`), in the table and parked in this
+        /// transaction: while there are any, every later event of the instance is held too.
+        var parked: Int64 = 0
+    }
+
+    /// An event kept with its instance: refused (`reason`), or held behind a refused one.
+    struct ParkedRow {
+        var correlationID: String
+        var event: RecordedEvent
+        var reason: String?
+    }
+
+    /// A record for the dead-letter topic, published by the command relay.
+    struct DeadLetterRow {
+        var correlationID: String
+        var letter: KafkaOutgoingMessage
+        var causationID: String?
     }
 
     struct HistoryRow {
@@ -47,6 +66,8 @@ struct SagaChanges<Definition: SagaDefinition> {
     var instances: [String: Working]
     private(set) var history: [HistoryRow] = []
     private(set) var outbox: [OutboxRow] = []
+    private(set) var parked: [ParkedRow] = []
+    private(set) var deadLetters: [DeadLetterRow] = []
     /// Instances started and finished (by outcome), counted once the transaction committed.
     private(set) var counts = SagaCounts()
 
@@ -55,34 +76,98 @@ struct SagaChanges<Definition: SagaDefinition> {
         self.instances = instances
     }
 
-    /// One event's effect on its instance: start, react, or mark failed.
+    /// One event's effect on its instance: start, react, or refuse it. A refused event is kept
+    /// with its instance, which is failed with the reason (created failed, not started, when the
+    /// event should have started it), and every later event of the instance is kept behind it,
+    /// so the operator's retry can hand them all to the definition again, in order.
     mutating func react(to event: RecordedEvent, now: Date, logger: Logger) -> SagaStore<Definition>.Outcome {
         guard let correlationID = definition.correlationID(of: event) else { return .ignored }
-        let cause = Cause(kind: "event", detail: "\(event.type) from \(event.streamID)@\(event.streamVersion)", causationID: event.eventID.uuidString)
-        guard let current = instances[correlationID] else {
+        let cause = Cause(event)
+        if let current = instances[correlationID], current.parked > 0 {
+            park(event, of: correlationID, reason: nil, cause: cause)
+            return .heldBehindRefused
+        }
+        switch handOver(event, of: correlationID, now: now, cause: cause, logger: logger) {
+        case .handled(let outcome): return outcome
+        case .refused(let reason):
+            park(event, of: correlationID, reason: reason, cause: cause)
+            return .refused(reason: reason)
+        }
+    }
+
+    enum HandOver {
+        case handled(SagaStore<Definition>.Outcome)
+        case refused(String)
+    }
+
+    /// Gives the event to the definition: `start` when the instance has not started, `react`
+    /// otherwise; a definition that throws leaves the instance failed with the reason.
+    mutating func handOver(_ event: RecordedEvent, of correlationID: String, now: Date, cause: Cause, logger: Logger) -> HandOver {
+        guard let current = instances[correlationID], let state = current.state else {
             let started: SagaReaction<Definition.State>?
             do {
                 started = try definition.start(with: event, now: now)
             } catch {
-                // No state to mark failed: keep the error where operators look for the instance.
-                history.append(
-                    HistoryRow(correlationID: correlationID, kind: "error", detail: "cannot start from \(cause.detail): \(error)", step: "-", status: .failed))
-                logger.error("saga cannot start", metadata: ["correlationId": "\(correlationID)", "error": "\(error)"])
-                return .refused(reason: "saga \(correlationID) cannot start from \(cause.detail) (schema version \(event.schemaVersion)): \(error)")
+                let reason = "saga \(correlationID) cannot start from \(cause.detail) (schema version \(event.schemaVersion)): \(error)"
+                markNotStarted(correlationID, cause: cause, reason: reason, logger: logger)
+                return .refused(reason)
             }
-            guard let started else { return .ignored }
+            guard let started else { return .handled(.ignored) }
             save(started, correlationID, cause: cause)
-            return .advanced(status: started.status, commands: started.commands.count)
+            return .handled(.advanced(status: started.status, commands: started.commands.count))
         }
         do {
-            let reaction = try definition.react(to: event, in: current.state, now: now)
+            let reaction = try definition.react(to: event, in: state, now: now)
             save(reaction, correlationID, cause: cause)
-            return .advanced(status: reaction.status, commands: reaction.commands.count)
+            return .handled(.advanced(status: reaction.status, commands: reaction.commands.count))
         } catch {
-            markFailed(correlationID, cause: cause, error: "\(error)", logger: logger)
-            return .refused(reason: "saga \(correlationID) cannot handle \(cause.detail) (schema version \(event.schemaVersion)): \(error)")
+            let reason = "saga \(correlationID) cannot handle \(cause.detail) (schema version \(event.schemaVersion)): \(error)"
+            markFailed(correlationID, cause: cause, error: reason, logger: logger)
+            return .refused(reason)
         }
     }
+
+    /// Keeps the event with its instance (written to `sagas.parked_events`).
+    private mutating func park(_ event: RecordedEvent, of correlationID: String, reason: String?, cause: Cause) {
+        parked.append(ParkedRow(correlationID: correlationID, event: event, reason: reason))
+        guard var current = instances[correlationID] else { return }
+        current.parked += 1
+        instances[correlationID] = current
+        if reason == nil {
+            history.append(
+                HistoryRow(
+                    correlationID: correlationID, kind: "event", detail: "\(cause.detail) kept behind a refused event until an operator's retry",
+                    step: current.step, status: current.status))
+        }
+    }
+
+    /// A history line for an input that changes nothing by itself (an operator's retry of an
+    /// instance that has not started).
+    mutating func note(_ cause: Cause, of correlationID: String) {
+        guard let current = instances[correlationID] else { return }
+        history.append(HistoryRow(correlationID: correlationID, kind: cause.kind, detail: cause.detail, step: current.step, status: current.status))
+    }
+
+    /// The dead-letter copy of a refused event, written with the transaction that refused it.
+    mutating func deadLetter(_ letter: KafkaOutgoingMessage, of correlationID: String, causationID: String?) {
+        deadLetters.append(DeadLetterRow(correlationID: correlationID, letter: letter, causationID: causationID))
+    }
+
+    /// An instance whose first event the definition refused: created failed with the reason (no
+    /// state), so operators find it and can retry it once the code can read the event.
+    private mutating func markNotStarted(_ correlationID: String, cause: Cause, reason: String, logger: Logger) {
+        let previous = instances[correlationID]
+        instances[correlationID] = Working(
+            state: nil, status: .failed, step: Self.notStarted, deadline: nil, error: reason, isNew: previous?.isNew ?? true,
+            changes: (previous?.changes ?? 0) + 1, parked: previous?.parked ?? 0)
+        history.append(HistoryRow(correlationID: correlationID, kind: cause.kind, detail: cause.detail, step: Self.notStarted, status: .failed))
+        history.append(HistoryRow(correlationID: correlationID, kind: "error", detail: "cannot start from it: \(reason)", step: Self.notStarted, status: .failed))
+        if previous?.status != .failed { counts.finished.append(SagaStatus.failed.rawValue) }
+        logger.error("saga cannot start", metadata: ["correlationId": "\(correlationID)", "error": "\(reason)"])
+    }
+
+    /// The step of an instance whose first event was refused.
+    static var notStarted: String { "not started" }
 
     /// Applies a reaction to the instance (creating it when there is none).
     mutating func save(_ reaction: SagaReaction<Definition.State>, _ correlationID: String, cause: Cause) {
@@ -99,13 +184,13 @@ struct SagaChanges<Definition: SagaDefinition> {
             }
         instances[correlationID] = Working(
             state: reaction.state, status: status, step: reaction.step, deadline: deadline, error: status == .failed ? previous?.error : nil,
-            isNew: previous?.isNew ?? true, changes: (previous?.changes ?? 0) + 1)
+            isNew: previous?.isNew ?? true, changes: (previous?.changes ?? 0) + 1, parked: previous?.parked ?? 0)
         outbox += reaction.commands.map { OutboxRow(correlationID: correlationID, command: $0, causationID: cause.causationID) }
         var entries: [(String, String)] = [(cause.kind, cause.detail)]
         entries += reaction.commands.map { ("command", "\($0.type) to \($0.key) (id \($0.id))") }
         if let note = reaction.note { entries.append(("step", note)) }
         history += entries.map { HistoryRow(correlationID: correlationID, kind: $0.0, detail: $0.1, step: reaction.step, status: status) }
-        if previous == nil { counts.started += 1 }
+        if previous?.state == nil { counts.started += 1 }
         if status != .running && status != previous?.status { counts.finished.append(status.rawValue) }
     }
 
@@ -125,6 +210,11 @@ struct SagaChanges<Definition: SagaDefinition> {
 
     // MARK: - Reading and writing
 
+    /// A dead letter's row id: where the record came from (its `dlq-source` header).
+    static func deadLetterID(_ row: DeadLetterRow) -> String {
+        "dead-letter:" + PrintableText.of(row.letter.headers.first { $0.key == "dlq-source" }?.stringValue ?? row.correlationID)
+    }
+
     /// The instances, locked in correlation id order (a stable order, so that two transactions
     /// that share instances wait for each other instead of deadlocking).
     static func load(
@@ -134,20 +224,26 @@ struct SagaChanges<Definition: SagaDefinition> {
         var instances: [String: Working] = [:]
         for row in try await connection.query(
             """
-            SELECT correlation_id, state::text, status, step, deadline_at, error FROM sagas.instances
+            SELECT correlation_id, state::text, status, step, deadline_at, error, \(unescaped: parkedCount) FROM sagas.instances i
             WHERE saga = \(definition.name) AND correlation_id = ANY(\(correlationIDs.sorted()))
             ORDER BY correlation_id FOR UPDATE
             """, logger: logger
         ).collect() {
-            let (id, state, status, step, deadline, error) = try row.decode((String, String, String, String, Date?, String?).self)
-            instances[id] = try working(stateText: state, status: status, step: step, deadline: deadline, error: error)
+            let (id, state, status, step, deadline, error, parked) = try row.decode((String, String, String, String, Date?, String?, Int64).self)
+            instances[id] = try working(stateText: state, status: status, step: step, deadline: deadline, error: error, parked: parked)
         }
         return instances
     }
 
-    static func working(stateText: String, status: String, step: String, deadline: Date?, error: String?) throws -> Working {
-        let state = try EventJSON.decoder().decode(Definition.State.self, from: Data(stateText.utf8))
-        return Working(state: state, status: SagaStatus(rawValue: status) ?? .failed, step: step, deadline: deadline, error: error, isNew: false)
+    /// The events held with instance `i` (a column of a query over `sagas.instances i`).
+    static var parkedCount: String {
+        "(SELECT count(*) FROM sagas.parked_events p WHERE p.saga = i.saga AND p.correlation_id = i.correlation_id)::int8"
+    }
+
+    static func working(stateText: String, status: String, step: String, deadline: Date?, error: String?, parked: Int64 = 0) throws -> Working {
+        let state = try EventJSON.decoder().decode(Definition.State?.self, from: Data(stateText.utf8))
+        return Working(
+            state: state, status: SagaStatus(rawValue: status) ?? .failed, step: step, deadline: deadline, error: error, isNew: false, parked: parked)
     }
 
     /// Writes the arrival positions and every change in one statement (new instances, changed
@@ -156,9 +252,11 @@ struct SagaChanges<Definition: SagaDefinition> {
     @discardableResult
     func write(arrivals: ArrivalMoves, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
         let changed = instances.filter { $0.value.changes > 0 }.sorted { $0.key < $1.key }
-        guard arrivals.count > 0 || !changed.isEmpty || !outbox.isEmpty || !history.isEmpty else { return 0 }
+        guard arrivals.count > 0 || !changed.isEmpty || !outbox.isEmpty || !history.isEmpty || !parked.isEmpty || !deadLetters.isEmpty else { return 0 }
         let encoder = EventJSON.encoder()
         let rows = try changed.map { (id: $0.key, working: $0.value, state: String(decoding: try encoder.encode($0.value.state), as: UTF8.self)) }
+        let parkedEvents = try parked.map { try StoredEvent.text(of: $0.event) }
+        let letters = try deadLetters.map { try StoredKafkaRecord.text(of: $0.letter) }
         let inserts = rows.filter(\.working.isNew)
         let updates = rows.filter { !$0.working.isNew }
         let epoch = Date(timeIntervalSince1970: 0)
@@ -203,6 +301,20 @@ struct SagaChanges<Definition: SagaDefinition> {
                             \(outbox.map { String(decoding: $0.command.payload, as: UTF8.self) })::text[], \(outbox.map { $0.causationID ?? "" })::text[])
                      WITH ORDINALITY AS c(correlation_id, id, type, topic, key, payload, causation, n)
                 ORDER BY c.n
+            ), parked AS (
+                INSERT INTO sagas.parked_events (saga, correlation_id, event, reason)
+                SELECT \(definition.name), p.correlation_id, p.event, nullif(p.reason, '')
+                FROM unnest(\(parked.map(\.correlationID))::text[], \(parkedEvents)::text[], \(parked.map { $0.reason ?? "" })::text[])
+                     WITH ORDINALITY AS p(correlation_id, event, reason, n)
+                ORDER BY p.n
+            ), letters AS (
+                INSERT INTO sagas.outbox (saga, correlation_id, command_id, command_type, topic, key, payload, causation_id, kind)
+                SELECT \(definition.name), d.correlation_id, d.id, 'DeadLetter', d.topic, d.key, d.record::jsonb, nullif(d.causation, ''), 'dead-letter'
+                FROM unnest(\(deadLetters.map(\.correlationID))::text[], \(deadLetters.map(Self.deadLetterID))::text[],
+                            \(deadLetters.map(\.letter.topic))::text[], \(deadLetters.map { PrintableText.of($0.letter.key.map { String(decoding: $0, as: UTF8.self) } ?? "") })::text[],
+                            \(letters)::text[], \(deadLetters.map { $0.causationID ?? "" })::text[])
+                     WITH ORDINALITY AS d(correlation_id, id, topic, key, record, causation, n)
+                ORDER BY d.n
             ), entries AS (
                 INSERT INTO sagas.history (saga, correlation_id, kind, detail, step, status)
                 SELECT \(definition.name), e.correlation_id, e.kind, e.detail, e.step, e.status
@@ -248,5 +360,12 @@ struct SagaCounts: Sendable {
     func record(saga: String) {
         if started > 0 { Counter(label: "sagas_started_total", dimensions: [("saga", saga)]).increment(by: started) }
         for outcome in finished { Counter(label: "sagas_finished_total", dimensions: [("saga", saga), ("outcome", outcome)]).increment() }
+    }
+}
+
+extension SagaChanges.Cause {
+    /// An event, as the history names it.
+    init(_ event: RecordedEvent) {
+        self.init(kind: "event", detail: "\(event.type) from \(event.streamID)@\(event.streamVersion)", causationID: event.eventID.uuidString)
     }
 }

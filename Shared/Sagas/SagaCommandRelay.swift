@@ -31,7 +31,8 @@ public struct SagaCommandRelay: Service {
     }
 }
 
-/// `sagas.outbox`: each row a command, keyed by its target stream.
+/// `sagas.outbox`: each row a command, keyed by its target stream, or (kind `dead-letter`) the
+/// copy of an event the saga refused, for the dead-letter topic.
 struct SagaCommandOutbox: OutboxSource {
     let hold: CommandHold
 
@@ -47,11 +48,11 @@ struct SagaCommandOutbox: OutboxSource {
         let rows = try await connection.run(
             heldTypes.isEmpty
                 ? """
-                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at
+                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at, kind
                 FROM sagas.outbox WHERE published_at IS NULL ORDER BY position LIMIT \(limit)
                 """
                 : """
-                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at
+                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at, kind
                 FROM sagas.outbox o WHERE published_at IS NULL
                   AND NOT EXISTS (
                       SELECT 1 FROM sagas.outbox h
@@ -59,8 +60,12 @@ struct SagaCommandOutbox: OutboxSource {
                 ORDER BY position LIMIT \(limit)
                 """)
         return try rows.map { row in
-            let (position, correlationID, commandID, type, topic, key, payload, causationID, createdAt) =
-                try row.decode((Int64, String, String, String, String, String, String, String?, Date).self)
+            let (position, correlationID, commandID, type, topic, key, payload, causationID, createdAt, kind) =
+                try row.decode((Int64, String, String, String, String, String, String, String?, Date, String).self)
+            if kind == "dead-letter" {
+                // A refused event's copy: the record as it was consumed, with its dlq-* headers.
+                return OutboxMessage(position: position, key: key, message: try StoredKafkaRecord.message(fromText: payload, topic: topic), writtenAt: createdAt)
+            }
             var headers = [
                 KafkaHeader(key: "ce_id", string: commandID), KafkaHeader(key: "ce_type", string: type),
                 KafkaHeader(key: "ce_source", string: "saga-orchestrator"), KafkaHeader(key: "ce_specversion", string: "1.0"),

@@ -41,6 +41,8 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
         // A new group starts at the earliest retained event: a saga never misses its start.
         runtimeConfiguration.kafkaOverrides = ["auto.offset.reset": "earliest"]
         runtimeConfiguration.maxBatch = configuration.maxBatch
+        var store = store
+        store.deadLetters = SagaDeadLetterRoute(topic: configuration.deadLetterTopic, processor: configuration.groupID)
         runtime = ConsumerRuntime(
             configuration: runtimeConfiguration,
             handler: SagaBatchHandler(
@@ -51,7 +53,8 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
 }
 
 /// A partition's events handed to the saga store as one batch; a record that is not a readable
-/// event goes to the dead-letter topic.
+/// event, or an event PostgreSQL refuses to store, goes to the dead-letter topic. An event the
+/// saga definition refuses is kept with its instance by the store (see `SagaStore.Outcome`).
 public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     let store: SagaStore<Definition>
     let producer: KafkaProducer
@@ -62,6 +65,9 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     private let versionGaps = Counter(label: "saga_version_gaps_total")
     private let duplicates = Counter(label: "saga_events_duplicate_total")
     private let commandsWritten = Counter(label: "saga_commands_written_total")
+    private let refusedByDatabase = Counter(label: "saga_events_refused_by_database_total")
+    private let refused = Counter(label: "saga_events_refused_total")
+    private let heldBehindRefused = Counter(label: "saga_events_held_behind_refused_total")
 
     public var commits: CommitMode { .kafkaOffsets }
 
@@ -79,30 +85,70 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
             case .unreadable(let reason): unreadable.append((delivery.record, "unreadable event: \(reason)"))
             }
         }
-        let outcomes = try await store.handle(events)
+        let outcomes = try await handleIsolatingDataErrors(Array(zip(events, records))[...])
         for (index, (event, outcome)) in zip(events, outcomes).enumerated() {
             switch outcome {
             case .refused(let reason):
-                unreadable.append((records[index], reason))
+                // Kept with its failed instance; the store wrote the dead-letter copy with it.
+                refused.increment()
+                logger.error(
+                    "event refused by the saga: kept with its instance and dead-lettered",
+                    metadata: ["topic": "\(records[index].topic)", "offset": "\(records[index].offset)", "error": "\(reason)"])
+            case .heldBehindRefused:
+                heldBehindRefused.increment()
             case .advanced(_, let commands):
                 handled.increment()
                 commandsWritten.increment(by: commands)
             case .duplicate:
                 duplicates.increment()
-            case .ignored:
+            case .ignored, .none:
                 break
             case .heldBack(let expected):
                 versionGaps.increment()
                 logger.warning(
                     "event ahead of a gap in its stream held back until the missing events arrive",
-                    metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "expected": "\(expected)"])
+                    metadata: ["stream": "\(PrintableText.of(event.streamID))", "version": "\(event.streamVersion)", "expected": "\(expected)"])
             }
         }
-        // After the batch's transaction, so that a retried batch does not send them twice.
+        // Not events: nothing of them was written, so a crash before the offsets are committed
+        // redelivers them and they are copied again.
         for (record, reason) in unreadable {
             logger.error("event dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(reason)"])
             await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: reason, processor: groupID, topic: deadLetterTopic), with: producer)
         }
         return .handled
+    }
+
+    /// Hands the events to the store. When PostgreSQL refuses the batch for what it was asked to
+    /// write (SQLSTATE class 22 or 54: an id with a NUL byte, a key longer than an index row),
+    /// retrying the same statement can never succeed: the batch is split in halves, handled in
+    /// order, until the event the database refuses is alone. That one is parked (copied to the
+    /// dead-letter topic with the database's words; nothing of it was written, so its stream's
+    /// later events stay behind it) and the others go on. Nil for a parked event.
+    private func handleIsolatingDataErrors(_ batch: ArraySlice<(RecordedEvent, KafkaConsumedMessage)>) async throws -> [SagaStore<Definition>.Outcome?] {
+        guard !batch.isEmpty else { return [] }
+        do {
+            return try await store.handle(batch.map(\.0), records: batch.map(\.1))
+        } catch let error where DatabaseErrors.isPermanent(sqlState: DatabaseErrors.sqlState(of: error)) {
+            if batch.count == 1, let (event, record) = batch.first {
+                await parkRefusedByDatabase(event, record, error)
+                return [nil]
+            }
+            let middle = batch.startIndex + batch.count / 2
+            return try await handleIsolatingDataErrors(batch[..<middle]) + handleIsolatingDataErrors(batch[middle...])
+        }
+    }
+
+    /// Copies an event PostgreSQL refused to the dead-letter topic: the record as it came (a
+    /// Kafka record carries any bytes), the reason in printable words. No database row is
+    /// written, so the park cannot fail on the bytes that made the event fail; a crash before
+    /// the offset commit redelivers the event, which is refused and parked again.
+    private func parkRefusedByDatabase(_ event: RecordedEvent, _ record: KafkaConsumedMessage, _ error: any Error) async {
+        refusedByDatabase.increment()
+        let reason =
+            "saga \(groupID) cannot store \(PrintableText.of(event.type)) from \(PrintableText.of(event.streamID))@\(event.streamVersion): "
+            + PrintableText.of(DatabaseErrors.describe(error), limit: 500)
+        logger.error("event refused by the database dead-lettered", metadata: ["topic": "\(record.topic)", "offset": "\(record.offset)", "error": "\(reason)"])
+        await DeadLetterMessage.deliver(DeadLetterMessage.make(from: record, reason: reason, processor: groupID, topic: deadLetterTopic), with: producer)
     }
 }

@@ -74,7 +74,24 @@ public enum SagaSchema {
         Migration(
             version: 4, name: "the relay is woken only by statements that inserted commands",
             statements: OutboxWakeUp.statements(table: "sagas.outbox", channel: SagaCommandRelay.channel)),
-        Migration(version: 5, name: "the command relay leads by a lease", statements: [LeaseLeadership.createTable("sagas.relay_lease")]),
+        Migration(
+            version: 5, name: "refused events kept with their instance; dead letters written to the outbox",
+            statements: [
+                // An event the definition refused (reason set) and every later event of the same
+                // instance (reason NULL), in arrival order: the instance is failed, and the
+                // operator's retry hands them to the definition again, in this order. `event` is
+                // JSON text (`StoredEvent`), so any bytes an event carries fit.
+                """
+                CREATE TABLE sagas.parked_events (
+                    saga text NOT NULL, correlation_id text NOT NULL, seq bigint GENERATED ALWAYS AS IDENTITY,
+                    event text NOT NULL, reason text, parked_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (saga, correlation_id, seq))
+                """,
+                // A refused event's copy for the dead-letter topic, written in the transaction
+                // that refused it and published by the command relay (payload: `StoredKafkaRecord`).
+                "ALTER TABLE sagas.outbox ADD COLUMN kind text NOT NULL DEFAULT 'command' CHECK (kind IN ('command', 'dead-letter'))",
+            ]),
+        Migration(version: 6, name: "the command relay leads by a lease", statements: [LeaseLeadership.createTable("sagas.relay_lease")]),
     ]
 
     public static func migrator(roles: ServiceRoles) -> Migrator {

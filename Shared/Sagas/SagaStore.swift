@@ -1,6 +1,7 @@
 public import EventSourcing
 import EventStore
 public import Foundation
+public import Kafka
 public import Logging
 import Metrics
 public import PostgresNIO
@@ -21,17 +22,24 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         case duplicate
         case advanced(status: SagaStatus, commands: Int)
         /// The definition could not handle it (its `start` or `react` threw: a type or version
-        /// this code does not know, a payload it cannot read): the instance is marked failed
-        /// with `reason`, and the processor parks the record as a dead letter.
+        /// this code does not know, a payload it cannot read): the event is kept with its
+        /// instance, which is failed with `reason` (created failed if it had not started), until
+        /// an operator's retry; its dead-letter copy is written to the outbox in the same
+        /// transaction.
         case refused(reason: String)
         /// Ahead of a gap in its stream that the event store cannot fill either: held back,
         /// nothing changed.
         case heldBack(expectedVersion: Int64)
+        /// Its instance holds a refused event: kept with the instance, behind that one, for the
+        /// operator's retry.
+        case heldBehindRefused
     }
 
     public let definition: Definition
     let client: PostgresClient
     let logger: Logger
+    /// Where refused events are copied (nil: kept with their instance only).
+    public var deadLetters: SagaDeadLetterRoute?
     /// Runs inside a batch's transaction after the arrival positions were read and before they
     /// move: tests use it to let another transaction in at that moment.
     public var afterArrivalProbe: @Sendable () async throws -> Void = {}
@@ -58,7 +66,11 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     /// the event), and the missing events are read from the event store and handled first, in
     /// the same transaction, or the event is held back if the store cannot fill the gap. Events
     /// recorded before the saga's arrival positions existed count as handled then (migration 2).
-    public func handle(_ events: [RecordedEvent], now givenNow: Date? = nil) async throws -> [Outcome] {
+    ///
+    /// `records` are the Kafka records the events came from (same order), copied to the
+    /// dead-letter topic (`deadLetters`) when their event is refused; an event without one (read
+    /// from the event store to fill a gap) is copied as the event relay would publish it.
+    public func handle(_ events: [RecordedEvent], records: [KafkaConsumedMessage] = [], now givenNow: Date? = nil) async throws -> [Outcome] {
         guard !events.isEmpty else { return [] }
         let (outcomes, counts) = try await retryingConflicts {
             try await transaction { connection in
@@ -81,9 +93,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                     var chain = [event]
                     let firstSeenFromBefore = last == nil && event.recordedAt < epoch
                     if event.streamVersion > expected && !firstSeenFromBefore {
-                        let missing = try await PostgresEventStore.events(
-                            of: event.streamID, after: expected - 1, before: event.streamVersion, on: connection, logger: logger)
-                        guard missing.map(\.streamVersion) == Array(expected..<event.streamVersion) else {
+                        guard let missing = try await StreamGap.fill(before: event, after: expected - 1, on: connection, logger: logger) else {
                             outcomes[index] = .heldBack(expectedVersion: expected)
                             continue
                         }
@@ -103,7 +113,13 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                     instances.merge(try await Changes.load(Array(unloaded), definition: definition, on: connection, logger: logger)) { old, _ in old }
                 }
                 var changes = Changes(definition: definition, instances: instances)
-                for (index, event) in inOrder { outcomes[index] = changes.react(to: event, now: givenNow ?? now, logger: logger) }
+                for (index, event) in inOrder {
+                    let outcome = changes.react(to: event, now: givenNow ?? now, logger: logger)
+                    outcomes[index] = outcome
+                    guard case .refused(let reason) = outcome, let deadLetters, let correlationID = definition.correlationID(of: event) else { continue }
+                    let record = events[index].eventID == event.eventID && index < records.count ? records[index] : nil
+                    changes.deadLetter(deadLetters.letter(for: event, from: record, reason: reason), of: correlationID, causationID: event.eventID.uuidString)
+                }
                 let arrivals = ArrivalMoves(moved: moved, seen: positions)
                 guard try await changes.write(arrivals: arrivals, on: connection, logger: logger) == arrivals.count else {
                     throw ConcurrentArrival()
@@ -131,23 +147,25 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                 SELECT stream_id, version FROM sagas.stream_positions WHERE saga = \(definition.name) AND stream_id = ANY(\(streams))
                 ORDER BY stream_id FOR UPDATE
             ), instances AS (
-                SELECT correlation_id, state::text AS state, status, step, deadline_at, error FROM sagas.instances
+                SELECT correlation_id, state::text AS state, status, step, deadline_at, error, \(unescaped: Changes.parkedCount) AS parked
+                FROM sagas.instances i
                 WHERE saga = \(definition.name) AND correlation_id = ANY(\(correlationIDs.sorted()))
                 ORDER BY correlation_id FOR UPDATE
             )
             SELECT 0, now(), coalesce((SELECT min(started_at) FROM sagas.arrival_epoch), '-infinity'),
                    NULL::text, NULL::int8, NULL::text, NULL::text, NULL::text, NULL::timestamptz, NULL::text
             UNION ALL SELECT 1, NULL, NULL, stream_id, version, NULL, NULL, NULL, NULL, NULL FROM positions
-            UNION ALL SELECT 2, NULL, NULL, correlation_id, NULL, state, status, step, deadline_at, error FROM instances
+            UNION ALL SELECT 2, NULL, NULL, correlation_id, parked, state, status, step, deadline_at, error FROM instances
             """, logger: logger
         ).collect() {
-            let (kind, now, epoch, id, version, state, status, step, deadline, error) = try row.decode(
+            // Column 5 is a stream's arrival position (kind 1) or an instance's parked events (kind 2).
+            let (kind, now, epoch, id, number, state, status, step, deadline, error) = try row.decode(
                 (Int32, Date?, Date?, String?, Int64?, String?, String?, String?, Date?, String?).self)
-            switch (kind, now, epoch, id, version, state, status, step) {
+            switch (kind, now, epoch, id, number, state, status, step) {
             case (0, let now?, let epoch?, _, _, _, _, _): clock = (now, epoch)
             case (1, _, _, let stream?, let version?, _, _, _): positions[stream] = version
-            case (2, _, _, let id?, _, let state?, let status?, let step?):
-                instances[id] = try Changes.working(stateText: state, status: status, step: step, deadline: deadline, error: error)
+            case (2, _, _, let id?, let parked?, let state?, let status?, let step?):
+                instances[id] = try Changes.working(stateText: state, status: status, step: step, deadline: deadline, error: error, parked: parked)
             default: throw SagaStoreError(reason: "the arrival probe returned an unreadable row")
             }
         }
@@ -221,8 +239,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                 }
                 var changes = Changes(definition: definition, instances: instances)
                 for (correlationID, current) in instances.sorted(by: { $0.key < $1.key }) {
+                    guard let state = current.state else { continue }
                     changes.save(
-                        definition.deadlinePassed(in: current.state, now: now), correlationID,
+                        definition.deadlinePassed(in: state, now: now), correlationID,
                         cause: .init(kind: "deadline", detail: "deadline passed in step \(current.step)"))
                 }
                 try await changes.write(arrivals: .none, on: connection, logger: logger)
@@ -241,21 +260,38 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         }
     }
 
-    /// An operator's retry of a failed instance.
+    /// An operator's retry of a failed instance: the definition's `retry` of its step, then the
+    /// events kept with it (a refused one and those behind it) handed to the definition again in
+    /// arrival order, by the code running now (an upgrade may read what the old code refused).
+    /// Those it handles are let go; the first it refuses again stays, with the rest behind it,
+    /// and the instance stays failed with the new reason.
     public func retry(_ correlationID: String, operator name: String, now givenNow: Date? = nil) async throws -> SagaStatus {
         let definition = self.definition
         let (status, counts) = try await transaction { connection in
             let now: Date
             if let givenNow { now = givenNow } else { now = try await databaseNow(on: connection) }
             let instances = try await Changes.load([correlationID], definition: definition, on: connection, logger: logger)
-            guard let current = instances[correlationID], current.status == .failed else {
+            guard var current = instances[correlationID], current.status == .failed else {
                 throw NotRetryable(correlationID: correlationID, status: instances[correlationID]?.status.rawValue)
             }
-            var changes = Changes(definition: definition, instances: instances)
-            let reaction = definition.retry(current.state, now: now)
-            changes.save(reaction, correlationID, cause: .init(kind: "operator", detail: "retried by \(name)"))
+            let parked = try await ParkedEvents.read(saga: definition.name, correlationID: correlationID, on: connection, logger: logger)
+            // The events are handed over here, not parked behind themselves again.
+            current.parked = 0
+            var changes = Changes(definition: definition, instances: [correlationID: current])
+            let cause = Changes.Cause(kind: "operator", detail: "retried by \(name)" + (parked.isEmpty ? "" : "; handing over \(parked.count) kept event(s)"))
+            if let state = current.state {
+                changes.save(definition.retry(state, now: now), correlationID, cause: cause)
+            } else {
+                changes.note(cause, of: correlationID)
+            }
+            var handedOver: Int64?
+            for (seq, event) in parked {
+                if case .refused = changes.handOver(event, of: correlationID, now: now, cause: Changes.Cause(event), logger: logger) { break }
+                handedOver = seq
+            }
+            if let handedOver { try await ParkedEvents.release(saga: definition.name, correlationID: correlationID, through: handedOver, on: connection, logger: logger) }
             try await changes.write(arrivals: .none, on: connection, logger: logger)
-            return (changes.instances[correlationID]?.status ?? reaction.status, changes.counts)
+            return (changes.instances[correlationID]?.status ?? .failed, changes.counts)
         }
         counts.record(saga: definition.name)
         return status

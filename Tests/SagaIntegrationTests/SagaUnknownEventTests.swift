@@ -42,13 +42,17 @@ struct SagaUnknownEventTests {
                     deadLetterTopic: CheckoutNames.Topics.deadLetters),
                 store: store, producer: producer, logger: testLogger("processor"))
             let running = Task { try await processor.run() }
+            // The dead-letter copies are written to the saga outbox; the command relay publishes them.
+            let relay = Task { try await SagaCommandRelay(client: client, producer: producer, logger: testLogger("relay")).run() }
             let letters = try await kafka.readAll([CheckoutNames.Topics.deadLetters]) { $0.count >= 2 }
             try await waitUntil("the fine order's saga reserving", timeout: .seconds(60)) {
                 try await client.query("SELECT step FROM sagas.instances WHERE correlation_id = 'o-fine'", logger: testLogger("q"))
                     .collect().first?.decode(String.self) == "reserving"
             }
             running.cancel()
+            relay.cancel()
             _ = try? await running.value
+            _ = try? await relay.value
             await producer.close()
 
             let reasons = Dictionary(
