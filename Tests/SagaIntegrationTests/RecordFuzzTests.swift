@@ -16,8 +16,10 @@ struct RecordFuzzTests {
     static let seed = UInt64(ProcessInfo.processInfo.environment["RECORD_FUZZ_SEED"] ?? "") ?? 0xF0CC_2222
     static let partitions = 6
 
-    /// Valid records to mutate: one event of every type (its own stream per copy, so that
-    /// hostile records never touch the checkouts' streams) and one command of every kind.
+    /// Valid records to mutate: one event of every type and one command of every kind, each
+    /// copy about its own SKU, order and customer, so that a mutation that leaves a record
+    /// valid never touches the checkouts' streams (a forged valid event is not the concern
+    /// here: whoever may write to a topic can write one).
     static func templates(copy: Int) throws -> [KafkaOutgoingMessage] {
         let topics = CheckoutNames.Topics.self
         let topicOf = [Order.category: topics.orderEvents, Stock.category: topics.stockEvents, Payment.category: topics.paymentEvents]
@@ -25,7 +27,10 @@ struct RecordFuzzTests {
             guard let topic = topicOf[example.streamType] ?? (example.streamType == Customer.category ? topics.customerEvents : nil) else { return nil }
             let event = TestEvents.record(
                 stream: "\(example.streamType)-fz\(copy)", streamType: example.streamType, version: 1, type: example.type,
-                payload: String(decoding: try JSONEncoder().encode(example.payload), as: UTF8.self),
+                payload: String(decoding: try JSONEncoder().encode(example.payload), as: UTF8.self)
+                    .replacingOccurrences(of: "\"PEN\"", with: "\"FZ-\(copy)\"")
+                    .replacingOccurrences(of: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", with: "fz-order-\(copy)")
+                    .replacingOccurrences(of: "\"c-42\"", with: "\"c-fz\(copy)\""),
                 schemaVersion: EventExamples.schemaVersion(of: example.type) ?? 1)
             return TestEvents.message(event, topic: topic)
         }
