@@ -81,6 +81,11 @@ public enum EventKafkaMapping {
             }
             time = parsed
         }
+        // ce_time is ISO-8601 to the millisecond; the store keeps microseconds. Readers that
+        // keep the time (read models) take it from the store instead, so that a row does not
+        // depend on which path its event took (a record from before `recorded-at-us` existed,
+        // or the same event in a rebuild).
+        let metadata = envelope.micros == nil ? [Self.timePrecisionKey: "milliseconds"] : [:]
         // Headers that lie would do quiet harm: a version below 1 reads as a redelivery and is
         // skipped, a stream id that disagrees with the key or its type lands on the wrong row.
         // Ids are held to the store's own limits, so that no statement downstream refuses them.
@@ -117,8 +122,12 @@ public enum EventKafkaMapping {
             type: try text(envelope.type, "ce_type", maxBytes: Self.maxEventTypeBytes), schemaVersion: Int(schemaVersion), recordedAt: time,
             correlationID: try text(envelope.correlationID, "correlation-id", maxBytes: traceLimit),
             causationID: try envelope.causationID.map { bytes throws(EventEnvelopeError) in try text(bytes, "causation-id", maxBytes: traceLimit) },
-            metadata: [:], payload: record.value)
+            metadata: metadata, payload: record.value)
     }
+
+    /// Set in `RecordedEvent.metadata` (to "milliseconds") when the record carried only
+    /// `ce_time`, so `recordedAt` is cut to the millisecond.
+    public static let timePrecisionKey = "recorded-at-precision"
 
     /// Event type names are code identifiers; this only keeps a hostile one out of indexes.
     static let maxEventTypeBytes = 200

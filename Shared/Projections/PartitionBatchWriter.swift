@@ -62,9 +62,10 @@ struct PartitionBatchWriter: Sendable {
             WHERE processor = \(processor) AND topic = \(topic) AND partition = \(Int32(partition)) FOR UPDATE
             """, logger: logger
         ).collect().first?.decode(Int64.self)
-        let fresh = deliveries.filter { $0.record.offset >= (checkpoint ?? 0) }
+        var fresh = deliveries.filter { $0.record.offset >= (checkpoint ?? 0) }
         guard let start = fresh.first?.record else { return .nothingNew }
         if let checkpoint, start.offset != checkpoint { return .fenced(checkpoint: checkpoint) }
+        fresh = try await withStoredTimes(fresh, on: connection)
 
         // Only stream ids PostgreSQL can key on (no NUL, the store's length): a record with
         // another is parked below; sent to the database, it would fail the whole batch forever.
