@@ -57,4 +57,52 @@ struct RecordTimeTests {
             }
         }
     }
+
+    @Test("rows an older version wrote with millisecond times are repaired from the event store by the read models' migrations (issue 22)")
+    func rowsFromBeforeAreRepaired() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            try await migrateReadModelsVerbose(client)
+            let logger = testLogger("repair")
+            let store = PostgresEventStore(client: client, logger: logger, topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
+            let context = CommandContext(correlationID: "c")
+            for order in ["o-r1", "o-r2"] {
+                let orders = CommandHandler(decider: Order.decider(orderID: order), codec: Order.codec, store: store)
+                _ = try await orders.handle(
+                    .place(customerID: "c-repair", lines: [OrderLine(sku: "PEN", quantity: 1, unitPriceCents: 100)], paymentMethod: "card"),
+                    on: Order.stream(order), context: context)
+                _ = try await orders.handle(.confirm, on: Order.stream(order), context: context)
+            }
+            let stock = CommandHandler(decider: Stock.decider(sku: "PEN"), codec: Stock.codec, store: store)
+            _ = try await stock.handle(.restock(quantity: 5), on: Stock.stream("PEN"), context: context)
+            let events: [RecordedEvent] = try await store.readAll(after: 0)
+            let readModels = CheckoutReadModels.all
+            for readModel in readModels {
+                _ = try await client.withTransaction(logger: logger) { connection in
+                    try await readModel.projection.applyNew(events, on: connection, logger: logger)
+                }
+            }
+            // What a version before issue 22 left: every time cut to the millisecond.
+            for (table, columns) in [
+                ("orders", ["placed_at", "updated_at"]), ("order_timeline", ["at"]), ("customer_orders", ["placed_at"]), ("stock_levels", ["updated_at"]),
+            ] {
+                let sets = columns.map { "\($0) = date_trunc('milliseconds', \($0))" }.joined(separator: ", ")
+                _ = try await client.query(PostgresQuery(unsafeSQL: "UPDATE read_models.\(table) SET \(sets)"), logger: logger).collect()
+            }
+            func differing() async throws -> Int64 {
+                var rows: Int64 = 0
+                for readModel in readModels {
+                    rows += try await ProjectionRebuilder(projection: readModel.projection, store: store, logger: logger).differences().reduce(0) { $0 + $1.rows }
+                }
+                return rows
+            }
+            #expect(try await differing() > 0, "the cut times differ from a rebuild")
+            for readModel in readModels {
+                for statement in readModel.migrations.filter({ $0.name == "times from the event store, to the microsecond" }).flatMap(\.statements) {
+                    _ = try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+                }
+            }
+            #expect(try await differing() == 0, "repaired: equal to a rebuild")
+        }
+    }
 }

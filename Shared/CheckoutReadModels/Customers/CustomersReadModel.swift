@@ -52,5 +52,16 @@ extension CheckoutReadModels {
                         DROP COLUMN IF EXISTS customer_name, DROP COLUMN IF EXISTS customer_email, DROP COLUMN IF EXISTS customer_address
                     """,
                 ]),
+            Migration(
+                version: 4, name: "times from the event store, to the microsecond",
+                statements: [
+                    StoreTimeRepair.whereTheStoreIs([
+                        """
+                        UPDATE read_models.customer_orders c SET placed_at = e.recorded_at
+                        FROM event_store.events e
+                        WHERE e.stream_id = 'order-' || c.order_id AND e.stream_version = 1 AND c.placed_at <> e.recorded_at
+                        """
+                    ])
+                ]),
         ])
 }

@@ -23,6 +23,26 @@ extension CheckoutReadModels {
                         order_id text NOT NULL, stream_id text NOT NULL, stream_version bigint NOT NULL, at timestamptz NOT NULL,
                         event_type text NOT NULL, detail text NOT NULL, PRIMARY KEY (order_id, stream_id, stream_version))
                     """,
-                ])
+                ]),
+            Migration(
+                version: 2, name: "times from the event store, to the microsecond",
+                statements: [
+                    StoreTimeRepair.whereTheStoreIs([
+                        """
+                        UPDATE read_models.order_timeline t SET at = e.recorded_at
+                        FROM event_store.events e
+                        WHERE e.stream_id = t.stream_id AND e.stream_version = t.stream_version AND t.at <> e.recorded_at
+                        """,
+                        // Placed: the order stream's first event; updated: the last one applied.
+                        """
+                        UPDATE read_models.orders o SET placed_at = placed.recorded_at, updated_at = applied.recorded_at
+                        FROM event_store.events placed, read_models.stream_positions p, event_store.events applied
+                        WHERE placed.stream_id = 'order-' || o.order_id AND placed.stream_version = 1
+                          AND p.projection = 'order-summary' AND p.stream_id = placed.stream_id
+                          AND applied.stream_id = p.stream_id AND applied.stream_version = p.version
+                          AND (o.placed_at <> placed.recorded_at OR o.updated_at <> applied.recorded_at)
+                        """,
+                    ])
+                ]),
         ])
 }
