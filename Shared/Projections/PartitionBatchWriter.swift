@@ -51,11 +51,8 @@ struct PartitionBatchWriter: Sendable {
         let topic = first.topic
         let partition = first.partition
         // A paused instance (SIGSTOP, long GC, lost network) must not hold the new owner's rows
-        // forever: the server ends a transaction left idle for 10 s, releasing its locks; the
-        // new owner waits at most 30 s for a lock before retrying the batch.
-        _ = try await connection.query(
-            "SELECT set_config('idle_in_transaction_session_timeout', '10s', true), set_config('lock_timeout', '30s', true)", logger: logger
-        ).collect()
+        // forever: every connection ends a transaction left idle and bounds its lock waits
+        // (`TransactionBounds`, set when it opens), so this batch needs no statement of its own.
         let checkpoint = try await connection.query(
             """
             SELECT next_offset FROM read_models.checkpoints

@@ -120,11 +120,13 @@ public enum AuditSchema {
                         "REVOKE ALL ON FUNCTION ops.audit_finished(bigint, integer) FROM PUBLIC",
                     ]),
             ],
-            // Every service may add to the log; none may change or delete it.
+            // Every service may add to the log; none may change, delete or read it.
             privileges: roles.create
                 + roles.all.flatMap { role in
                     [
-                        "GRANT USAGE ON SCHEMA ops TO \(role)", "GRANT INSERT ON ops.audit_log TO \(role)",
+                        // SELECT of the id alone: the insert returns it (RETURNING needs it), and
+                        // nothing else of the log can be read back.
+                        "GRANT USAGE ON SCHEMA ops TO \(role)", "GRANT INSERT, SELECT (id) ON ops.audit_log TO \(role)",
                         "GRANT USAGE ON ALL SEQUENCES IN SCHEMA ops TO \(role)",
                         "GRANT EXECUTE ON FUNCTION ops.audit_finished(bigint, integer) TO \(role)",
                     ]

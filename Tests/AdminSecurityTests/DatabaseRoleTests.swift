@@ -61,7 +61,9 @@ struct DatabaseRoleTests {
             let writeReadModel = "INSERT INTO read_models.stock_levels (sku, on_hand) VALUES ('X', 1)"
             let writeSaga = "INSERT INTO sagas.history (saga, correlation_id, kind, detail, step, status) VALUES ('s', 'c', 'event', 'd', 's', 'running')"
             let readEvents = "SELECT count(*) FROM event_store.events"
-            let audit = "INSERT INTO ops.audit_log (service, operator, action, body, status) VALUES ('s', 'o', 'a', '', 200)"
+            // As `AdminAudit` writes a row: before the call, returning its id for the result.
+            let audit = "INSERT INTO ops.audit_log (service, operator, action, body) VALUES ('s', 'o', 'a', '') RETURNING id"
+            let readAudit = "SELECT body FROM ops.audit_log"
             let eraseAudit = "DELETE FROM ops.audit_log"
 
             // Each role does its own job ...
@@ -80,6 +82,7 @@ struct DatabaseRoleTests {
             #expect(try await attempt(readEvents, as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .allowed)
             #expect(try await attempt("SELECT count(*) FROM event_store.command_log", as: CheckoutNames.roles.sagaOrchestrator, databaseURL: url) == .denied)
             for role in CheckoutNames.roles.all { #expect(try await attempt(eraseAudit, as: role, databaseURL: url) == .denied, "the audit log is append-only") }
+            for role in CheckoutNames.roles.all { #expect(try await attempt(readAudit, as: role, databaseURL: url) == .denied, "the audit log is write-only") }
             // Personal data keys: the command role makes and deletes them, the projection role
             // reads them (read models show the details), the orchestrator never sees them.
             let readKeys = "SELECT count(*) FROM event_store.personal_data_keys"

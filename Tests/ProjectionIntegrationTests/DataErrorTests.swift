@@ -65,7 +65,11 @@ struct DataErrorTests {
                 let (stream, reason) = try row.decode((String, String).self)
                 reasons[stream, default: []].append(reason)
             }
-            #expect(reasons["order-o-nul"]?.count == 2 && reasons["order-o-nul"]?.allSatisfy { $0.contains("22021") } == true, "\(reasons)")
+            // A NUL inside a payload string is refused by the envelope check already (no stored
+            // event can hold one): parked once for every projection, before any statement.
+            #expect(
+                reasons["order-o-nul"]?.count == 1 && reasons["order-o-nul"]?.allSatisfy { $0.hasPrefix("*: ") && $0.contains("NUL character") } == true,
+                "\(reasons)")
             #expect(reasons["order-o-long"]?.contains { $0.contains("54000") } == true, "\(reasons)")
             #expect(reasons["order-o-raw"]?.isEmpty == false, "\(reasons)")
             #expect(reasons["order-o\\0key"]?.isEmpty == false, "the stream id with a NUL, parked with the NUL written \\0: \(reasons)")
