@@ -7,14 +7,19 @@ public enum CheckoutEvent: Sendable, Equatable {
     case payment(PaymentEvent)
     case customer(CustomerEvent)
 
+    /// Refuses a type or version the codecs do not know and numbers no checkout event carries
+    /// (`checkBounds`).
     public static func decode(_ event: RecordedEvent) throws -> CheckoutEvent {
-        switch event.streamType {
-        case Order.category: .order(try Order.codec.decode(event.encoded))
-        case Stock.category: .stock(try Stock.codec.decode(event.encoded))
-        case Payment.category: .payment(try Payment.codec.decode(event.encoded))
-        case Customer.category: .customer(try Customer.codec.decode(event.encoded))
-        default: throw UnknownStreamType(type: event.streamType)
-        }
+        let decoded: CheckoutEvent =
+            switch event.streamType {
+            case Order.category: .order(try Order.codec.decode(event.encoded))
+            case Stock.category: .stock(try Stock.codec.decode(event.encoded))
+            case Payment.category: .payment(try Payment.codec.decode(event.encoded))
+            case Customer.category: .customer(try Customer.codec.decode(event.encoded))
+            default: throw UnknownStreamType(type: event.streamType)
+            }
+        try decoded.checkBounds()
+        return decoded
     }
 
     /// The order the event is about; nil for events of no order (a restock).

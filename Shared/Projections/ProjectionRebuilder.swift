@@ -25,6 +25,9 @@ public struct ProjectionRebuilder: Sendable {
     /// Runs after the shadow caught up with the log and before the swap: the window in which
     /// the live side moves ahead of the shadow. Tests use it to widen that window on purpose.
     public var beforeSwap: @Sendable () async throws -> Void = {}
+    /// Runs after each chunk of the load is written (its number, from 1): tests use it to take
+    /// the claim away between two chunks, as a successor does from a paused rebuild.
+    public var afterChunk: @Sendable (Int) async throws -> Void = { _ in }
     /// Who runs this rebuild (instance and run), recorded in its claim on the projection.
     /// (The host name is left out: resolving it can block; the service sets its instance id.)
     public var owner = "\(ProcessInfo.processInfo.processName) pid \(ProcessInfo.processInfo.processIdentifier) run \(UUID().uuidString.prefix(8).lowercased())"
@@ -81,7 +84,7 @@ public struct ProjectionRebuilder: Sendable {
         let applied = try await load(through: head, skipping: try await skippedEvents())
         try await computePositions(through: head)
         for statement in deferredIndexes {
-            _ = try await client.liveQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
+            try await underClaim { connection in _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect() }
         }
         for table in projection.tables {
             _ = try await client.liveQuery(PostgresQuery(unsafeSQL: "ANALYZE read_models.\(table)\(suffix)"), logger: logger)
@@ -146,6 +149,7 @@ public struct ProjectionRebuilder: Sendable {
     /// indexes; returns the statements that create the other indexes, run after the load.
     private func prepare() async throws -> [String] {
         try await client.liveTransaction(logger: logger) { connection in
+            if recordsProgress { try await holdsClaim(on: connection) }
             var deferred: [String] = []
             for table in projection.tables {
                 let shadow = "\(table)\(suffix)"
@@ -187,6 +191,7 @@ public struct ProjectionRebuilder: Sendable {
         let types = Array(projection.eventTypes)
         return try await client.withLiveConnection { connection in
             var applied: Int64 = 0
+            var written = 0
             var writing: Task<Void, any Error>?
             defer { writing?.cancel() }
             let rows = try await connection.query(
@@ -204,6 +209,10 @@ public struct ProjectionRebuilder: Sendable {
                 batch.append(event)
                 guard batch.count >= chunk else { continue }
                 try await writing?.value
+                if writing != nil {
+                    written += 1
+                    try await afterChunk(written)
+                }
                 applied += Int64(batch.count)
                 writing = write(batch, position: event.globalPosition, applied: applied)
                 batch.removeAll(keepingCapacity: true)
@@ -226,21 +235,36 @@ public struct ProjectionRebuilder: Sendable {
 
     private func computePositions(through head: Int64) async throws {
         let types = Array(projection.eventTypes)
-        _ = try await client.liveQuery(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(positionsTable)"), logger: logger)
-        _ = try await client.liveQuery(
-            """
-            CREATE UNLOGGED TABLE \(unescaped: positionsTable) AS
-            SELECT stream_id, max(stream_version) AS version FROM event_store.events
-            WHERE global_position <= \(head) AND event_type = ANY(\(types))
-            GROUP BY stream_id
-            """, logger: logger
-        )
-        _ = try await client.liveQuery(PostgresQuery(unsafeSQL: "ALTER TABLE \(positionsTable) ADD PRIMARY KEY (stream_id)"), logger: logger)
+        try await underClaim { connection in
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(positionsTable)"), logger: logger).collect()
+            _ = try await connection.query(
+                """
+                CREATE UNLOGGED TABLE \(unescaped: positionsTable) AS
+                SELECT stream_id, max(stream_version) AS version FROM event_store.events
+                WHERE global_position <= \(head) AND event_type = ANY(\(types))
+                GROUP BY stream_id
+                """, logger: logger
+            ).collect()
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE \(positionsTable) ADD PRIMARY KEY (stream_id)"), logger: logger).collect()
+        }
+    }
+
+    /// `body` in a transaction that first checks this rebuild still holds its claim (for the
+    /// steps that change shared tables; a verification, which has its own, checks nothing).
+    private func underClaim(_ body: @Sendable @escaping (PostgresConnection) async throws -> Void) async throws {
+        try await client.liveTransaction(logger: logger) { connection in
+            if recordsProgress { try await holdsClaim(on: connection) }
+            try await body(connection)
+        }
     }
 
     private func write(_ events: [RecordedEvent], position: Int64, applied: Int64) -> Task<Void, any Error> {
         Task {
             try await client.liveTransaction(logger: logger) { connection in
+                // A rebuild paused past its claim's expiry must not write into its successor's
+                // shadow tables when it resumes: every chunk checks the claim first (and holds
+                // it until the chunk commits).
+                if recordsProgress { try await holdsClaim(on: connection) }
                 try await projection.apply(
                     events, to: ProjectionTarget(connection: connection, logger: logger, tableSuffix: suffix, isBulkLoad: true))
                 if recordsProgress {
@@ -291,7 +315,10 @@ public struct ProjectionRebuilder: Sendable {
                 """, logger: logger
             ).collect().map { try $0.decode((String, Int64, Int64).self) }
             for (stream, shadow, live) in behind {
-                let events = try await store.readStream(stream, from: shadow + 1, through: live)
+                // On the swap's own connection: the pool may be taken by live batches waiting at
+                // the checkpoint lock, and the swap, idle while it waited for one, would be ended
+                // by the idle-in-transaction bound.
+                let events = try await PostgresEventStore.events(of: stream, after: shadow, before: live + 1, on: connection, logger: logger)
                 try await applyNew(events, skipping: skipped, to: target, on: connection)
             }
             for table in projection.tables {

@@ -235,6 +235,29 @@ struct SagaChanges<Definition: SagaDefinition> {
         return instances
     }
 
+    /// Counts the held events of the instances that may have any, again, in a statement of its
+    /// own. The locking read counted them in its snapshot: when it waited for an instance's row,
+    /// it gets the row as the other transaction committed it (failed, or retried) but a count
+    /// from before that commit (READ COMMITTED re-reads only the locked row), and an event
+    /// would be handed over past a refused one, or held behind nothing. A new statement sees
+    /// every commit before it, and the rows are ours now. Only instances that are failed or
+    /// hold events are asked about: none on the usual path.
+    static func refreshParked(_ instances: inout [String: Working], saga: String, on connection: PostgresConnection, logger: Logger) async throws {
+        let suspects = instances.filter { !$0.value.isNew && ($0.value.parked > 0 || $0.value.status == .failed) }.keys.sorted()
+        guard !suspects.isEmpty else { return }
+        var counts: [String: Int64] = [:]
+        for row in try await connection.query(
+            """
+            SELECT correlation_id, count(*)::int8 FROM sagas.parked_events
+            WHERE saga = \(saga) AND correlation_id = ANY(\(suspects)) GROUP BY correlation_id
+            """, logger: logger
+        ).collect() {
+            let (id, count) = try row.decode((String, Int64).self)
+            counts[id] = count
+        }
+        for id in suspects { instances[id]?.parked = counts[id] ?? 0 }
+    }
+
     /// The events held with instance `i` (a column of a query over `sagas.instances i`).
     static var parkedCount: String {
         "(SELECT count(*) FROM sagas.parked_events p WHERE p.saga = i.saga AND p.correlation_id = i.correlation_id)::int8"

@@ -52,6 +52,16 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
 
     typealias Changes = SagaChanges<Definition>
 
+    /// Which of `ids` the event store holds (one query, none when there is nothing to ask).
+    static func storedEventIDs(_ ids: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        var stored: Set<UUID> = []
+        for row in try await connection.query("SELECT event_id FROM event_store.events WHERE event_id = ANY(\(ids))", logger: logger).collect() {
+            stored.insert(try row.decode(UUID.self))
+        }
+        return stored
+    }
+
     /// One event (see the batch form).
     public func handle(_ event: RecordedEvent, now givenNow: Date? = nil) async throws -> Outcome {
         try await handle([event], now: givenNow).first ?? .ignored
@@ -83,6 +93,8 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                 var moved: [String: Int64] = [:]
                 var outcomes = [Outcome](repeating: .ignored, count: events.count)
                 var inOrder: [(index: Int, event: RecordedEvent)] = []
+                let storedFromBefore = try await Self.storedEventIDs(
+                    events.filter { arrived[$0.streamID] == nil && $0.recordedAt < epoch }.map(\.eventID), on: connection, logger: logger)
                 for (index, event) in events.enumerated() {
                     let last = arrived[event.streamID]
                     if let last, event.streamVersion <= last {
@@ -91,7 +103,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                     }
                     let expected = (last ?? 0) + 1
                     var chain = [event]
-                    let firstSeenFromBefore = last == nil && event.recordedAt < epoch
+                    // Only an event the store holds: a record claiming an old time (anyone can
+                    // write one) would otherwise set the stream's position to any version.
+                    let firstSeenFromBefore = last == nil && event.recordedAt < epoch && storedFromBefore.contains(event.eventID)
                     if event.streamVersion > expected && !firstSeenFromBefore {
                         guard let missing = try await StreamGap.fill(before: event, after: expected - 1, on: connection, logger: logger) else {
                             outcomes[index] = .heldBack(expectedVersion: expected)
@@ -112,6 +126,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                 if !unloaded.isEmpty {
                     instances.merge(try await Changes.load(Array(unloaded), definition: definition, on: connection, logger: logger)) { old, _ in old }
                 }
+                try await Changes.refreshParked(&instances, saga: definition.name, on: connection, logger: logger)
                 var changes = Changes(definition: definition, instances: instances)
                 for (index, event) in inOrder {
                     let outcome = changes.react(to: event, now: givenNow ?? now, logger: logger)

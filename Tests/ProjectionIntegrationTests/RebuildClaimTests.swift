@@ -76,4 +76,38 @@ struct RebuildClaimTests {
             #expect(try await scalar(client, "SELECT count(*)::int8 FROM read_models.rebuilds WHERE owner = 'after-crash' AND status = 'swapped'") == 1)
         }
     }
+
+    @Test("a rebuild whose claim was taken over while it was paused writes nothing more into the shadow tables when it resumes (issue 22)")
+    func resumedStaleRebuildStops() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
+            try await migrateReadModels(client)
+            for index in 0..<30 { try await restock(store, sku: "SKU-\(index)", count: 3) }
+            let shadowRows = TestCounter()
+            var stale = ProjectionRebuilder(projection: StockLevelsProjection(), store: store, logger: testLogger("stale"))
+            stale.owner = "stale"
+            stale.chunk = 10
+            // After its second chunk the rebuild "pauses" past its claim's expiry and a successor
+            // takes the projection over (as `claim()` does with an expired heartbeat).
+            stale.afterChunk = { written in
+                guard written == 2 else { return }
+                _ = try await client.query("UPDATE read_models.rebuilds SET owner = 'successor', heartbeat_at = now()", logger: testLogger("q")).collect()
+                shadowRows.increment(by: Int(try await scalar(client, "SELECT sum(on_hand)::int8 FROM read_models.stock_levels__rebuild")))
+            }
+            do {
+                _ = try await stale.rebuild()
+                Issue.record("the stale rebuild swapped")
+            } catch {
+                // Thrown inside a chunk's transaction, it comes wrapped.
+                let cause = (error as? PostgresTransactionError)?.closureError ?? error
+                #expect(cause is RebuildClaimLost, "the stale rebuild failed otherwise: \(error)")
+            }
+            #expect(shadowRows.value > 0, "the takeover happened mid-load")
+            #expect(
+                try await scalar(client, "SELECT coalesce(sum(on_hand), 0)::int8 FROM read_models.stock_levels__rebuild") == Int64(shadowRows.value),
+                "chunks written after the takeover")
+            #expect(try await scalar(client, "SELECT count(*)::int8 FROM read_models.rebuilds WHERE owner = 'successor' AND status = 'running'") == 1)
+        }
+    }
 }

@@ -105,6 +105,44 @@ struct SagaRefusedEventTests {
         }
     }
 
+    /// The locking read counts held events in its snapshot; when it waited for the instance's
+    /// row, the row is the committed one (failed) but the count is from before (none).
+    @Test("an event whose batch waited for the instance while another refused an event of it is held behind the refused one (issue 22)")
+    func waitingBatchSeesTheRefusal() async throws {
+        try await withStores { client, old, _ in
+            _ = try await old.handle([Self.placed("o-race")])
+            let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
+            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+            var refusing = old
+            refusing.afterArrivalProbe = {
+                lockedSignal.yield()
+                for await _ in release { break }
+            }
+            let refusal = Task {
+                try await refusing.handle([
+                    Self.event("StockReserved", stream: "stock-PEN", version: 1, #"{"sku":"PEN","orderId":"o-race","quantity":1}"#, schemaVersion: 9)
+                ])
+            }
+            for await _ in locked { break }
+            let waiting = Task {
+                try await old.handle([
+                    Self.event("PaymentAuthorized", stream: "payment-o-race", version: 1, #"{"orderId":"o-race","amountCents":100,"authorizationId":"a"}"#)
+                ])
+            }
+            try await waitUntil("the second batch waiting for the instance's row", timeout: .seconds(30)) {
+                try await client.query("SELECT count(*)::int8 FROM pg_locks WHERE NOT granted", logger: testLogger("q"))
+                    .collect().first?.decode(Int64.self) ?? 0 > 0
+            }
+            releaseSignal.yield()
+            guard case .refused = try await refusal.value.first else {
+                Issue.record("the v9 reservation was not refused")
+                return
+            }
+            #expect(try await waiting.value == [.heldBehindRefused], "handed over past the refused event")
+            #expect(try await Self.kept(client, "o-race") == 2)
+        }
+    }
+
     @Test("a late PaymentAuthorized the saga cannot read is kept with the compensated saga; the retry after the upgrade refunds it")
     func refusedLateAuthorizationIsRefundedAfterRetry() async throws {
         try await withStores { client, old, upgraded in
