@@ -136,20 +136,20 @@ let package = Package(
                 "Checkout", "EventSourcing", "EventStore", "Projections", "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
-            path: "Shared/CheckoutReadModels",
+            path: "Contexts/Checkout/ReadModels",
             swiftSettings: strict
         ),
         // The checkout suite's names: topics, consumer groups, database roles.
         .target(
             name: "CheckoutSuite",
             dependencies: ["Checkout", "ServiceSupport"],
-            path: "Shared/CheckoutSuite",
+            path: "Contexts/Checkout/Context",
             swiftSettings: strict
         ),
         .target(
             name: "Checkout",
             dependencies: ["EventSourcing"],
-            path: "Shared/Checkout",
+            path: "Contexts/Checkout/Domain",
             swiftSettings: strict
         ),
         .target(

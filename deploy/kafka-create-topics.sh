@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates the suite's topics (see Shared/CheckoutSuite/CheckoutNames.swift); safe to re-run.
+# Creates the suite's topics (see Contexts/Checkout/Context/CheckoutNames.swift); safe to re-run.
 set -euo pipefail
 partitions=${PARTITIONS:-12}
 for topic in checkout.orders.events checkout.stock.events checkout.payments.events checkout.customers.events checkout.commands checkout.deadletter; do
