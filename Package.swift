@@ -10,10 +10,20 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+let log = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+
 let package = Package(
     name: "checkout-suite",
     platforms: [.macOS(.v15)],
     products: [
+        // The suite's executables.
         .executable(name: "command-service", targets: ["CommandService"]),
         .executable(name: "projection-service", targets: ["ProjectionService"]),
         .executable(name: "saga-orchestrator", targets: ["SagaOrchestrator"]),
@@ -23,11 +33,18 @@ let package = Package(
         .executable(name: "suite-bench", targets: ["SuiteBench"]),
         .executable(name: "suite-check", targets: ["SuiteCheck"]),
         .executable(name: "suite-drill", targets: ["SuiteDrill"]),
+        // The library (Shared/): what a team builds its own bounded contexts on.
         .library(name: "EventSourcing", targets: ["EventSourcing"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "ConsumerRuntime", targets: ["ConsumerRuntime"]),
+        .library(name: "Projections", targets: ["Projections"]),
+        .library(name: "Sagas", targets: ["Sagas"]),
+        .library(name: "InvariantChecks", targets: ["InvariantChecks"]),
         .library(name: "ServiceSupport", targets: ["ServiceSupport"]),
+        .library(name: "ServiceHTTP", targets: ["ServiceHTTP"]),
+        .library(name: "BoundedContexts", targets: ["BoundedContexts"]),
+        .library(name: "SuiteTesting", targets: ["SuiteTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -43,318 +60,186 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
+        // MARK: The library (Shared/): generic, no domain name anywhere.
+
         // librdkafka from Debian (librdkafka-dev), found through pkg-config.
-        .systemLibrary(
-            name: "CRdKafka",
-            path: "Shared/CRdKafka",
-            pkgConfig: "rdkafka",
-            providers: [.apt(["librdkafka-dev"])]
-        ),
-        .target(
-            name: "Kafka",
-            dependencies: [
-                "CRdKafka",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Shared/Kafka",
-            swiftSettings: strict
-        ),
-        // One consumer-group runtime for every reader of the event log: a worker per partition,
-        // batches, retries, commits, lag, rejoin and drain. Generic: no domain names.
-        .target(
-            name: "ConsumerRuntime",
-            dependencies: [
-                "Kafka",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "Shared/ConsumerRuntime",
-            swiftSettings: strict
-        ),
-        // Invariants that must hold after a run, checked from PostgreSQL and Kafka (generic).
-        .target(
-            name: "InvariantChecks",
-            dependencies: [
-                "EventSourcing", "EventStore", "Kafka", "Projections",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Shared/InvariantChecks",
-            swiftSettings: strict
-        ),
-        // The pure core: envelope, deciders, codecs with upcasting. No I/O.
-        .target(
-            name: "EventSourcing",
-            path: "Shared/EventSourcing",
-            swiftSettings: strict
-        ),
-        .target(
-            name: "EventStore",
-            dependencies: [
-                "EventSourcing",
-                "Kafka",
-                "ServiceSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            path: "Shared/EventStore",
-            swiftSettings: strict
-        ),
-        .target(
-            name: "Projections",
-            dependencies: [
-                "ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
-            path: "Shared/Projections",
-            swiftSettings: strict
-        ),
-        // The saga runtime: instances, stream arrival positions, deadlines, command outbox and relay.
-        .target(
-            name: "Sagas",
-            dependencies: [
-                "ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
-            path: "Shared/Sagas",
-            swiftSettings: strict
-        ),
-        .target(
-            name: "CheckoutReadModels",
-            dependencies: [
-                "Checkout", "EventSourcing", "EventStore", "Projections", "ServiceSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            path: "Contexts/Checkout/ReadModels",
-            swiftSettings: strict
-        ),
-        // The checkout suite's names: topics, consumer groups, database roles.
-        .target(
-            name: "CheckoutSuite",
-            dependencies: ["Checkout", "ServiceSupport"],
-            path: "Contexts/Checkout/Context",
-            swiftSettings: strict
-        ),
-        .target(
-            name: "Checkout",
-            dependencies: ["EventSourcing"],
-            path: "Contexts/Checkout/Domain",
-            swiftSettings: strict
-        ),
+        .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .target(name: "Kafka", dependencies: ["CRdKafka", log], path: "Shared/Kafka", swiftSettings: strict),
+        // The pure core: envelope, deciders, sagas as pure functions, codecs with upcasting. No I/O.
+        .target(name: "EventSourcing", path: "Shared/EventSourcing", swiftSettings: strict),
+        // Configuration, PostgreSQL access and migrations, roles, logging and metrics set-up:
+        // what every runtime needs, without HTTP.
         .target(
             name: "ServiceSupport",
             dependencies: [
-                "Kafka",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                "Kafka", log, metrics, lifecycle, postgres,
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
-            path: "Shared/ServiceSupport",
-            swiftSettings: strict
-        ),
-        // Test support shipped beside the library: throwaway clusters and waiting with deadlines.
+            path: "Shared/ServiceSupport", swiftSettings: strict),
+        .target(
+            name: "EventStore", dependencies: ["EventSourcing", "Kafka", "ServiceSupport", postgres, lifecycle, log, metrics, crypto],
+            path: "Shared/EventStore", swiftSettings: strict),
+        // One consumer-group runtime for every reader of the event log: a worker per partition,
+        // batches, retries, commits, lag, rejoin and drain.
+        .target(
+            name: "ConsumerRuntime", dependencies: ["Kafka", log, metrics, crypto, lifecycle], path: "Shared/ConsumerRuntime", swiftSettings: strict),
+        .target(
+            name: "Projections", dependencies: ["ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport", postgres, lifecycle, log, metrics],
+            path: "Shared/Projections", swiftSettings: strict),
+        // The saga runtime: instances, stream arrival positions, deadlines, command outbox and relay.
+        .target(
+            name: "Sagas", dependencies: ["ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport", postgres, lifecycle, log, metrics],
+            path: "Shared/Sagas", swiftSettings: strict),
+        // Invariants that must hold after a run, checked from PostgreSQL and Kafka.
+        .target(
+            name: "InvariantChecks", dependencies: ["EventSourcing", "EventStore", "Kafka", "Projections", postgres, log],
+            path: "Shared/InvariantChecks", swiftSettings: strict),
+        // The HTTP edge every service shares: the host (lifecycle, health, metrics, OpenAPI
+        // check), admin authentication and audit, admission, JSON errors and request parsing.
+        .target(
+            name: "ServiceHTTP",
+            dependencies: [
+                "ServiceSupport", "EventSourcing", "Kafka", log, metrics, lifecycle, hummingbird, postgres, crypto,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Shared/ServiceHTTP", swiftSettings: strict),
+        // The seam: a bounded context declared in one value, a suite as a list of them, the
+        // topology derived from it, and the three services assembled from it.
+        .target(
+            name: "BoundedContexts",
+            dependencies: [
+                "ServiceHTTP", "ServiceSupport", "EventSourcing", "EventStore", "ConsumerRuntime", "Projections", "Sagas", "InvariantChecks",
+                "Kafka", hummingbird, postgres, lifecycle, log, metrics,
+            ],
+            path: "Shared/BoundedContexts",
+            resources: [
+                .embedInCode("OpenAPI/command-service.json"), .embedInCode("OpenAPI/projection-service.json"),
+                .embedInCode("OpenAPI/saga-orchestrator.json"),
+            ],
+            swiftSettings: strict),
+        // Test support shipped beside the library: throwaway clusters, specifications, fuzzing.
         .target(
             name: "SuiteTesting",
+            dependencies: ["Kafka", "ServiceSupport", "EventSourcing", "EventStore", "Projections", postgres, httpClient],
+            path: "Shared/SuiteTesting", swiftSettings: strict),
+
+        // MARK: The bounded contexts (Contexts/): each in its own folder, registered in Contexts/Suite.
+
+        .target(name: "Checkout", dependencies: ["EventSourcing"], path: "Contexts/Checkout/Domain", swiftSettings: strict),
+        .target(
+            name: "CheckoutReadModels", dependencies: ["Checkout", "EventSourcing", "EventStore", "Projections", "ServiceSupport", postgres],
+            path: "Contexts/Checkout/ReadModels", swiftSettings: strict),
+        .target(
+            name: "CheckoutContext",
             dependencies: [
-                "CheckoutSuite",
-                "Kafka", "ServiceSupport", "EventSourcing", "EventStore", "Projections",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "Checkout", "CheckoutReadModels", "BoundedContexts", "ServiceHTTP", "ServiceSupport", "EventSourcing", "EventStore", "InvariantChecks",
+                hummingbird, postgres, log,
             ],
-            path: "Shared/SuiteTesting",
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "CommandService",
-            dependencies: [
-                "CheckoutSuite",
-                "ConsumerRuntime", "ServiceSupport", "EventSourcing", "EventStore", "Checkout", "Kafka",
-                .product(name: "Crypto", package: "swift-crypto"),
+            path: "Contexts/Checkout/Context",
+            resources: [
+                .embedInCode("OpenAPI/command-service.json"), .embedInCode("OpenAPI/projection-service.json"),
+                .embedInCode("OpenAPI/saga-orchestrator.json"),
             ],
-            path: "Services/CommandService",
-            swiftSettings: strict
-        ),
+            swiftSettings: strict),
+        // The suite: the list of contexts every executable assembles from.
+        .target(
+            name: "CheckoutSuite", dependencies: ["BoundedContexts", "CheckoutContext", "ServiceSupport"], path: "Contexts/Suite",
+            swiftSettings: strict),
+
+        // MARK: The executables (Services/): they only assemble.
+
         .executableTarget(
-            name: "ProjectionService",
-            dependencies: [
-                "CheckoutSuite","ServiceSupport", "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventSourcing", "EventStore", "Kafka"],
-            path: "Services/ProjectionService",
-            swiftSettings: strict
-        ),
+            name: "CommandService", dependencies: ["BoundedContexts", "CheckoutSuite"], path: "Services/CommandService", swiftSettings: strict),
         .executableTarget(
-            name: "SagaOrchestrator",
-            dependencies: [
-                "CheckoutSuite","ServiceSupport", "Sagas", "Checkout", "EventSourcing", "Kafka"],
-            path: "Services/SagaOrchestrator",
-            swiftSettings: strict
-        ),
-        // The operator CLI: talks to the services' HTTP APIs only.
+            name: "ProjectionService", dependencies: ["BoundedContexts", "CheckoutSuite"], path: "Services/ProjectionService",
+            swiftSettings: strict),
         .executableTarget(
-            name: "Suitectl",
-            dependencies: [
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
-            path: "Services/Suitectl",
-            swiftSettings: strict
-        ),
-        // The invariant checker for the checkout suite (after a run, a drill, the demo).
+            name: "SagaOrchestrator", dependencies: ["BoundedContexts", "CheckoutSuite"], path: "Services/SagaOrchestrator", swiftSettings: strict),
+        // The operator CLI: the services' HTTP APIs, and the suite's topology.
+        .executableTarget(
+            name: "Suitectl", dependencies: ["BoundedContexts", "CheckoutSuite", argumentParser, httpClient], path: "Services/Suitectl",
+            swiftSettings: strict),
+        // The invariant checker (after a run, a drill, the demo).
         .executableTarget(
             name: "SuiteCheck",
-            dependencies: [
-                "InvariantChecks", "CheckoutSuite", "CheckoutReadModels", "Checkout", "EventSourcing", "EventStore", "ServiceSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Services/SuiteCheck",
-            swiftSettings: strict
-        ),
+            dependencies: ["BoundedContexts", "CheckoutSuite", "InvariantChecks", "EventStore", "ServiceSupport", argumentParser, postgres, log],
+            path: "Services/SuiteCheck", swiftSettings: strict),
         // The fault drill (scripts/drill): steady checkouts under crashes and broker faults, then suite-check.
         .executableTarget(
-            name: "SuiteDrill",
-            dependencies: [
-                "ServiceSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Services/SuiteDrill",
-            swiftSettings: strict
-        ),
+            name: "SuiteDrill", dependencies: ["ServiceSupport", argumentParser, httpClient, postgres, log], path: "Services/SuiteDrill",
+            swiftSettings: strict),
         // The main job's driver (scripts/demo): checkouts, a poison event, checks, a summary.
+        .executableTarget(name: "CheckoutDemo", dependencies: [argumentParser, httpClient], path: "Services/CheckoutDemo", swiftSettings: strict),
+        // A local Kafka-protocol cluster with the topics of a topology (`suitectl topology --json`).
         .executableTarget(
-            name: "CheckoutDemo",
-            dependencies: [
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
-            path: "Services/CheckoutDemo",
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "KafkaDev",
-            dependencies: [
-                "CheckoutSuite",
-                "Kafka",
-                "ServiceSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Services/KafkaDev",
-            swiftSettings: strict
-        ),
+            name: "KafkaDev", dependencies: ["Kafka", "ServiceHTTP", argumentParser, hummingbird, lifecycle, log], path: "Services/KafkaDev",
+            swiftSettings: strict),
         .executableTarget(
             name: "SuiteBench",
             dependencies: [
-                "CheckoutSuite",
-                "EventSourcing", "EventStore", "ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "Kafka",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CheckoutSuite", "EventSourcing", "EventStore", "ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "Kafka",
+                argumentParser, metrics, postgres, httpClient,
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            path: "Services/SuiteBench",
-            swiftSettings: strict
-        ),
+            path: "Services/SuiteBench", swiftSettings: strict),
+
+        // MARK: Tests.
+
         .testTarget(
             name: "ServiceSupportTests",
             dependencies: [
-                "CheckoutSuite",
-                "ServiceSupport", "SuiteTesting",
+                "CheckoutSuite", "BoundedContexts", "ServiceSupport", "ServiceHTTP", "SuiteTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
-            path: "Tests/ServiceSupportTests",
-            swiftSettings: strict
-        ),
+            path: "Tests/ServiceSupportTests", swiftSettings: strict),
         .testTarget(
             name: "CheckoutTests",
             dependencies: [
-                "CheckoutSuite", "Checkout", "CheckoutReadModels", "EventSourcing", "EventStore", "Kafka", "SuiteTesting",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "CheckoutSuite", "CheckoutContext", "BoundedContexts", "Checkout", "CheckoutReadModels", "EventSourcing", "EventStore", "Kafka",
+                "SuiteTesting", crypto,
             ],
-            path: "Tests/CheckoutTests",
-            swiftSettings: strict
-        ),
+            path: "Tests/CheckoutTests", swiftSettings: strict),
         .testTarget(
             name: "EventStoreIntegrationTests",
             dependencies: [
-                "CheckoutSuite",
+                "CheckoutSuite", "EventStore", "EventSourcing", "Checkout", "Kafka", "SuiteTesting", "ServiceSupport", postgres,
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
-                "EventStore", "EventSourcing", "Checkout", "Kafka", "SuiteTesting", "ServiceSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
-            path: "Tests/EventStoreIntegrationTests",
-            swiftSettings: strict
-        ),
+            path: "Tests/EventStoreIntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "CommandServiceTests",
             dependencies: [
-                "CheckoutSuite",
-                "CommandService", "EventStore", "Checkout", "SuiteTesting",
+                "CheckoutSuite", "CheckoutContext", "BoundedContexts", "ServiceHTTP", "ServiceSupport", "EventStore", "Checkout", "SuiteTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
-            path: "Tests/CommandServiceTests",
-            swiftSettings: strict
-        ),
+            path: "Tests/CommandServiceTests", swiftSettings: strict),
         .testTarget(
             name: "ProjectionIntegrationTests",
             dependencies: [
-                "CheckoutSuite",
-                "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka", "SuiteTesting", "ServiceSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "CheckoutSuite", "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka",
+                "SuiteTesting", "ServiceSupport", postgres, crypto,
             ],
-            path: "Tests/ProjectionIntegrationTests",
-            swiftSettings: strict
-        ),
+            path: "Tests/ProjectionIntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "SagaIntegrationTests",
             dependencies: [
-                "CheckoutSuite",
-                "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore", "ServiceSupport", "InvariantChecks", "SuiteCheck", "Kafka",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CheckoutSuite", "CheckoutContext", "BoundedContexts", "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore",
+                "ServiceSupport", "InvariantChecks", "Kafka", postgres,
             ],
-            path: "Tests/SagaIntegrationTests",
-            swiftSettings: strict
-        ),
+            path: "Tests/SagaIntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "AdminSecurityTests",
             dependencies: [
-                "CheckoutSuite",
-                "CommandService", "ProjectionService", "SagaOrchestrator", "ServiceSupport", "SuiteTesting",
-                "EventStore", "Projections", "CheckoutReadModels", "Sagas",
+                "CheckoutSuite", "BoundedContexts", "ServiceHTTP", "ServiceSupport", "SuiteTesting", "EventStore", "Projections", "CheckoutReadModels",
+                "Sagas", postgres,
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            path: "Tests/AdminSecurityTests",
-            swiftSettings: strict
-        ),
+            path: "Tests/AdminSecurityTests", swiftSettings: strict),
         .testTarget(
             name: "KafkaIntegrationTests",
-            dependencies: [
-                "CheckoutSuite", "ConsumerRuntime", "Kafka", "SuiteTesting",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "Tests/KafkaIntegrationTests",
-            swiftSettings: strict
-        ),
+            dependencies: ["CheckoutSuite", "ConsumerRuntime", "Kafka", "SuiteTesting", lifecycle],
+            path: "Tests/KafkaIntegrationTests", swiftSettings: strict),
     ]
 )

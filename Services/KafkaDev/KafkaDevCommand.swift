@@ -1,11 +1,10 @@
-import CheckoutSuite
 import ArgumentParser
 import Foundation
 import Hummingbird
 import Kafka
 import Logging
 import ServiceLifecycle
-import ServiceSupport
+import ServiceHTTP
 
 @main
 struct KafkaDevCommand: AsyncParsableCommand {
@@ -16,7 +15,7 @@ struct KafkaDevCommand: AsyncParsableCommand {
         defaultSubcommand: KafkaDevServe.self)
 }
 
-/// Starts a local Kafka-protocol cluster (librdkafka's mock cluster) with the suite's topics,
+/// Starts a local Kafka-protocol cluster (librdkafka's mock cluster) with a suite's topics (`--topology`),
 /// prints its bootstrap servers on one line and runs until SIGTERM or SIGINT.
 struct KafkaDevServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,8 +32,11 @@ struct KafkaDevServe: AsyncParsableCommand {
     @Option(help: "Number of brokers (ids 1...N).")
     var brokers: Int = 3
 
-    @Option(help: "Partitions of each suite topic.")
-    var partitions: Int = CheckoutNames.Topics.defaultPartitions
+    @Option(help: "A suite's topology (the JSON `suitectl topology --json` prints): its topics are created, each with its partition count.")
+    var topology: String?
+
+    @Option(help: "Partitions of each topology topic (default: as the topology says).")
+    var partitions: Int?
 
     @Option(name: .customLong("topic"), help: "Extra topic as NAME:PARTITIONS (repeatable).")
     var extraTopics: [String] = []
@@ -53,12 +55,21 @@ struct KafkaDevServe: AsyncParsableCommand {
 
     func validate() throws {
         guard brokers >= 1 else { throw ValidationError("--brokers must be at least 1") }
-        guard partitions >= 1 else { throw ValidationError("--partitions must be at least 1") }
+        if let partitions, partitions < 1 { throw ValidationError("--partitions must be at least 1") }
         _ = try topics()
     }
 
     func topics() throws -> [KafkaDevCluster.Topic] {
-        var topics = CheckoutNames.Topics.all.map { KafkaDevCluster.Topic(name: $0, partitions: partitions) }
+        var topics: [KafkaDevCluster.Topic] = []
+        if let topology {
+            let declared: TopologyFile
+            do {
+                declared = try JSONDecoder().decode(TopologyFile.self, from: Data(contentsOf: URL(fileURLWithPath: topology)))
+            } catch {
+                throw ValidationError("--topology \(topology): not a topology file (`suitectl topology --json`): \(error)")
+            }
+            topics = declared.topics.map { KafkaDevCluster.Topic(name: $0.name, partitions: partitions ?? $0.partitions) }
+        }
         for spec in extraTopics {
             let parts = spec.split(separator: ":")
             guard parts.count == 2, let count = Int(parts[1]), count >= 1, !parts[0].isEmpty else {
@@ -103,6 +114,16 @@ struct KafkaDevServe: AsyncParsableCommand {
             logger: logger)
         try await app.runService()
     }
+}
+
+/// The part of `suitectl topology --json` kafka-dev reads.
+struct TopologyFile: Decodable {
+    struct Topic: Decodable {
+        var name: String
+        var partitions: Int
+    }
+
+    var topics: [Topic]
 }
 
 /// Keeps the cluster up until graceful shutdown, then stops its brokers.

@@ -1,6 +1,6 @@
 import Hummingbird
 import Kafka
-import ServiceSupport
+import ServiceHTTP
 
 /// The fault-injection API of `kafka-dev`, bound to loopback only.
 struct KafkaDevControlRoutes: Sendable {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CheckoutReadModels
+import BoundedContexts
 import CheckoutSuite
 import EventStore
 import Foundation
@@ -41,8 +41,8 @@ struct SuiteCheckCommand: AsyncParsableCommand {
         let client = PostgresClient(configuration: database.clientConfiguration, backgroundLogger: logger)
         let report = await withTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
-            let store = PostgresEventStore(client: client, logger: logger, topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
-            let invariants = SuiteInvariants.all(store: store, bootstrapServers: brokers, allowedParked: allowParked)
+            let store = PostgresEventStore(client: client, logger: logger, topicForStreamType: checkoutSuite.eventTopic)
+            let invariants = SuiteInvariants.all(checkoutSuite, store: store, bootstrapServers: brokers, allowedParked: allowParked)
                 .filter { !skipped.contains($0.name) }
             let results = await InvariantChecker(invariants).run(CheckContext(client: client, logger: logger))
             group.cancelAll()
@@ -57,23 +57,5 @@ struct SuiteCheckCommand: AsyncParsableCommand {
         }
         if report.contains(where: { $0.violations.contains { $0.hasPrefix("could not check") } }) { throw ExitCode(2) }
         if !report.allSatisfy(\.holds) { throw ExitCode(1) }
-    }
-}
-
-/// The checkout suite's invariants, in the order they are checked.
-enum SuiteInvariants {
-    static func all(store: PostgresEventStore, bootstrapServers: String?, allowedParked: Int64) -> [any Invariant] {
-        var invariants: [any Invariant] = [OutboxDrained()]
-        if let bootstrapServers {
-            invariants.append(
-                EventsOnKafka(
-                    bootstrapServers: bootstrapServers, topics: CheckoutNames.Topics.events,
-                    topicForStreamType: CheckoutNames.Topics.topic(forStreamType:)))
-        }
-        invariants += [
-            ReadModelsMatchRebuild(readModels: CheckoutReadModels.all, store: store), SagasSettled(), StockBalances(), EffectsOnce(),
-            OutcomesAgree(), DeadLettersResolved(allowed: allowedParked),
-        ]
-        return invariants
     }
 }

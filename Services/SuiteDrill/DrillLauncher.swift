@@ -22,7 +22,10 @@ struct DrillLauncher {
         try? FileManager.default.removeItem(at: controlFile)
         let kafkaDev = DrillProcess(
             name: "kafka-dev", executable: bin.appendingPathComponent("kafka-dev"),
-            arguments: ["--brokers", "\(brokerCount)", "--bootstrap-file", bootstrapFile.path, "--control-file", controlFile.path],
+            arguments: [
+                "--brokers", "\(brokerCount)", "--topology", logs.appendingPathComponent("topology.json").path, "--bootstrap-file", bootstrapFile.path,
+                "--control-file", controlFile.path,
+            ],
             environment: [:], port: nil, logDirectory: logs)
         try kafkaDev.start()
         let brokers = try await contents(of: bootstrapFile, startedBy: kafkaDev)

@@ -5,7 +5,7 @@ import Foundation
 struct SuitectlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "suitectl",
-        abstract: "Operate the checkout suite: dead letters, projections, streams, the outbox, sagas and customers' personal data.",
+        abstract: "Operate the suite: dead letters, projections, streams, the outbox, sagas, personal data, and its topology.",
         discussion: """
             suitectl talks to the services over HTTP. Base URLs come from --command-url,
             --projection-url and --saga-url, else from COMMAND_SERVICE_URL, PROJECTION_SERVICE_URL
@@ -20,6 +20,7 @@ struct SuitectlCommand: AsyncParsableCommand {
             """,
         subcommands: [
             DeadLettersCommand.self, ProjectionsCommand.self, StreamsCommand.self, OutboxCommand.self, SagasCommand.self, CustomersCommand.self,
+            TopologyCommand.self,
         ])
 
     /// ArgumentParser's own main, except that a `CLIError` exits with its meaningful code.

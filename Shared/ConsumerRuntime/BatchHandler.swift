@@ -18,7 +18,7 @@ public protocol BatchHandler: Sendable {
     /// group's committed offset is used). Retried with backoff until it succeeds.
     func startPositions(for partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64]
 
-    /// Handles a partition's records, in offset order. Throwing retries the same batch after a
+    /// Handles a partition's records, by offset. Throwing retries the same batch after a
     /// backoff (never skipping it); a handler parks what can never succeed itself.
     func handle(_ batch: [Delivery<Item>], of partition: KafkaTopicPartition) async throws -> BatchOutcome
 }

@@ -12,7 +12,7 @@ public struct RecordedEvent: Sendable, Hashable {
     public var type: String
     public var schemaVersion: Int
     public var recordedAt: Date
-    /// The id shared by everything one request or one checkout caused.
+    /// The id shared by everything one request or one business process caused.
     public var correlationID: String
     /// The id of the command or event that directly caused this one.
     public var causationID: String?

@@ -9,10 +9,10 @@ public import Foundation
 public protocol SagaDefinition: Sendable {
     associatedtype State: Codable & Sendable & Equatable
 
-    /// The saga type, e.g. "checkout"; part of every stored key and command id.
+    /// The saga type, e.g. "booking"; part of every stored key and command id.
     var name: String { get }
 
-    /// The instance an event belongs to (the correlation id, e.g. the order id); nil when
+    /// The instance an event belongs to (the correlation id, e.g. the booking id); nil when
     /// this saga does not care about the event.
     func correlationID(of event: RecordedEvent) -> String?
 
@@ -42,11 +42,11 @@ public enum SagaStatus: String, Codable, Sendable, CaseIterable {
 public struct SagaReaction<State: Sendable & Equatable>: Sendable, Equatable {
     public var state: State
     public var status: SagaStatus
-    /// A short name of the step the instance is in, for operators ("reserving stock").
+    /// A short name of the step the instance is in, for operators ("reserving seats").
     public var step: String
     public var commands: [SagaCommand]
     public var deadline: SagaDeadline
-    /// Why, in words, for the instance's history ("payment declined: card declined").
+    /// Why, in words, for the instance's history ("card declined by issuer").
     public var note: String?
 
     public init(state: State, status: SagaStatus, step: String, commands: [SagaCommand] = [], deadline: SagaDeadline = .none, note: String? = nil) {
@@ -74,7 +74,7 @@ public struct SagaCommand: Codable, Sendable, Equatable {
     public var id: String
     public var type: String
     public var topic: String
-    /// The Kafka key: the target stream, so one stream's commands stay in order.
+    /// The Kafka key: the target stream, so one stream's commands stay in sequence.
     public var key: String
     /// The command as JSON.
     public var payload: [UInt8]

@@ -10,7 +10,7 @@ public enum SchemaCompatibility {
             case becameOptional
         }
 
-        /// The field's path (`lines[].sku`).
+        /// The field's path (`lines[].price`).
         public var field: String
         public var kind: Kind
 

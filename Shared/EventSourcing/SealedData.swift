@@ -1,4 +1,4 @@
-/// Personal data as an event carries it: encrypted with a key of its own subject (a customer),
+/// Personal data as an event carries it: encrypted with a key of its own subject (a person),
 /// so that deleting the key erases it from every copy of the event at once — the store, Kafka,
 /// dead letters, backups — while the event itself stays (crypto-shredding). `PersonalDataCipher`
 /// (EventStore) seals and opens it with keys from `PersonalDataVault`; everything else carries

@@ -1,4 +1,4 @@
-/// A stream's id, `<category>-<id>` (e.g. `order-7f3c...`, `stock-SKU-1`). The category is the
+/// A stream's id, `<category>-<id>` (e.g. `booking-7f3c...`, `seat-A12`). The category is the
 /// stream type: it picks the Kafka topic, the snapshot kind and the decider.
 public struct StreamName: Sendable, Hashable, Codable, CustomStringConvertible {
     public let category: String

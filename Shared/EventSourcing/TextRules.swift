@@ -1,4 +1,4 @@
-/// The one rule for free text a client or operator sends (a cancel reason, customer details, a
+/// The one rule for free text a client or operator sends (a cancel reason, personal details, a
 /// skip reason): bounded in characters, as people count, AND in UTF-8 bytes, which is what
 /// columns, indexes, Kafka and logs pay for (one character — a grapheme cluster — may carry any
 /// number of combining marks: "500 characters" alone let a 500 KB reason through); and free of

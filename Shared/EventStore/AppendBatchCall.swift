@@ -55,7 +55,7 @@ struct AppendBatchCall {
             """
     }
 
-    /// One outcome per append, in the batch's order.
+    /// One outcome per append, in the batch's sequence.
     func results(from rows: [PostgresRow]) throws -> [Result<AppendOutcome, EventStoreError>] {
         var outcomes = [Result<AppendOutcome, EventStoreError>?](repeating: nil, count: batch.count)
         var appended = [[AppendedEvent]](repeating: [], count: batch.count)

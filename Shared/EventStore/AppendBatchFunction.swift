@@ -9,8 +9,8 @@
 /// 4. the events and outbox rows of every append that moved its stream (`appended`, one row per
 ///    event with its position and time).
 ///
-/// Appends are numbered from 1 in the order of the `p_stream` array; events name their append
-/// by that number and come grouped by append, in stream order. Empty strings stand for "none"
+/// Appends are numbered from 1 in the sequence of the `p_stream` array; events name their append
+/// by that number and come grouped by append, in stream sequence. Empty strings stand for "none"
 /// (no command id, no request hash, no causation id) because arrays cannot mix in NULLs from
 /// PostgresNIO's `[String]` encoding.
 enum AppendBatchFunction {

@@ -6,11 +6,13 @@ public import Kafka
 /// one partition), the envelope in headers per the CloudEvents Kafka binary binding plus the
 /// suite's own (DESIGN.md).
 public enum EventKafkaMapping {
-    public static func message(for event: RecordedEvent, topic: String) -> KafkaOutgoingMessage {
+    /// `source` is the CloudEvents source (`ce_source`): the owning context and stream type
+    /// (`<context>/<stream type>`); the stream type alone when not given.
+    public static func message(for event: RecordedEvent, topic: String, source: String? = nil) -> KafkaOutgoingMessage {
         var headers = [
             KafkaHeader(key: "ce_id", string: event.eventID.uuidString.lowercased()),
             KafkaHeader(key: "ce_type", string: event.type),
-            KafkaHeader(key: "ce_source", string: "checkout/\(event.streamType)"),
+            KafkaHeader(key: "ce_source", string: source ?? event.streamType),
             KafkaHeader(key: "ce_specversion", string: "1.0"),
             KafkaHeader(key: "ce_time", string: timestamp(event.recordedAt)),
             // The same instant as an integer (microseconds since 1970): what consumers read, as

@@ -83,14 +83,14 @@ public enum EventStoreSchema {
                 """,
             ]),
         Migration(
-            version: 2, name: "positions taken in transaction order; request hashes of command ids",
+            version: 2, name: "positions taken in transaction sequence; request hashes of command ids",
             statements: [
                 // Readers of the global log take `transaction_id < pg_snapshot_xmin(...)` as "every
                 // position below is final". That holds only if transaction ids and positions are
-                // handed out in the same order, so both are taken together under a short lock, as
+                // handed out in the same sequence, so both are taken together under a short lock, as
                 // the transaction's first write (see PostgresEventStore.reservePositions).
                 // Positions come only from this function: the column loses its identity default, so
-                // an insert that did not reserve its positions fails instead of breaking the order.
+                // an insert that did not reserve its positions fails instead of breaking the sequence.
                 "CREATE SEQUENCE event_store.global_positions AS bigint",
                 "SELECT setval('event_store.global_positions', coalesce((SELECT max(global_position) FROM event_store.events), 0) + 1, false)",
                 "ALTER TABLE event_store.events ALTER COLUMN global_position DROP IDENTITY",

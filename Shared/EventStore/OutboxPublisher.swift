@@ -8,7 +8,7 @@ package import PostgresNIO
 /// One outbox row, ready to send.
 package struct OutboxMessage: Sendable {
     package var position: Int64
-    /// The ordering key (a stream): rows of one key are published in position order.
+    /// The sequencing key (a stream): rows of one key are published by position.
     package var key: String
     package var message: KafkaOutgoingMessage
     /// When the row's transaction wrote it (PostgreSQL's clock): the publish delay starts there.
@@ -52,7 +52,7 @@ package protocol OutboxSource: Sendable {
     var metricPrefix: String { get }
     /// The notification channel the outbox's trigger notifies when a transaction commits rows.
     var channel: String { get }
-    /// Unpublished rows in position order.
+    /// Unpublished rows by position.
     func pending(limit: Int, on connection: RelayConnection) async throws -> [OutboxMessage]
     func markPublished(_ positions: [Int64], on connection: RelayConnection) async throws
     /// Deletes published rows older than `retention`.
@@ -61,9 +61,9 @@ package protocol OutboxSource: Sendable {
 
 /// The relay loop both outboxes share: one leader (a fenced lease, `LeaseLeadership`), woken by a notification when
 /// a transaction commits outbox rows (or by the idle interval, the safety net), reads pending
-/// rows in position order, sends them, and marks only what the broker acknowledged, per key up to the key's
+/// rows by position, sends them, and marks only what the broker acknowledged, per key up to the key's
 /// first failure, so a key's later row is never marked ahead of an earlier one that failed
-/// (at-least-once, in order per key). A relay never skips a row that committed late with a
+/// (at-least-once, in sequence per key). A relay never skips a row that committed late with a
 /// lower position: it selects unpublished rows, not rows above a cursor.
 package struct OutboxPublisher<Source: OutboxSource>: Sendable {
     package typealias Settings = OutboxSettings
@@ -147,7 +147,7 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
             // can leave such a gap). It stays unmarked and is sent again after the earlier one;
             // consumers hold back or fill what arrives ahead of a gap (see the architecture doc).
             overtaken.increment(by: overtakenKeys.count)
-            logger.warning("rows reached Kafka ahead of an earlier row of their key; copies follow in order", metadata: ["keys": "\(overtakenKeys.prefix(5))"])
+            logger.warning("rows reached Kafka ahead of an earlier row of their key; copies follow in sequence", metadata: ["keys": "\(overtakenKeys.prefix(5))"])
         }
         if !acknowledged.isEmpty {
             try await leadership.fenced(on: connection) { try await source.markPublished(acknowledged, on: $0) }

@@ -5,7 +5,7 @@ public import Logging
 public import PostgresNIO
 public import ServiceLifecycle
 
-/// Publishes committed events from the event store's outbox to Kafka, in commit order per
+/// Publishes committed events from the event store's outbox to Kafka, in commit sequence per
 /// stream, and marks them published only after the broker acknowledged them. At-least-once: a
 /// crash between the acknowledgement and the mark publishes those events again (consumers
 /// recognise the redelivery by stream version). Several instances may run; one leads (see
@@ -18,8 +18,12 @@ public struct OutboxRelay: Service {
 
     let publisher: OutboxPublisher<EventOutbox>
 
-    public init(client: PostgresClient, producer: KafkaProducer, logger: Logger, configuration: Configuration = .init()) {
-        publisher = OutboxPublisher(source: EventOutbox(), client: client, producer: producer, settings: configuration, logger: logger)
+    /// `source` names the CloudEvents source of a stream type's events (`ce_source`).
+    public init(
+        client: PostgresClient, producer: KafkaProducer, logger: Logger, configuration: Configuration = .init(),
+        source: @escaping @Sendable (String) -> String = { $0 }
+    ) {
+        publisher = OutboxPublisher(source: EventOutbox(source: source), client: client, producer: producer, settings: configuration, logger: logger)
     }
 
     public func run() async throws {
@@ -29,7 +33,11 @@ public struct OutboxRelay: Service {
 
 /// `event_store.outbox`: each row an event, keyed by its stream.
 package struct EventOutbox: OutboxSource {
-    package init() {}
+    let source: @Sendable (String) -> String
+
+    package init(source: @escaping @Sendable (String) -> String = { $0 }) {
+        self.source = source
+    }
 
     package var role: String { "outbox relay" }
     package var leaseTable: String { "event_store.relay_lease" }
@@ -50,7 +58,7 @@ package struct EventOutbox: OutboxSource {
         ).map { row in
             let (event, topic) = try PostgresEventStore.recordedEventAndText(from: row)
             return OutboxMessage(
-                position: event.globalPosition, key: event.streamID, message: EventKafkaMapping.message(for: event, topic: topic),
+                position: event.globalPosition, key: event.streamID, message: EventKafkaMapping.message(for: event, topic: topic, source: source(event.streamType)),
                 writtenAt: event.recordedAt)
         }
     }

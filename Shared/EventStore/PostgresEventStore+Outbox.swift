@@ -28,7 +28,7 @@ extension PostgresEventStore {
     }
 
     /// Queues the events from global position `from` through `through` (nil: the end) to be
-    /// published again, in position order, by the relay. For disaster recovery: consumers see
+    /// published again, by position, by the relay. For disaster recovery: consumers see
     /// the copies as the redeliveries they are (same event ids and stream versions).
     /// Returns how many events were queued.
     public func republish(from: Int64, through: Int64?) async throws -> Int64 {

@@ -31,7 +31,7 @@ extension PostgresEventStore {
             """, stream: streamID)
     }
 
-    /// Events of the global log after `position`, in position order, leaving out every event
+    /// Events of the global log after `position`, by position, leaving out every event
     /// whose transaction might still be in flight: a transaction that took a lower position
     /// but commits later is read on a later call, never skipped.
     public func readAll(after position: Int64, limit: Int = 1_000) async throws(EventStoreError) -> [RecordedEvent] {

@@ -67,7 +67,7 @@ public final class PostgresEventStore: Sendable {
 
     /// The advisory lock `event_store.reserve_positions` took in migration 2 (migration 8 takes a
     /// table lock only the command role can take instead): positions are
-    /// handed out in transaction-id order, which is what makes `readAll`'s "older than every
+    /// handed out in transaction-id sequence, which is what makes `readAll`'s "older than every
     /// running transaction" rule gap-safe.
     static let positionLockKey: Int64 = 0x504F_5349_5449_4F4E  // "POSITION"
 }

@@ -15,7 +15,7 @@ public struct KafkaConfiguration: Sendable {
         set { properties[property] = newValue }
     }
 
-    /// Idempotent producer: acks from all in-sync replicas, no duplicates on retry, per-partition order kept.
+    /// Idempotent producer: acks from all in-sync replicas, no duplicates on retry, per-partition sequence kept.
     public static func producer(bootstrapServers: String, overrides: [String: String] = [:]) -> Self {
         var configuration = Self(
             bootstrapServers: bootstrapServers,
@@ -54,7 +54,7 @@ public struct KafkaConfiguration: Sendable {
                 "session.timeout.ms": "6000",
                 "heartbeat.interval.ms": "500",
                 // A fetch returns after at most 50 ms when there is little to read (librdkafka
-                // waits 500 ms by default): a checkout crosses Kafka eight times.
+                // waits 500 ms by default): a saga may cross Kafka many times in sequence.
                 "fetch.wait.max.ms": "50",
                 "socket.nagle.disable": "true",
             ])

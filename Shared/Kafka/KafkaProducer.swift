@@ -49,8 +49,8 @@ public final class KafkaProducer: Sendable {
         return try result.get()
     }
 
-    /// Sends records in order and waits for every acknowledgement. Records with the same key
-    /// keep their order (idempotent producer). Results are in the order of `messages`.
+    /// Sends records in sequence and waits for every acknowledgement. Records with the same key
+    /// keep their sequence (idempotent producer). Results are in the sequence of `messages`.
     ///
     /// A record that librdkafka refuses to enqueue (too large, unknown partition) fails, and so
     /// does every later record of the same topic and key in this call, without being sent:

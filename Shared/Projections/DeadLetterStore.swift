@@ -3,7 +3,7 @@ import Foundation
 public import Logging
 public import PostgresNIO
 
-/// Operator actions on parked events: list, show, replay a stream's parked sequence in order,
+/// Operator actions on parked events: list, show, replay a stream's parked sequence in sequence,
 /// skip one with a recorded reason. Events themselves are never edited or deleted.
 public struct DeadLetterStore: Sendable {
     public let client: PostgresClient
@@ -79,14 +79,14 @@ public struct DeadLetterStore: Sendable {
 
     public struct ReplayReport: Sendable, Codable {
         public var replayed = 0
-        /// The stream versions applied, in the order they were applied.
+        /// The stream versions applied, as they were applied.
         public var appliedVersions: [Int64] = []
         public var stillParked = 0
         /// Set when an event failed again: it and everything behind it stay parked.
         public var failure: String?
     }
 
-    /// Replays one stream's parked events for one projection, in stream order, in chunks of
+    /// Replays one stream's parked events for one projection, in stream sequence, in chunks of
     /// `chunk` per transaction. Stops at the first event that fails again (re-parked with the
     /// new error, everything after it parked behind it).
     public func replay(projection name: String, stream: String, operator who: String, chunk: Int = 100) async throws -> ReplayReport {

@@ -1,7 +1,7 @@
 public import EventSourcing
 import Synchronization
 
-/// Makes a projection fail on chosen streams, or on every stream of a type (`order-*`): the
+/// Makes a projection fail on chosen streams, or on every stream of a type (`<type>-*`): the
 /// drill and test hook for poison events (`POST /admin/faults` on the projection service).
 public final class FaultSwitch: Sendable {
     private let failing = Mutex<Set<String>>([])

@@ -7,9 +7,9 @@ import PostgresNIO
 extension PartitionBatchWriter {
     /// What to do with an event whose stream may have a gap before it.
     enum GapOutcome {
-        /// Apply these, in order: the missing events read from the store, then the event.
+        /// Apply these, in sequence: the missing events read from the store, then the event.
         case inOrder([RecordedEvent])
-        /// The store does not hold every event between: the event cannot be applied in order.
+        /// The store does not hold every event between: the event cannot be applied in sequence.
         case unfillable(reason: String)
     }
 
@@ -42,7 +42,7 @@ extension PartitionBatchWriter {
                 reason: """
                     stream-version \(event.streamVersion) of \(event.streamID) is ahead of a gap the event store cannot fill: \
                     expected version \(arrived + 1), the store holds \(held) of the \(gap) events before it; not applied \
-                    (resolved by itself if this event arrives again in order)
+                    (resolved by itself if this event arrives again in sequence)
                     """)
         }
         gapsFilled.increment(by: missing.count)
@@ -52,13 +52,13 @@ extension PartitionBatchWriter {
         return .inOrder(missing + [event])
     }
 
-    /// Events of a stream's gap are resolved for the processor once they arrive in order (a copy
+    /// Events of a stream's gap are resolved for the processor once they arrive in sequence (a copy
     /// resent by the relay after a lost send): the letter no longer needs an operator.
     func resolveGapLetter(of event: RecordedEvent, on connection: PostgresConnection) async throws {
         _ = try await connection.query(
             """
             UPDATE read_models.dead_letters SET status = 'replayed', resolved_at = now(), resolved_by = \(instanceID),
-                resolution = 'arrived again in order: applied'
+                resolution = 'arrived again in sequence: applied'
             WHERE projection = \(arrivalKey) AND event_id = \(event.eventID) AND status = 'parked'
             """, logger: logger
         ).collect()

@@ -23,7 +23,7 @@ struct PartitionBatchWriter: Sendable {
     let gapsFilled = Counter(label: "projection_gap_events_read_total")
 
     /// The processor's own row in `stream_positions`: the last version of each stream it
-    /// received in order, whatever projections did with it.
+    /// received in sequence, whatever projections did with it.
     var arrivalKey: String { "@" + processor }
 
     /// Outcome of one batch.
@@ -97,15 +97,15 @@ struct PartitionBatchWriter: Sendable {
                 continue
             }
             // An event ahead of a gap in its stream (an earlier one has not arrived: the relay
-            // lost a send and will resend both in order, or the log lost it) is never applied
-            // out of order: the missing events are read from the event store and applied first.
+            // lost a send and will resend both in sequence, or the log lost it) is never applied
+            // out of sequence: the missing events are read from the event store and applied first.
             // Their copies, when the relay's resend brings them, are redeliveries. When the
             // store cannot fill the gap (a lost send of events the store does not hold yet, or a
             // version no stream has), the event is parked for the processor (it blocks no
-            // projection) and resolved by itself if a copy arrives in order.
+            // projection) and resolved by itself if a copy arrives in sequence.
             //
             // The gap is per projection: each has what its own position says, or what the
-            // processor received in order (its arrival row) where that is further. After a
+            // processor received in sequence (its arrival row) where that is further. After a
             // rebuild one projection is ahead of its siblings, and that says nothing about theirs.
             // The missing events are read from the arrival row on, which also brings it up.
             let takers = projections.filter { $0.eventTypes.contains(event.type) || $0.streamTypes.contains(event.streamType) }
@@ -318,13 +318,13 @@ struct BatchState {
     var parkedStreams: [StreamKey: Int64] = [:]
     var arrivalKey = ""
 
-    /// The processor's arrival row: the last version of `stream` it received in order (0: none).
+    /// The processor's arrival row: the last version of `stream` it received in sequence (0: none).
     func arrival(_ stream: String) -> Int64 {
         positions[StreamKey(projection: arrivalKey, stream: stream)] ?? 0
     }
 
     /// The last version of `stream` that `projection` has: its own position, or the arrival row
-    /// where that is further (events of types it does not take passed by in order). Another
+    /// where that is further (events of types it does not take passed by in sequence). Another
     /// projection's position does not count: a rebuild moves one projection alone.
     func received(_ stream: String, by projection: String) -> Int64 {
         max(arrival(stream), positions[StreamKey(projection: projection, stream: stream)] ?? 0)

@@ -3,11 +3,11 @@ public import Logging
 public import PostgresNIO
 
 /// A read model built from events. The runtime hands a projection a batch of events it has not
-/// applied yet (each stream's events in version order, redeliveries already removed) inside the
+/// applied yet (each stream's events by version, redeliveries already removed) inside the
 /// PostgreSQL transaction that also moves the consumer's checkpoint, so a projection must have
 /// no side effects outside that transaction (a rebuild can never re-fire anything).
 ///
-/// A projection folds the batch per row in memory, in event order, and writes each table with
+/// A projection folds the batch per row in memory, in event sequence, and writes each table with
 /// one set-based statement (`INSERT … SELECT FROM unnest(…) ON CONFLICT … DO UPDATE`, an
 /// `UPDATE … FROM unnest(…)`, or `COPY` while a rebuild loads an empty shadow table). The result
 /// must not depend on where batch boundaries fall: the runtime also calls it with one event at

@@ -174,7 +174,7 @@ public struct ProjectionRebuilder: Sendable {
     }
 
     /// The last position of the log's committed prefix: every event at or below it is visible
-    /// (positions are taken in transaction order, see `readAll`).
+    /// (positions are taken in transaction sequence, see `readAll`).
     private func visibleHead() async throws -> Int64 {
         try await client.liveQuery(
             """
@@ -185,8 +185,8 @@ public struct ProjectionRebuilder: Sendable {
     }
 
     /// Streams the projection's events up to `head` and applies them chunk by chunk; a chunk
-    /// is written while the next one is read and decoded. One read in position order brings
-    /// each stream's events in version order, each once. Returns the events applied.
+    /// is written while the next one is read and decoded. One read by position brings
+    /// each stream's events by version, each once. Returns the events applied.
     private func load(through head: Int64, skipping skipped: [UUID]) async throws -> Int64 {
         let types = Array(projection.eventTypes)
         return try await client.withLiveConnection { connection in

@@ -3,8 +3,8 @@ import Logging
 import PostgresNIO
 
 /// Another rebuild of the projection holds its claim (`read_models.rebuilds`): two rebuilds
-/// share the `__rebuild` tables, and the second would drop or mix the first's (stock counted
-/// twice, orders missing) while the positions it swaps in say every event is applied.
+/// share the `__rebuild` tables, and the second would drop or mix the first's (rows counted
+/// twice, others missing) while the positions it swaps in say every event is applied.
 public struct RebuildInProgress: Error, CustomStringConvertible, Sendable {
     public var projection: String
     /// The rebuild that holds the claim: its instance and run.

@@ -5,7 +5,7 @@ import PostgresNIO
 /// `sagas.parked_events`: the events kept with a failed instance (a refused one and those that
 /// arrived behind it), for the operator's retry.
 enum ParkedEvents {
-    /// The instance's kept events in arrival order, with their sequence numbers.
+    /// The instance's kept events as they arrived, with their sequence numbers.
     static func read(saga: String, correlationID: String, on connection: PostgresConnection, logger: Logger) async throws -> [(Int64, RecordedEvent)] {
         try await connection.query(
             """

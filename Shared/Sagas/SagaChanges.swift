@@ -8,7 +8,7 @@ import PostgresNIO
 
 /// What one transaction of the saga store does to its instances, computed in memory and then
 /// written in one statement: the instances' final rows, the commands for the outbox and the
-/// history entries, each in the order they happened.
+/// history entries, each as they happened.
 struct SagaChanges<Definition: SagaDefinition> {
     /// An instance as the transaction sees it.
     struct Working {
@@ -79,7 +79,7 @@ struct SagaChanges<Definition: SagaDefinition> {
     /// One event's effect on its instance: start, react, or refuse it. A refused event is kept
     /// with its instance, which is failed with the reason (created failed, not started, when the
     /// event should have started it), and every later event of the instance is kept behind it,
-    /// so the operator's retry can hand them all to the definition again, in order.
+    /// so the operator's retry can hand them all to the definition again, in sequence.
     mutating func react(to event: RecordedEvent, now: Date, logger: Logger) -> SagaStore<Definition>.Outcome {
         guard let correlationID = definition.correlationID(of: event) else { return .ignored }
         let cause = Cause(event)
@@ -215,7 +215,7 @@ struct SagaChanges<Definition: SagaDefinition> {
         "dead-letter:" + PrintableText.of(row.letter.headers.first { $0.key == "dlq-source" }?.stringValue ?? row.correlationID)
     }
 
-    /// The instances, locked in correlation id order (a stable order, so that two transactions
+    /// The instances, locked sorted by correlation id (a stable sequence, so that two transactions
     /// that share instances wait for each other instead of deadlocking).
     static func load(
         _ correlationIDs: [String], definition: Definition, on connection: PostgresConnection, logger: Logger

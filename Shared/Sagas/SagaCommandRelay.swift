@@ -5,7 +5,7 @@ public import Logging
 public import PostgresNIO
 public import ServiceLifecycle
 
-/// Publishes the sagas' commands from `sagas.outbox` to Kafka in position order, keyed by the
+/// Publishes the sagas' commands from `sagas.outbox` to Kafka by position, keyed by the
 /// target stream, and marks them only after the broker acknowledged them (the event relay's
 /// `OutboxPublisher`). At-least-once: a command published again carries the same command id, and
 /// the command service executes an id once. One orchestrator publishes at a time; the others

@@ -122,7 +122,7 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     /// Hands the events to the store. When PostgreSQL refuses the batch for what it was asked to
     /// write (SQLSTATE class 22 or 54: an id with a NUL byte, a key longer than an index row),
     /// retrying the same statement can never succeed: the batch is split in halves, handled in
-    /// order, until the event the database refuses is alone. That one is parked (copied to the
+    /// sequence, until the event the database refuses is alone. That one is parked (copied to the
     /// dead-letter topic with the database's words; nothing of it was written, so its stream's
     /// later events stay behind it) and the others go on. Nil for a parked event.
     private func handleIsolatingDataErrors(_ batch: ArraySlice<(RecordedEvent, KafkaConsumedMessage)>) async throws -> [SagaStore<Definition>.Outcome?] {

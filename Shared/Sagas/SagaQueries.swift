@@ -24,7 +24,7 @@ public struct SagaInstanceView: Codable, Sendable {
     /// When the instance will be woken up if the awaited reply does not come.
     public var deadline: Date?
     public var error: String?
-    /// The saga's own state (for the checkout saga: SKUs reserved, released, payment...).
+    /// The saga's own state.
     public var data: JSONValue
     public var history: [Entry]?
 }

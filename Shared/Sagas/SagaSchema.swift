@@ -8,7 +8,7 @@ public enum SagaSchema {
             version: 1, name: "instances, handled messages, command outbox, history",
             statements: [
                 // One row per saga instance; its row lock is what lets one worker at a time
-                // advance it (events of one checkout arrive on several partitions).
+                // advance it (events of one instance arrive on several partitions).
                 """
                 CREATE TABLE sagas.instances (
                     saga text NOT NULL, correlation_id text NOT NULL,
@@ -28,7 +28,7 @@ public enum SagaSchema {
                     PRIMARY KEY (saga, message_id))
                 """,
                 // Commands written with the state change that decided them; the relay publishes
-                // them in position order and marks them after the broker acknowledged them.
+                // them by position and marks them after the broker acknowledged them.
                 """
                 CREATE TABLE sagas.outbox (
                     position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -38,7 +38,7 @@ public enum SagaSchema {
                     created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz)
                 """,
                 "CREATE INDEX outbox_unpublished ON sagas.outbox (position) WHERE published_at IS NULL",
-                // What happened to each instance, in order: events, commands, deadlines, steps.
+                // What happened to each instance, in sequence: events, commands, deadlines, steps.
                 """
                 CREATE TABLE sagas.history (
                     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -51,7 +51,7 @@ public enum SagaSchema {
         Migration(
             version: 2, name: "stream arrival positions replace handled message ids",
             statements: [
-                // The last version of each stream the saga received in order (every event of the
+                // The last version of each stream the saga received in sequence (every event of the
                 // topics it reads, its own or not): an event ahead of a gap is held back, never
                 // handled before the events its stream wrote earlier.
                 """
@@ -78,8 +78,8 @@ public enum SagaSchema {
             version: 5, name: "refused events kept with their instance; dead letters written to the outbox",
             statements: [
                 // An event the definition refused (reason set) and every later event of the same
-                // instance (reason NULL), in arrival order: the instance is failed, and the
-                // operator's retry hands them to the definition again, in this order. `event` is
+                // instance (reason NULL), as they arrived: the instance is failed, and the
+                // operator's retry hands them to the definition again, in this sequence. `event` is
                 // JSON text (`StoredEvent`), so any bytes an event carries fit.
                 """
                 CREATE TABLE sagas.parked_events (

@@ -10,7 +10,7 @@ import ServiceSupport
 /// Stores the instances of one saga definition and advances them. A batch of events (many
 /// instances), a round of due deadlines or an operator's retry is handled in ONE transaction of
 /// two statements: the first reads the clock and locks the events' stream arrival positions
-/// (which recognise redeliveries) and the instance rows in a stable order; every reaction is
+/// (which recognise redeliveries) and the instance rows in a stable sequence; every reaction is
 /// computed in memory (`SagaChanges`); the second moves the arrival positions and writes
 /// instances, commands and history. A crash at any point
 /// leaves either all of it or none; a deadlock or a concurrent first arrival retries the whole.
@@ -67,17 +67,17 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         try await handle([event], now: givenNow).first ?? .ignored
     }
 
-    /// Handles a batch of events (each stream's events in version order), one outcome per event.
+    /// Handles a batch of events (each stream's events by version), one outcome per event.
     /// `now` defaults to the database's clock (every time the saga keeps is taken from it, so
     /// orchestrators on hosts whose clocks differ agree on when a deadline passed).
     ///
-    /// Each stream must arrive in order: an event at or below the stream's arrival position is
+    /// Each stream must arrive in sequence: an event at or below the stream's arrival position is
     /// a redelivery; one above it + 1 is ahead of a gap (the relay lost a send, or the log lost
     /// the event), and the missing events are read from the event store and handled first, in
     /// the same transaction, or the event is held back if the store cannot fill the gap. Events
     /// recorded before the saga's arrival positions existed count as handled then (migration 2).
     ///
-    /// `records` are the Kafka records the events came from (same order), copied to the
+    /// `records` are the Kafka records the events came from (same sequence), copied to the
     /// dead-letter topic (`deadLetters`) when their event is refused; an event without one (read
     /// from the event store to fill a gap) is copied as the event relay would publish it.
     public func handle(_ events: [RecordedEvent], records: [KafkaConsumedMessage] = [], now givenNow: Date? = nil) async throws -> [Outcome] {
@@ -148,8 +148,8 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
 
     /// What a batch's transaction reads first, in one statement: the database's clock, when
     /// arrival positions began, the arrival positions of `streams` and the instances named by
-    /// `correlationIDs` (rows locked, positions in stream order, then instances in correlation
-    /// id order: a stable order, so that transactions sharing rows wait instead of deadlocking).
+    /// `correlationIDs` (rows locked, positions in stream sequence, then instances in correlation
+    /// id: a stable sequence, so that transactions sharing rows wait instead of deadlocking).
     private func arrivalProbe(
         of streams: [String], instances correlationIDs: Set<String>, on connection: PostgresConnection
     ) async throws -> (now: Date, epoch: Date, positions: [String: Int64], instances: [String: Changes.Working]) {
@@ -276,8 +276,8 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     }
 
     /// An operator's retry of a failed instance: the definition's `retry` of its step, then the
-    /// events kept with it (a refused one and those behind it) handed to the definition again in
-    /// arrival order, by the code running now (an upgrade may read what the old code refused).
+    /// events kept with it (a refused one and those behind it) handed to the definition again as
+    /// they arrived, by the code running now (an upgrade may read what the old code refused).
     /// Those it handles are let go; the first it refuses again stays, with the rest behind it,
     /// and the instance stays failed with the new reason.
     public func retry(_ correlationID: String, operator name: String, now givenNow: Date? = nil) async throws -> SagaStatus {

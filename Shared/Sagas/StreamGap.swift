@@ -6,7 +6,7 @@ import PostgresNIO
 /// The events a stream is missing between the saga's arrival position and an event ahead of it,
 /// as the event store holds them.
 enum StreamGap {
-    /// The events after `position` and before `event`, in version order, or nil when the store
+    /// The events after `position` and before `event`, by version, or nil when the store
     /// does not hold every one of them. The store's events in the range are counted first: an
     /// event that claims a version far beyond its stream (2^63-1, 2e9) costs one index count,
     /// never an array or a read as long as the versions it skipped.

@@ -30,11 +30,12 @@ public struct ServiceConfiguration: Sendable {
     /// `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS` (see `TransactionBounds`).
     public var transactionBounds = TransactionBounds()
 
-    public static let defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/checkout?sslmode=disable"
+    /// A local PostgreSQL's database named `database` (the suite's name), as user postgres.
+    public static func defaultDatabaseURL(_ database: String) -> String { "postgres://postgres@127.0.0.1:5432/\(database)?sslmode=disable" }
     public static let defaultKafkaBrokers = "127.0.0.1:9092"
 
     public init(
-        serviceName: String, databaseURL: String = Self.defaultDatabaseURL, kafkaBrokers: String = Self.defaultKafkaBrokers,
+        serviceName: String, databaseURL: String, kafkaBrokers: String = Self.defaultKafkaBrokers,
         host: String = "0.0.0.0", port: Int, instanceID: String? = nil, adminToken: String? = nil,
         logLevel: Logger.Level = .info, logFormat: LogFormat = .text, databaseRole: String? = nil
     ) {
@@ -53,15 +54,19 @@ public struct ServiceConfiguration: Sendable {
 
     /// Reads `DATABASE_URL`, `MIGRATION_DATABASE_URL`, `DATABASE_ROLE`, `KAFKA_BROKERS`, `HOST`, `PORT`, `INSTANCE_ID`, `ADMIN_TOKEN`,
     /// `LOG_LEVEL`, `LOG_FORMAT`, `MAX_COMMANDS_IN_FLIGHT`, `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS`; an invalid value is an error naming the variable.
-    /// `defaultRole` is the service's own role (see `ServiceRoles`), taken on unless `DATABASE_ROLE` says otherwise.
+    /// `defaultRole` is the service's own role (see `ServiceRoles`), taken on unless `DATABASE_ROLE` says otherwise;
+    /// `defaultDatabase` names the local database used without `DATABASE_URL`.
     public static func fromEnvironment(
-        service: String, defaultPort: Int, defaultRole: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+        service: String, defaultPort: Int, defaultRole: String? = nil, defaultDatabase: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigurationError) -> Self {
         func value(_ name: String) -> String? {
             guard let raw = environment[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
             return raw
         }
-        var configuration = Self(serviceName: service, port: defaultPort, instanceID: value("INSTANCE_ID"), databaseRole: defaultRole)
+        var configuration = Self(
+            serviceName: service, databaseURL: defaultDatabaseURL(defaultDatabase), port: defaultPort, instanceID: value("INSTANCE_ID"),
+            databaseRole: defaultRole)
         if let url = value("DATABASE_URL") {
             _ = try DatabaseURL(url, variable: "DATABASE_URL")
             configuration.databaseURL = url

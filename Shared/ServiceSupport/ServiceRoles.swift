@@ -9,8 +9,8 @@
 /// and every one may add to the admin audit log. The migrations create the roles (without
 /// LOGIN) and grant; a service's connections take on its role (`DATABASE_ROLE`), so a statement
 /// runs with the role's privileges whatever user logged in. In production, give each service a
-/// login user that is a member of its role only. The names come from the application (the
-/// checkout suite's are in `CheckoutNames.roles`).
+/// login user that is a member of its role only. The names come from the suite (`Suite.roles`:
+/// `<suite>_command_service`, ...).
 public struct ServiceRoles: Sendable, Hashable {
     public var commandService: String
     public var projectionService: String

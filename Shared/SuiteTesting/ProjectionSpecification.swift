@@ -1,5 +1,4 @@
 public import EventSourcing
-import CheckoutSuite
 import Foundation
 import Logging
 public import PostgresNIO
@@ -23,6 +22,8 @@ public struct ProjectionSpecification: Sendable {
     let readModel: ReadModel
     let history: [RecordedEvent]
     let preparation: Preparation?
+    /// Roles the schema's grants name (any: the database is fresh).
+    let roles = ServiceRoles(commandService: "spec_command_service", projectionService: "spec_projection_service", sagaOrchestrator: "spec_saga_orchestrator")
 
     public init(_ readModel: ReadModel, given history: [RecordedEvent] = [], preparing preparation: Preparation? = nil) {
         self.readModel = readModel
@@ -53,7 +54,7 @@ public struct ProjectionSpecification: Sendable {
         ]
     }
 
-    /// Runs `query` (its columns in order; any `ORDER BY` is kept) after each delivery and
+    /// Runs `query` (its columns in sequence; any `ORDER BY` is kept) after each delivery and
     /// expects `rows`, each column as PostgreSQL prints it as text (`NULL` for null).
     public func then(_ query: String, _ rows: [[String]], sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let logger = testLogger("projection-spec")
@@ -62,7 +63,7 @@ public struct ProjectionSpecification: Sendable {
         let deliveries = self.deliveries
         let preparation = self.preparation
         try await TestDatabase.withFresh { client, _ in
-            try await ProjectionSchema.migrate(readModels: [readModel], roles: CheckoutNames.roles, on: client, logger: logger)
+            try await ProjectionSchema.migrate(readModels: [readModel], roles: roles, on: client, logger: logger)
             try await preparation?(client)
             for delivery in deliveries {
                 try await reset(projection, client: client, logger: logger)

@@ -15,7 +15,7 @@ public struct RecordFuzzer: Sendable {
         Array("-9223372036854775808".utf8), Array("9223372036854775808".utf8), Array("253402300800000000".utf8),
         Array("1e308".utf8), Array("NaN".utf8), Array("o\u{0}x".utf8), [0xC3, 0x28], [0xFF, 0xFE], Array("\u{7}".utf8),
         Array(String(repeating: "x", count: 8_000).utf8), Array(String(repeating: "é", count: 1_500).utf8),
-        Array("order-".utf8), Array("-".utf8), Array("order-o\u{0}".utf8), Array("'; DROP TABLE x; --".utf8),
+        Array("item-".utf8), Array("-".utf8), Array("item-o\u{0}".utf8), Array("'; DROP TABLE x; --".utf8),
         Array("e\u{301}\u{301}\u{301}\u{301}".utf8), Array("00000000-0000-0000-0000-000000000000".utf8),
     ]
 

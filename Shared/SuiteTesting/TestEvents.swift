@@ -18,13 +18,4 @@ public enum TestEvents {
     public static func message(_ event: RecordedEvent, topic: String) -> KafkaOutgoingMessage {
         EventKafkaMapping.message(for: event, topic: topic)
     }
-
-    /// `count` StockRestocked events on `stock-<sku>` with quantities 1...count (sum count·(count+1)/2).
-    public static func restocks(sku: String, count: Int) -> [RecordedEvent] {
-        (1...count).map { version in
-            record(
-                stream: "stock-\(sku)", streamType: "stock", version: Int64(version), type: "StockRestocked",
-                payload: "{\"sku\":\"\(sku)\",\"quantity\":\(version)}")
-        }
-    }
 }

@@ -1,5 +1,4 @@
 public import Kafka
-import CheckoutSuite
 import Foundation
 
 /// A throwaway Kafka-protocol cluster per test (librdkafka's mock cluster, in process) with
@@ -39,9 +38,9 @@ public struct TestKafka: Sendable {
 }
 
 extension TestKafka {
-    /// The suite's topics (fixed names; every test has its own cluster).
-    public func createSuiteTopics(partitions: Int = 6) throws {
-        for topic in CheckoutNames.Topics.all {
+    /// A suite's topics (fixed names; every test has its own cluster).
+    public func createSuiteTopics(_ topics: [String], partitions: Int = 6) throws {
+        for topic in topics {
             try cluster.createTopic(.init(name: topic, partitions: partitions))
         }
     }

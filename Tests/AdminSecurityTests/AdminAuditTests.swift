@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
+import ServiceHTTP
 import ServiceSupport
 import SuiteTesting
 import Synchronization

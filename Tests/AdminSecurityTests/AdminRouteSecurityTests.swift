@@ -1,4 +1,4 @@
-@testable import CommandService
+import BoundedContexts
 import CheckoutSuite
 import Foundation
 import HTTPTypes
@@ -7,8 +7,7 @@ import HummingbirdTesting
 import Logging
 import PostgresNIO
 import Prometheus
-@testable import ProjectionService
-@testable import SagaOrchestrator
+import ServiceHTTP
 import ServiceSupport
 import SuiteTesting
 import Testing
@@ -19,9 +18,9 @@ import Testing
 @Suite("Admin routes refuse callers without the token", .serialized)
 struct AdminRouteSecurityTests {
     static let services: [(name: String, setup: ServiceHost.Setup)] = [
-        ("command-service", CommandServiceMain.setup),
-        ("projection-service", ProjectionServiceMain.setup),
-        ("saga-orchestrator", SagaOrchestratorMain.setup),
+        ("command-service", SuiteService.setup(.commandService, suite: checkoutSuite)),
+        ("projection-service", SuiteService.setup(.projectionService, suite: checkoutSuite)),
+        ("saga-orchestrator", SuiteService.setup(.sagaOrchestrator, suite: checkoutSuite)),
     ]
 
     /// Builds the service's own router with `adminToken`, migrates, and hands over its admin

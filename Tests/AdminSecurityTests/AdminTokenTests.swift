@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import ServiceHTTP
 import ServiceSupport
 import Testing
 

@@ -5,6 +5,7 @@ import Logging
 import PostgresNIO
 import Projections
 import Sagas
+import ServiceHTTP
 import ServiceSupport
 import SuiteTesting
 import Testing

@@ -1,12 +1,12 @@
+import BoundedContexts
 import CheckoutSuite
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
-@testable import ProjectionService
-@testable import SagaOrchestrator
 import Prometheus
+import ServiceHTTP
 import ServiceSupport
 import SuiteTesting
 import Testing
@@ -53,7 +53,7 @@ struct QueryRouteInputTests {
 
     @Test("hostile ids in query paths are 400 naming the parameter; an unknown well-formed id is 404")
     func hostileIDs() async throws {
-        try await withRoutes(of: "projection-service", setup: ProjectionServiceMain.setup) { http in
+        try await withRoutes(of: "projection-service", setup: SuiteService.setup(.projectionService, suite: checkoutSuite)) { http in
             try await expectBadRequests(http, [
                 ("/orders/%00", .get, "orderId"), ("/orders/a%2Fb", .get, "orderId"), ("/stock/x'%20OR%201=1", .get, "sku"),
                 ("/stock/%C3%A7", .get, "sku"), ("/customers/\(String(repeating: "c", count: 65))/orders", .get, "customerId"),
@@ -66,7 +66,7 @@ struct QueryRouteInputTests {
 
     @Test("hostile order ids in saga paths are 400 naming orderId; an unknown well-formed id is 404")
     func hostileSagaIDs() async throws {
-        try await withRoutes(of: "saga-orchestrator", setup: SagaOrchestratorMain.setup) { http in
+        try await withRoutes(of: "saga-orchestrator", setup: SuiteService.setup(.sagaOrchestrator, suite: checkoutSuite)) { http in
             try await expectBadRequests(http, [
                 ("/sagas/%00", .get, "orderId"), ("/sagas/a%2Fb", .get, "orderId"), ("/sagas/x'%20OR%201=1", .get, "orderId"),
                 ("/sagas/\(String(repeating: "o", count: 65))", .get, "orderId"), ("/admin/sagas/%00/retry", .post, "orderId"),

@@ -1,3 +1,4 @@
+import BoundedContexts
 import CheckoutSuite
 import Foundation
 import HTTPTypes
@@ -5,7 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
 import Prometheus
-@testable import ProjectionService
+import ServiceHTTP
 import ServiceSupport
 import SuiteTesting
 import Testing
@@ -25,7 +26,7 @@ struct RebuildRouteTests {
                 configuration: configuration, roles: CheckoutNames.roles, logger: testLogger("projection-service"),
                 registry: PrometheusCollectorRegistry(), postgres: client, kafkaProducer: producer)
             let router = Router()
-            let plan = try await ProjectionServiceMain.setup(context, router)
+            let plan = try await SuiteService.setup(.projectionService, suite: checkoutSuite)(context, router)
             try await AuditSchema.migrator(roles: CheckoutNames.roles).run(on: client, logger: testLogger("migrate"))
             for migrate in plan.migrations { try await migrate() }
             // Another instance's rebuild, beating now.

@@ -198,7 +198,7 @@ struct CheckoutSagaTests {
     @Test("events of other orders and restocks are not this saga's; an unreadable event is an error")
     func correlation() throws {
         #expect(saga.correlationID(of: placed([("PEN", 1)])) == order)
-        let restock = TestEvents.restocks(sku: "PEN", count: 1)[0]
+        let restock = TestEvents.record(stream: "stock-PEN", streamType: "stock", version: 1, type: "StockRestocked", payload: #"{"sku":"PEN","quantity":1}"#)
         #expect(saga.correlationID(of: restock) == nil)
         #expect(try saga.start(with: reserved("PEN", 1), now: now) == nil)
         let garbage = TestEvents.record(stream: "order-\(order)", streamType: "order", version: 2, type: "OrderConfirmed", payload: "{")

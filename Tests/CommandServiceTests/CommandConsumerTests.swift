@@ -1,9 +1,11 @@
+@testable import BoundedContexts
+@testable import CheckoutContext
 import CheckoutSuite
 import Checkout
-@testable import CommandService
 import EventStore
 import Foundation
 import Kafka
+import ServiceHTTP
 import ServiceSupport
 import SuiteTesting
 import Testing
@@ -13,7 +15,7 @@ struct CommandConsumerTests {
     @Test("a command delivered twice executes once; an unreadable one is dead-lettered; the rest go on")
     func executesOnceAndDeadLetters() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 3)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 3)
         try await TestDatabase.withFresh { client, databaseURL in
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await store.migrate(roles: CheckoutNames.roles)
@@ -33,7 +35,9 @@ struct CommandConsumerTests {
             for result in await producer.send(messages) { _ = try result.get() }
 
             let configuration = ServiceConfiguration(serviceName: "command-service", databaseURL: databaseURL, kafkaBrokers: kafka.bootstrapServers, port: 0)
-            let consumer = CommandConsumer(commands: commands, configuration: configuration, producer: producer, logger: testLogger("consumer"))
+            let consumer = CommandChannelConsumer(
+                channels: try CommandSides(checkoutSuite, CommandEnvironment(store: store)).channels, group: Suite.commandGroup,
+                deadLetterTopic: checkoutSuite.deadLetterTopic, configuration: configuration, producer: producer, logger: testLogger("consumer"))
             let running = Task { try await consumer.run() }
             try await waitUntil("the payment authorized", timeout: .seconds(60)) {
                 try await store.version(of: Payment.stream("o-1").description) == 1
@@ -57,11 +61,10 @@ struct CommandConsumerTests {
     @Test("a command that can never succeed (a 3,000-character SKU) is dead-lettered with its reason; the commands after it run")
     func impossibleCommandIsDeadLettered() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 1)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 1)
         try await TestDatabase.withFresh { client, databaseURL in
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await store.migrate(roles: CheckoutNames.roles)
-            let commands = CheckoutCommands(store: store)
             let producer = try kafka.producer()
             let huge = String(repeating: "Z", count: 3000)
             let impossible = CheckoutCommandMessage(
@@ -77,7 +80,9 @@ struct CommandConsumerTests {
             for result in await producer.send(messages) { _ = try result.get() }
 
             let configuration = ServiceConfiguration(serviceName: "command-service", databaseURL: databaseURL, kafkaBrokers: kafka.bootstrapServers, port: 0)
-            let consumer = CommandConsumer(commands: commands, configuration: configuration, producer: producer, logger: testLogger("consumer"))
+            let consumer = CommandChannelConsumer(
+                channels: try CommandSides(checkoutSuite, CommandEnvironment(store: store)).channels, group: Suite.commandGroup,
+                deadLetterTopic: checkoutSuite.deadLetterTopic, configuration: configuration, producer: producer, logger: testLogger("consumer"))
             let running = Task { try await consumer.run() }
             let letters = try await kafka.readAll([CheckoutNames.Topics.deadLetters]) { !$0.isEmpty }
             try await waitUntil("the command after it executed", timeout: .seconds(30)) {

@@ -1,6 +1,6 @@
+@testable import BoundedContexts
 import CheckoutSuite
 import Checkout
-@testable import CommandService
 import EventStore
 import Foundation
 import HTTPTypes
@@ -122,7 +122,8 @@ struct HostileInputTests {
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await store.migrate(roles: CheckoutNames.roles)
             let router = Router()
-            CommandRoutes(commands: CheckoutCommands(store: store)).register(on: router)
+            try CommandSides(checkoutSuite, CommandEnvironment(store: store)).register(
+                on: ContextRouter(router: router, service: .commandService, adminToken: nil, client: client, logger: testLogger("routes"), maxCommandsInFlight: 256))
             try await Application(router: router).test(.router) { client in
                 try await client.execute(uri: input.uri, method: input.method, body: ByteBuffer(string: input.body)) { response in
                     #expect(response.status == input.status, "\(input.label): \(response.status) \(String(buffer: response.body).prefix(300))")

@@ -16,7 +16,7 @@ struct GapSafeReadTests {
     @Test("an append that took its transaction id first but inserts last is read, not skipped (readAll and the relay)")
     func earlierTransactionLaterPosition() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics()
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all)
         try await withEventStore { store in
             let client = store.client
             try await installInsertPause(client)

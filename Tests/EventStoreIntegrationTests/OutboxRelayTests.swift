@@ -37,7 +37,7 @@ struct OutboxRelayTests {
     @Test("relay killed mid-publish: after it recovers every event is on Kafka in per-stream order")
     func survivesKilledConnection() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics()
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all)
         for broker in 1...3 { try kafka.cluster.setBrokerLatency(Int32(broker), milliseconds: 20) }
         try await withEventStore { store in
             let streams = (0..<100).map { index in index % 2 == 0 ? Order.stream("o-\(index)") : Stock.stream("SKU-\(index)") }
@@ -95,7 +95,7 @@ struct OutboxRelayTests {
     @Test("a transaction that took a lower position but commits later is published, not skipped")
     func publishesLateCommits() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics()
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all)
         try await withEventStore { store in
             let (slowCommit, release) = AsyncStream<Void>.makeStream()
             let (positionTaken, announce) = AsyncStream<Void>.makeStream()
@@ -148,7 +148,7 @@ struct OutboxRelayTests {
     @Test("a stream whose event Kafka refuses never has a later event published ahead of it; other streams go on")
     func refusedEventHoldsItsStreamInOrder() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 1)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 1)
         try await withEventStore { store in
             // Under the store's limit, over this producer's: refused at enqueue, every time.
             let big = #"{"blob":"\#(String(repeating: "x", count: 20_000))"}"#
@@ -172,7 +172,7 @@ struct OutboxRelayTests {
     @Test("a committed append wakes the idle relay: published long before its safety-net poll")
     func committedAppendWakesTheRelay() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics()
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all)
         try await withEventStore { store in
             let producer = try kafka.producer()
             // The safety net is an hour away: only the outbox trigger's notification can wake it.

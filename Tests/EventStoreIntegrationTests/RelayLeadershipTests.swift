@@ -31,7 +31,7 @@ struct RelayLeadershipTests {
     @Test("a leader paused with rows in hand is replaced by a standby within the lease; resumed, it publishes and marks nothing")
     func standbyTakesOverFromPausedLeader() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics()
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all)
         try await withEventStore { store in
             let pause = Pause()
             let producer = try kafka.producer()

@@ -34,7 +34,7 @@ struct DataErrorTests {
     func unstorableValuesAreParked() async throws {
         let kafka = try TestKafka()
         // One partition: every record below is on it, the valid order last.
-        try kafka.createSuiteTopics(partitions: 1)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 1)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             try await PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))

@@ -78,7 +78,7 @@ struct HostileRecordTests {
     @Test("each hostile record is parked with a reason naming what is wrong, once even when delivered twice; valid records go on; nothing is half-written")
     func hostileRecordsAreParked() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 3)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 3)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             let producer = try kafka.producer()

@@ -10,7 +10,7 @@ struct OperatorCLITests {
     @Test("a poison event is parked, listed by suitectl, replayed after the fix and gone; a skip records its reason in the audit log")
     func deadLetterRunbook() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 3)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 3)
         try await TestDatabase.withFresh { client, databaseURL in
             let port = try freeLocalPort()
             let url = "http://127.0.0.1:\(port)"
@@ -83,7 +83,7 @@ struct OperatorCLITests {
     @Test("a checkpoint reset outside a partition's records (past its end, before its start) is refused and moves nothing; within them it moves (issue 22)")
     func checkpointResetStaysOnTheLog() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, databaseURL in
             let port = try freeLocalPort()
             let url = "http://127.0.0.1:\(port)"

@@ -13,7 +13,7 @@ struct PoisonEventTests {
     @Test("a failing event parks its stream's later events behind it; other streams go on; replay applies them in order")
     func parksBehindAndReplays() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 4)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 4)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             let faults = FaultSwitch()
@@ -65,7 +65,7 @@ struct PoisonEventTests {
     @Test("skipping a dead letter records who and why, and the event is never applied")
     func skipRecordsReason() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             let faults = FaultSwitch()
@@ -95,7 +95,7 @@ struct PoisonEventTests {
     @Test("replay applies a stream's parked events in stream order, in chunks, then live events follow (checked by the order applied)")
     func replayInOrder() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             try await RecordingProjection.createTable(client)
@@ -135,7 +135,7 @@ struct PoisonEventTests {
         arguments: [0, 1])
     func liveBatchDuringReplay(appliedBefore: Int) async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             try await RecordingProjection.createTable(client)

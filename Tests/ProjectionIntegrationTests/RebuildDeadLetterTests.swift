@@ -27,7 +27,7 @@ struct RebuildDeadLetterTests {
     @Test("after a rebuild, letters it applied are resolved by \"rebuild\" and the stream flows live again; a skipped event stays unapplied")
     func rebuildResolvesAndHonoursSkips() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await store.migrate(roles: CheckoutNames.roles)

@@ -25,7 +25,7 @@ struct RebuildTests {
     @Test("rebuild while queries run and writes overlap the rebuild and the swap: reads never fail or go backwards, the swapped model equals the event store")
     func rebuildWhileServing() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 4)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 4)
         try await TestDatabase.withFresh { client, _ in
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await store.migrate(roles: CheckoutNames.roles)

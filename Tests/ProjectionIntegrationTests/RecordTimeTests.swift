@@ -18,7 +18,7 @@ struct RecordTimeTests {
     @Test("events whose records carry only ce_time are projected with the store's time: the live read models equal a rebuild (issue 22)")
     func storeTimeForMillisecondRecords() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))

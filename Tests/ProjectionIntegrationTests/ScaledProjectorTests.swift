@@ -49,7 +49,7 @@ struct ScaledProjectorTests {
     @Test("three projectors on 12 partitions, one killed with SIGKILL mid-run and another started: every event applied exactly once")
     func killedProjectorIsReplaced() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 12)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 12)
         try await TestDatabase.withFresh { client, databaseURL in
             try await migrateReadModels(client)
             let producer = try kafka.producer()
@@ -75,7 +75,7 @@ struct ScaledProjectorTests {
     @Test("a projector paused past its session (SIGSTOP) and resumed (SIGCONT) applies nothing twice")
     func zombieProjectorIsFenced() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 12)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 12)
         try await TestDatabase.withFresh { client, databaseURL in
             try await migrateReadModels(client)
             let producer = try kafka.producer()

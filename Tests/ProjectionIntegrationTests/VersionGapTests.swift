@@ -17,7 +17,7 @@ struct VersionGapTests {
     @Test("OrderCancelled v2 before OrderPlaced v1 (neither in the event store), then the copy of v2: the order is placed and cancelled, nothing lost")
     func heldBackUntilTheGapFills() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             // An empty event store: the gap cannot be filled from it, only by the copy.
@@ -56,7 +56,7 @@ struct VersionGapTests {
     @Test("OrderCancelled v2 arrives, OrderPlaced v1 never does: v1 is read from the event store and applied first")
     func gapFilledFromTheStore() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
@@ -86,7 +86,7 @@ struct VersionGapTests {
     @Test("stream-version Int64.max and 2,000,000,000 on a record: no trap, no huge allocation; each parked as ahead of a gap the store cannot fill; the stream's next valid event is applied")
     func impossibleVersionsAreParked() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             try await PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
@@ -119,7 +119,7 @@ struct VersionGapTests {
     @Test("after a rebuild left one projection ahead (stock-levels at v3, the processor and applied-log at v1), v3 then v2 arrive: applied-log applies v2 then v3, stock-levels neither again (gap detection per projection)")
     func gapPerProjection() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 2)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 2)
         try await TestDatabase.withFresh { client, _ in
             try await migrateReadModelsVerbose(client)
             try await RecordingProjection.createTable(client)

@@ -32,7 +32,7 @@ final class CheckoutStack: Sendable {
         self.logLevel = logLevel
         self.sagaEnvironment = logLevel.map { sagaEnvironment.merging(["LOG_LEVEL": $0]) { _, new in new } } ?? sagaEnvironment
         kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 6)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 6)
         self.databaseURL = databaseURL
         commandPort = try freeLocalPort()
         projectionPort = try freeLocalPort()

@@ -1,6 +1,6 @@
 import InvariantChecks
 import PostgresNIO
-@testable import SuiteCheck
+@testable import CheckoutContext
 import SuiteTesting
 
 /// The checks over the event store that hold after every checkout finished, however it got

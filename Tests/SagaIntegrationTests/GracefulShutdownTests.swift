@@ -3,7 +3,7 @@ import EventStore
 import Foundation
 import InvariantChecks
 import PostgresNIO
-@testable import SuiteCheck
+import BoundedContexts
 import SuiteTesting
 import Synchronization
 import Testing
@@ -55,7 +55,7 @@ struct GracefulShutdownTests {
             var failing: [CheckResult] = []
             do {
                 try await waitUntil("every invariant holds once the services caught up", timeout: .seconds(90), every: .milliseconds(500)) {
-                    failing = await InvariantChecker(SuiteInvariants.all(store: store, bootstrapServers: stack.kafka.bootstrapServers, allowedParked: 0))
+                    failing = await InvariantChecker(SuiteInvariants.all(checkoutSuite, store: store, bootstrapServers: stack.kafka.bootstrapServers, allowedParked: 0))
                         .run(CheckContext(client: client, logger: testLogger("check"))).filter { !$0.holds }
                     return failing.isEmpty
                 }

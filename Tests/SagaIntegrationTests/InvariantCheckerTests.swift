@@ -5,7 +5,7 @@ import Foundation
 import InvariantChecks
 import Kafka
 import PostgresNIO
-@testable import SuiteCheck
+import BoundedContexts
 import SuiteTesting
 import Testing
 
@@ -14,7 +14,7 @@ import Testing
 @Suite("Invariant checker")
 struct InvariantCheckerTests {
     private func failing(_ client: PostgresClient, _ store: PostgresEventStore, kafka: String) async -> [String: CheckResult] {
-        let results = await InvariantChecker(SuiteInvariants.all(store: store, bootstrapServers: kafka, allowedParked: 0))
+        let results = await InvariantChecker(SuiteInvariants.all(checkoutSuite, store: store, bootstrapServers: kafka, allowedParked: 0))
             .run(CheckContext(client: client, logger: testLogger("check")))
         return Dictionary(uniqueKeysWithValues: results.filter { !$0.holds }.map { ($0.name, $0) })
     }

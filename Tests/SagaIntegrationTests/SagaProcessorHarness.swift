@@ -19,7 +19,7 @@ struct SagaProcessorHarness: Sendable {
 
     static func run(_ body: @Sendable (SagaProcessorHarness) async throws -> Void) async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 1)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 1)
         try await TestDatabase.withFresh { client, _ in
             let events = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await events.migrate(roles: CheckoutNames.roles)

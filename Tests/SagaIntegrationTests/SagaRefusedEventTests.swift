@@ -174,7 +174,7 @@ struct SagaRefusedEventTests {
     @Test("the dead-letter copy of a refused event is in sagas.outbox when its transaction commits, and the relay publishes it with its headers")
     func deadLetterWrittenWithTheTransaction() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 1)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 1)
         try await withStores { client, old, _ in
             let refused = Self.placed("o-dlq", schemaVersion: 9)
             let message = TestEvents.message(refused, topic: CheckoutNames.Topics.orderEvents)

@@ -16,7 +16,7 @@ struct SagaUnknownEventTests {
     @Test("an unknown event type and a newer schema version are dead-lettered with the reason, their sagas failed; other sagas go on")
     func parked() async throws {
         let kafka = try TestKafka()
-        try kafka.createSuiteTopics(partitions: 3)
+        try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 3)
         try await TestDatabase.withFresh { client, _ in
             let events = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await events.migrate(roles: CheckoutNames.roles)

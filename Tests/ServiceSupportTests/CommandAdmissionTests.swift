@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import ServiceHTTP
 import ServiceSupport
 import SuiteTesting
 import Synchronization

@@ -1,4 +1,5 @@
 import Kafka
+import ServiceHTTP
 import ServiceSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceHTTP
 import ServiceSupport
 import Synchronization
 import Testing

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Prometheus
+import ServiceHTTP
 import ServiceSupport
 import Testing
 

@@ -1,3 +1,4 @@
+import ServiceHTTP
 import ServiceSupport
 import Testing
 
@@ -5,9 +6,9 @@ import Testing
 struct ServiceConfigurationTests {
     @Test("no variables set: defaults for a local run")
     func defaults() throws {
-        let configuration = try ServiceConfiguration.fromEnvironment(service: "command-service", defaultPort: 8081, environment: [:])
+        let configuration = try ServiceConfiguration.fromEnvironment(service: "command-service", defaultPort: 8081, defaultDatabase: "shop", environment: [:])
         #expect(configuration.port == 8081)
-        #expect(configuration.databaseURL == ServiceConfiguration.defaultDatabaseURL)
+        #expect(configuration.databaseURL == "postgres://postgres@127.0.0.1:5432/shop?sslmode=disable")
         #expect(configuration.kafkaBrokers == ServiceConfiguration.defaultKafkaBrokers)
         #expect(configuration.adminToken == nil)
         #expect(configuration.logFormat == .text)
@@ -17,7 +18,7 @@ struct ServiceConfigurationTests {
     @Test("every documented variable is read")
     func readsVariables() throws {
         let configuration = try ServiceConfiguration.fromEnvironment(
-            service: "saga-orchestrator", defaultPort: 8083,
+            service: "saga-orchestrator", defaultPort: 8083, defaultDatabase: "shop",
             environment: [
                 "DATABASE_URL": "postgres://saga:secret@db:5433/checkout", "KAFKA_BROKERS": "k1:9092,k2:9092",
                 "PORT": "9000", "INSTANCE_ID": "saga-1", "ADMIN_TOKEN": "t0ken", "LOG_LEVEL": "DEBUG", "LOG_FORMAT": "json",
@@ -32,7 +33,7 @@ struct ServiceConfigurationTests {
 
     @Test("an empty ADMIN_TOKEN leaves admin off")
     func emptyToken() throws {
-        let configuration = try ServiceConfiguration.fromEnvironment(service: "s", defaultPort: 1, environment: ["ADMIN_TOKEN": "  "])
+        let configuration = try ServiceConfiguration.fromEnvironment(service: "s", defaultPort: 1, defaultDatabase: "shop", environment: ["ADMIN_TOKEN": "  "])
         #expect(configuration.adminToken == nil)
     }
 
@@ -45,7 +46,7 @@ struct ServiceConfigurationTests {
         ])
     func rejectsBadValues(variable: String, value: String) {
         let error = #expect(throws: ConfigurationError.self) {
-            try ServiceConfiguration.fromEnvironment(service: "s", defaultPort: 1, environment: [variable: value])
+            try ServiceConfiguration.fromEnvironment(service: "s", defaultPort: 1, defaultDatabase: "shop", environment: [variable: value])
         }
         #expect(error?.variable == variable)
         #expect(error?.reason.isEmpty == false)

@@ -3,7 +3,7 @@
 /// the target stream. `commandId` is deterministic, so a redelivered or retried command is
 /// recognised and executed once.
 public struct CheckoutCommandMessage: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
         case reserveStock = "ReserveStock"
         case releaseStock = "ReleaseStock"
         case commitStock = "CommitStock"

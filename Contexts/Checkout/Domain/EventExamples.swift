@@ -4,13 +4,7 @@ public import EventSourcing
 /// written with today: the compatibility gate derives each type's JSON Schema from it (so every
 /// optional field is set here, or its type could not be seen).
 public enum EventExamples {
-    public struct Example: Sendable {
-        public var streamType: String
-        public var type: String
-        public var payload: any Encodable & Sendable
-
-        public func schema() throws -> JSONValue { try PayloadSchema.of(payload, title: type) }
-    }
+    public typealias Example = EventExample
 
     public static let all: [Example] = [
         Example(

@@ -6,7 +6,7 @@ public import EventSourcing
 /// commands are held to the same rules.
 public enum InputLimits {
     /// Customer ids and SKUs: 1 to 64 of A-Z a-z 0-9 . _ -
-    public static let maxIDLength = 64
+    public static let maxIDLength = IdentifierRule.maxLength
     public static let maxLines = 100
     public static let maxQuantity = 1_000_000
     public static let maxUnitPriceCents = 100_000_000
@@ -14,13 +14,7 @@ public enum InputLimits {
     /// A reason's bound in UTF-8 bytes (four per character of `maxReasonLength`).
     public static let maxReasonBytes = 2_000
 
-    public static func isValidID(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= maxIDLength
-            && text.utf8.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || byte == 0x2D || byte == 0x2E || byte == 0x5F
-            }
-    }
+    public static func isValidID(_ text: String) -> Bool { IdentifierRule.isValid(text) }
 
     /// A `DomainError` for an id that breaks the rule, naming the field.
     public static func checkID(_ text: String, field: String, what: String) throws(DomainError) {

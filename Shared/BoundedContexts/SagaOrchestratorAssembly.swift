@@ -1,0 +1,40 @@
+import Hummingbird
+import Sagas
+import ServiceHTTP
+import ServiceLifecycle
+
+/// The saga orchestrator, assembled from a suite: per saga its processor (its own consumer
+/// group over the topics of the stream types it reacts to), its deadline scheduler and its
+/// routes; one command relay for every saga's commands.
+enum SagaOrchestratorAssembly {
+    static func setup(_ suite: Suite) -> ServiceHost.Setup {
+        { context, router in
+            let hold = CommandHold()
+            let routes = ContextRouter(
+                router: router, service: .sagaOrchestrator, adminToken: context.configuration.adminToken, client: context.postgres,
+                logger: context.logger, maxCommandsInFlight: context.configuration.maxCommandsInFlight)
+            let environment = SagaEnvironment(client: context.postgres, logger: context.logger, commandTopic: { suite.commandTopic(of: $0) })
+            let queries = SagaQueries(client: context.postgres, logger: context.logger)
+            var services: [any Service] = []
+            var commandTypes: Set<String> = []
+            for saga in suite.contexts.flatMap(\.sagas) {
+                let runtime = try saga.make(environment)
+                SagaRoutes(side: saga, runtime: runtime, queries: queries).register(on: routes)
+                commandTypes.formUnion(saga.commandTypes)
+                services += runtime.services(
+                    SagaSubscription(
+                        group: suite.group(of: saga), topics: suite.topics(of: saga), instanceID: context.configuration.instanceID,
+                        bootstrapServers: context.configuration.kafkaBrokers, deadLetterTopic: suite.deadLetterTopic),
+                    context.kafkaProducer)
+            }
+            CommandHoldRoute(hold: hold, commandTypes: commandTypes).register(on: routes.admin())
+            services.append(SagaCommandRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger, hold: hold))
+            return ServicePlan(
+                migrations: [
+                    { try await SagaSchema.migrator(roles: context.roles).run(on: context.migrationPostgres, logger: context.logger) },
+                    { try await SuiteGrants.run(suite, on: context) },
+                ],
+                services: services)
+        }
+    }
+}
