@@ -194,6 +194,9 @@ let package = Package(
             ],
             path: "Tests/ServiceSupportTests", swiftSettings: strict),
         .testTarget(
+            name: "BoundedContextsTests", dependencies: ["BoundedContexts", "EventSourcing"], path: "Tests/BoundedContextsTests",
+            swiftSettings: strict),
+        .testTarget(
             name: "CheckoutTests",
             dependencies: [
                 "CheckoutSuite", "CheckoutContext", "BoundedContexts", "Checkout", "CheckoutReadModels", "EventSourcing", "EventStore", "Kafka",

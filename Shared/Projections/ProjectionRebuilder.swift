@@ -322,10 +322,22 @@ public struct ProjectionRebuilder: Sendable {
                 try await applyNew(events, skipping: skipped, to: target, on: connection)
             }
             for table in projection.tables {
+                // What other roles may do with the table (a context's grant to read it) moves to
+                // the rebuilt one: a fresh table grants nothing.
+                let grants = try await connection.query(
+                    """
+                    SELECT grantee::text, privilege_type::text FROM information_schema.role_table_grants
+                    WHERE table_schema = 'read_models' AND table_name = \(table) AND grantee <> current_user
+                    """, logger: logger
+                ).collect().map { try $0.decode((String, String).self) }
                 _ = try await connection.query(
                     PostgresQuery(unsafeSQL: "ALTER TABLE read_models.\(table) RENAME TO \(table)__retired"), logger: logger).collect()
                 _ = try await connection.query(
                     PostgresQuery(unsafeSQL: "ALTER TABLE read_models.\(table)\(suffix) RENAME TO \(table)"), logger: logger).collect()
+                for (grantee, privilege) in grants {
+                    _ = try await connection.query(
+                        PostgresQuery(unsafeSQL: "GRANT \(privilege) ON read_models.\(table) TO \"\(grantee)\""), logger: logger).collect()
+                }
             }
             _ = try await connection.query("DELETE FROM read_models.stream_positions WHERE projection = \(projection.name)", logger: logger).collect()
             _ = try await connection.query(
