@@ -13,7 +13,9 @@ enum ProjectionServiceAssembly {
             let routes = ContextRouter(
                 router: router, service: .projectionService, adminToken: context.configuration.adminToken, client: context.postgres,
                 logger: context.logger, maxCommandsInFlight: context.configuration.maxCommandsInFlight)
-            let queries = QueryEnvironment(client: context.postgres, logger: context.logger)
+            let queries = QueryEnvironment(
+                client: context.postgres, logger: context.logger,
+                extensions: suite.contexts.flatMap { boundedContext in (boundedContext.readModels?.extensions ?? []).map { (boundedContext.name, $0) } })
             for boundedContext in suite.contexts { boundedContext.readModels?.routes(routes, queries) }
             router.get("/projections") { _, _ in
                 try JSONResponse.make(try await ProjectionsReport.make(runtime: runtime))

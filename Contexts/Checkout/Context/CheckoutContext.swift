@@ -32,7 +32,8 @@ extension BoundedContext {
                 ])
         },
         readModels: ReadModelSide(readModels: CheckoutReadModels.all) { routes, environment in
-            CheckoutQueryRoutes(queries: ReadModelQueries(client: environment.client, logger: environment.logger)).register(on: routes)
+            CheckoutQueryRoutes(queries: ReadModelQueries(client: environment.client, logger: environment.logger), environment: environment)
+                .register(on: routes)
         },
         sagas: [
             SagaSide(

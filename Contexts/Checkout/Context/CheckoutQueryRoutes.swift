@@ -3,17 +3,19 @@ import CheckoutReadModels
 import Hummingbird
 import ServiceHTTP
 
-/// Checkout's read-model queries: an order (summary and timeline), a customer's orders, a SKU's
-/// stock level.
+/// Checkout's read-model queries: an order (summary and timeline, and what other contexts add
+/// to it), a customer's orders, a SKU's stock level.
 struct CheckoutQueryRoutes: Sendable {
     let queries: ReadModelQueries
+    let environment: QueryEnvironment
 
     func register(on routes: ContextRouter) {
         let router = routes.router
         router.get("/orders/:orderId") { _, context in
             let id = try RequestJSON.idParameter("orderId", of: context)
             guard let order = try await queries.order(id) else { throw ServiceError.notFound("order", id: id) }
-            return try JSONResponse.make(order)
+            // What other contexts know of the order (its returns, say) under `extensions`.
+            return try JSONResponse.make(ExtendedView(order, extensions: try await environment.extensions(of: "order", id: id)))
         }
         router.get("/customers/:customerId/orders") { request, context in
             let id = try RequestJSON.idParameter("customerId", of: context)
