@@ -1,5 +1,6 @@
 @testable import Checkout
 import EventSourcing
+import Foundation
 import Testing
 
 @Suite("Event codecs")
@@ -23,7 +24,8 @@ struct CodecTests {
     static let paymentEvents: [PaymentEvent] = [
         .authorized(PaymentAuthorized(orderId: "o-1", amountCents: 2500, authorizationId: "auth-o-1")),
         .declined(PaymentDeclined(orderId: "o-1", amountCents: 2500, reason: "card declined by issuer")),
-        .refunded(PaymentRefunded(orderId: "o-1", amountCents: 2500)),
+        .refunded(PaymentRefunded(orderId: "o-1", amountCents: 1000, refundId: "return-1")),
+        .refundDeclined(PaymentRefundDeclined(orderId: "o-1", refundId: "return-2", amountCents: 9000, reason: "exceeds what is left")),
     ]
 
     @Test("every order event round-trips through the order codec", arguments: orderEvents)

@@ -7,6 +7,9 @@ public import EventSourcing
 public enum InputLimits {
     /// Customer ids and SKUs: 1 to 64 of A-Z a-z 0-9 . _ -
     public static let maxIDLength = 64
+    /// Refund ids: the same characters, long enough for a prefix and an order id
+    /// (`Payment.checkoutRefundID`).
+    public static let maxRefundIDLength = 128
     public static let maxLines = 100
     public static let maxQuantity = 1_000_000
     public static let maxUnitPriceCents = 100_000_000
@@ -14,8 +17,8 @@ public enum InputLimits {
     /// A reason's bound in UTF-8 bytes (four per character of `maxReasonLength`).
     public static let maxReasonBytes = 2_000
 
-    public static func isValidID(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= maxIDLength
+    public static func isValidID(_ text: String, maxLength: Int = maxIDLength) -> Bool {
+        !text.isEmpty && text.utf8.count <= maxLength
             && text.utf8.allSatisfy { byte in
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                     || byte == 0x2D || byte == 0x2E || byte == 0x5F
@@ -27,6 +30,12 @@ public enum InputLimits {
         guard isValidID(text) else {
             throw DomainError(
                 "invalid_\(what)", "\(what) must be 1 to \(maxIDLength) characters of A-Z a-z 0-9 . _ -", field: field)
+        }
+    }
+
+    public static func checkRefundID(_ text: String, field: String) throws(DomainError) {
+        guard isValidID(text, maxLength: maxRefundIDLength) else {
+            throw DomainError("invalid_refund_id", "refund id must be 1 to \(maxRefundIDLength) characters of A-Z a-z 0-9 . _ -", field: field)
         }
     }
 
