@@ -1287,13 +1287,28 @@ enum OpenAPIDocument {
         "type": "object",
         "description": "State of a `payment-<orderId>` stream.",
         "required": [
-          "amountCents",
+          "capturedCents",
+          "refundIDs",
+          "refundedCents",
           "status"
         ],
         "properties": {
-          "amountCents": {
+          "capturedCents": {
             "type": "integer",
-            "format": "int64"
+            "format": "int64",
+            "description": "What was captured on authorization (0 unless authorized)."
+          },
+          "refundIDs": {
+            "type": "array",
+            "description": "Every refund id answered, paid or declined (a repeat of one changes nothing).",
+            "items": {
+              "type": "string"
+            }
+          },
+          "refundedCents": {
+            "type": "integer",
+            "format": "int64",
+            "description": "The sum of the refunds paid."
           },
           "status": {
             "type": "string",
@@ -1301,6 +1316,7 @@ enum OpenAPIDocument {
               "none",
               "authorized",
               "declined",
+              "partiallyRefunded",
               "refunded"
             ]
           }
