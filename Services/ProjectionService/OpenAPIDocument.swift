@@ -1178,6 +1178,7 @@ enum OpenAPIDocument {
           "orderId",
           "paymentMethod",
           "placedAt",
+          "refundedCents",
           "status",
           "timeline",
           "totalCents",
@@ -1209,6 +1210,11 @@ enum OpenAPIDocument {
           "placedAt": {
             "type": "string",
             "format": "date-time"
+          },
+          "refundedCents": {
+            "type": "integer",
+            "format": "int64",
+            "description": "The sum of the refunds paid on the order's payment (the checkout's compensation, returns); 0 when none."
           },
           "status": {
             "type": "string",
