@@ -22,11 +22,11 @@ public struct ReadModelSide: Sendable {
     }
 }
 
-/// A context's part of a view another context serves: the order view of a shop shows what a
-/// returns context knows of the order, under `extensions.<context>`, without either context's
+/// A context's part of a view another context serves: a booking view shows what a billing
+/// context knows of the booking, under `extensions.<context>`, without either context's
 /// code naming the other. The serving context asks `QueryEnvironment.extensions(of:id:)`.
 public struct ViewExtension: Sendable {
-    /// The view's name, as its owner documents it ("order").
+    /// The view's name, as its owner documents it ("booking").
     public var view: String
     /// The fields to add for the view's id, from this context's own read models; nil: none.
     public var load: @Sendable (_ client: PostgresClient, _ logger: Logger, _ id: String) async throws -> JSONValue?

@@ -4,7 +4,8 @@
 public enum IdentifierRule {
     public static let maxLength = 64
 
-    public static func isValid(_ text: String) -> Bool {
+    /// `maxLength`: in bytes, for ids made of other ids (a prefix and an id).
+    public static func isValid(_ text: String, maxLength: Int = maxLength) -> Bool {
         !text.isEmpty && text.utf8.count <= maxLength
             && text.utf8.allSatisfy { byte in
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)

@@ -18,7 +18,9 @@ struct CheckoutSagaTests {
     private func event<Payload: Encodable>(_ type: String, stream: String, _ payload: Payload) -> RecordedEvent {
         let json = String(decoding: (try? EventJSON.encoder().encode(payload)) ?? Data(), as: UTF8.self)
         let category = String(stream.prefix { $0 != "-" })
-        return TestEvents.record(stream: stream, streamType: category, version: 1, type: type, payload: json, correlation: "corr-1")
+        return TestEvents.record(
+            stream: stream, streamType: category, version: 1, type: type, payload: json, correlation: "corr-1",
+            schemaVersion: EventExamples.schemaVersion(of: type) ?? 1)
     }
 
     private func placed(_ lines: [(String, Int)], method: String = "card") -> RecordedEvent {
@@ -45,7 +47,16 @@ struct CheckoutSagaTests {
     private var declined: RecordedEvent {
         event("PaymentDeclined", stream: "payment-\(order)", PaymentDeclined(orderId: order, amountCents: 300, reason: "card declined"))
     }
-    private var refunded: RecordedEvent { event("PaymentRefunded", stream: "payment-\(order)", PaymentRefunded(orderId: order, amountCents: 300)) }
+    /// The saga's own refund; `refund(_:id:)` one another context asked for.
+    private var refunded: RecordedEvent { refund(300, id: "checkout-\(order)") }
+    private func refund(_ cents: Int, id: String) -> RecordedEvent {
+        event("PaymentRefunded", stream: "payment-\(order)", PaymentRefunded(orderId: order, amountCents: cents, refundId: id))
+    }
+    private func refundDeclined(_ cents: Int, id: String) -> RecordedEvent {
+        event(
+            "PaymentRefundDeclined", stream: "payment-\(order)",
+            PaymentRefundDeclined(orderId: order, refundId: id, amountCents: cents, reason: "nothing left to refund"))
+    }
     private var confirmed: RecordedEvent { event("OrderConfirmed", stream: "order-\(order)", OrderConfirmed(orderId: order)) }
     private func cancelled(_ reason: String) -> RecordedEvent {
         event("OrderCancelled", stream: "order-\(order)", OrderCancelled(orderId: order, reason: reason))
@@ -271,5 +282,55 @@ struct CheckoutSagaTests {
         let done = try saga.react(to: refunded, in: late.state, now: now)
         #expect(done.status == .compensated)
         #expect(done.state.failedStep == nil)
+    }
+
+    // MARK: - Partial refunds (refund ids)
+
+    @Test("the saga's refund asks for all that is left, under its own refund id checkout-<orderId>")
+    func refundCommandCarriesTheSagasRefundID() throws {
+        let compensating = try run(placed([("PEN", 1)]), [reserved("PEN", 1), authorized, cancelled("too slow")])
+        let refund = try #require(compensating.commands.first { $0.type == "RefundPayment" })
+        let message = try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data(refund.payload))
+        #expect(message.refundId == "checkout-\(order)" && message.amountCents == nil && refund.key == "payment-\(order)")
+    }
+
+    @Test("given a completed checkout, when returns refund parts of its payment (paid or declined), then the saga does not move")
+    func foreignRefundsLeaveACompletedCheckoutAlone() throws {
+        let done = try run(placed([("PEN", 1)]), [reserved("PEN", 1), authorized, confirmed, committed("PEN", 1)])
+        #expect(done.status == .completed)
+        for foreign in [refund(100, id: "return-1"), refund(200, id: "return-2"), refundDeclined(500, id: "return-3")] {
+            let reaction = try saga.react(to: foreign, in: done.state, now: now)
+            #expect(reaction.status == .completed && reaction.commands.isEmpty && reaction.deadline == .keep)
+            #expect(reaction.state == done.state, "a return's refund changes nothing the saga knows")
+        }
+    }
+
+    @Test("given a compensation waiting on its refund, when another refund id is paid, then it still waits; its own refund completes it")
+    func foreignRefundDoesNotSettleTheSagasRefund() throws {
+        let waiting = try run(placed([("PEN", 1)]), [reserved("PEN", 1), authorized, cancelled("too slow"), released("PEN", 1)])
+        let foreign = try saga.react(to: refund(100, id: "return-1"), in: waiting.state, now: now)
+        #expect(foreign.status == .running && !foreign.state.refunded, "the saga's own refund is still outstanding")
+        #expect(types(saga.deadlinePassed(in: foreign.state, now: now)) == ["RefundPayment"], "and is resent on the deadline")
+        let done = try saga.react(to: refund(200, id: "checkout-\(order)"), in: foreign.state, now: now)
+        #expect(done.status == .compensated)
+    }
+
+    @Test("given a compensation waiting on its refund, when its own refund is declined (nothing left), then compensation completes")
+    func ownRefundDeclinedSettlesIt() throws {
+        let waiting = try run(placed([("PEN", 1)]), [reserved("PEN", 1), authorized, cancelled("too slow"), released("PEN", 1)])
+        let foreignDecline = try saga.react(to: refundDeclined(0, id: "return-1"), in: waiting.state, now: now)
+        #expect(foreignDecline.status == .running, "another refund's decline is not the saga's answer")
+        let done = try saga.react(to: refundDeclined(0, id: "checkout-\(order)"), in: foreignDecline.state, now: now)
+        #expect(done.status == .compensated)
+    }
+
+    @Test("given a compensation waiting on its refund, when a v1 PaymentRefunded (no refund id) arrives, then it counts as the saga's own")
+    func legacyRefundIsTheSagas() throws {
+        let waiting = try run(placed([("PEN", 1)]), [reserved("PEN", 1), authorized, cancelled("too slow"), released("PEN", 1)])
+        let v1 = TestEvents.record(
+            stream: "payment-\(order)", streamType: "payment", version: 2, type: "PaymentRefunded", payload: #"{"orderId":"o-1","amountCents":300}"#,
+            correlation: "corr-1", schemaVersion: 1)
+        let done = try saga.react(to: v1, in: waiting.state, now: now)
+        #expect(done.status == .compensated)
     }
 }

@@ -1,5 +1,6 @@
 @testable import Checkout
 import EventSourcing
+import Foundation
 import Testing
 
 @Suite("Event codecs")
@@ -23,7 +24,8 @@ struct CodecTests {
     static let paymentEvents: [PaymentEvent] = [
         .authorized(PaymentAuthorized(orderId: "o-1", amountCents: 2500, authorizationId: "auth-o-1")),
         .declined(PaymentDeclined(orderId: "o-1", amountCents: 2500, reason: "card declined by issuer")),
-        .refunded(PaymentRefunded(orderId: "o-1", amountCents: 2500)),
+        .refunded(PaymentRefunded(orderId: "o-1", amountCents: 1000, refundId: "return-1")),
+        .refundDeclined(PaymentRefundDeclined(orderId: "o-1", refundId: "return-2", amountCents: 9000, reason: "exceeds what is left")),
     ]
 
     @Test("every order event round-trips through the order codec", arguments: orderEvents)
@@ -86,10 +88,18 @@ struct CodecTests {
         "a checkout command targets its stock, payment or order stream",
         arguments: [
             (CheckoutCommandMessage.Kind.reserveStock, "stock-SKU-1"), (.releaseStock, "stock-SKU-1"), (.commitStock, "stock-SKU-1"),
+            (.restockStock, "stock-SKU-1"),
             (.authorizePayment, "payment-o-1"), (.refundPayment, "payment-o-1"), (.confirmOrder, "order-o-1"), (.cancelOrder, "order-o-1"),
         ])
     func commandTargetStream(kind: CheckoutCommandMessage.Kind, stream: String) {
         let message = CheckoutCommandMessage(commandId: "cmd-1", type: kind, orderId: "o-1", sku: "SKU-1", correlationId: "corr-1")
         #expect(message.targetStream == stream)
+    }
+
+    @Test("a RefundPayment message of a version before refund ids reads with neither refund id nor amount (the dispatcher takes the checkout's)")
+    func refundMessageBeforeRefundIDs() throws {
+        let old = #"{"commandId":"checkout:o-1:RefundPayment","type":"RefundPayment","orderId":"o-1","correlationId":"o-1"}"#
+        let message = try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data(old.utf8))
+        #expect(message.refundId == nil && message.amountCents == nil && message.targetStream == "payment-o-1")
     }
 }

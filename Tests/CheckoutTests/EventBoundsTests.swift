@@ -17,7 +17,8 @@ import Testing
         ("stock-A", "StockReleased", #"{"sku":"A","orderId":"o","quantity":-9223372036854775808}"#, "quantity"),
         ("stock-A", "StockRestocked", #"{"sku":"A","quantity":9223372036854775807}"#, "quantity"),
         ("stock-A", "StockCommitted", #"{"sku":"A","orderId":"o","quantity":-1}"#, "quantity"),
-        ("payment-o", "PaymentRefunded", #"{"orderId":"o","amountCents":-5}"#, "amountCents"),
+        ("payment-o", "PaymentRefunded", #"{"orderId":"o","amountCents":-5,"refundId":"r"}"#, "amountCents"),
+        ("payment-o", "PaymentRefundDeclined", #"{"orderId":"o","refundId":"r","amountCents":-9223372036854775808,"reason":"x"}"#, "amountCents"),
         (
             "order-o", "OrderPlaced",
             #"{"orderId":"o","customerId":"c","lines":[{"sku":"A","quantity":9223372036854775807,"unitPriceCents":1},{"sku":"A","quantity":9223372036854775807,"unitPriceCents":1}],"totalCents":1,"paymentMethod":"card"}"#,

@@ -13,7 +13,9 @@ struct UpcastingFixtureTests {
         Array(try #require(FileManager.default.contents(atPath: fixtures.appendingPathComponent(path).path)))
     }
 
-    @Test("every stored fixture of an old version of a suite event reads as today's type (OrderPlaced v1: paid by card; v2: no customer details)")
+    @Test(
+        "every stored fixture of an old version of a suite event reads as today's type (OrderPlaced v1: paid by card; v2: no customer details; PaymentRefunded v1: the checkout saga's refund)"
+    )
     func suiteFixtures() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures.appendingPathComponent("events").path).sorted()
         #expect(!names.isEmpty)
@@ -32,7 +34,12 @@ struct UpcastingFixtureTests {
                 }
             case _ where Stock.codec.eventTypes.contains(type): _ = try Stock.codec.decode(encoded)
             case _ where Customer.codec.eventTypes.contains(type): _ = try Customer.codec.decode(encoded)
-            default: _ = try Payment.codec.decode(encoded)
+            default:
+                let event = try Payment.codec.decode(encoded)
+                if case .refunded(let refunded) = event {
+                    let orderID = "4d1c7a52-90b0-4a4e-8f0e-5d2a7b3c9e01"
+                    #expect(refunded == PaymentRefunded(orderId: orderID, amountCents: 300, refundId: "checkout-\(orderID)"), "\(name)")
+                }
             }
         }
     }

@@ -89,6 +89,31 @@ import Testing
                 ])
     }
 
+    @Test("an order's refunded cents add up its refunds by refund id (the checkout's, v1 or v2, and returns'), declined ones not; a refund projected before its order counts")
+    func orderSummariesAddUpRefunds() async throws {
+        let h = History()
+        h.add("payment-o5", "PaymentAuthorized", #"{"orderId":"o5","amountCents":500,"authorizationId":"auth-5"}"#)
+        // The payment topic is read apart from the order topic: a return's refund may come first.
+        h.add("payment-o5", "PaymentRefunded", #"{"orderId":"o5","amountCents":100,"refundId":"return-1"}"#, schemaVersion: 2)
+        h.placed("o5", customer: "dan", sku: "A", quantity: 5, price: 100)
+        h.add("payment-o5", "PaymentRefundDeclined", #"{"orderId":"o5","refundId":"return-2","amountCents":900,"reason":"too much"}"#)
+        h.add("payment-o5", "PaymentRefunded", #"{"orderId":"o5","amountCents":150,"refundId":"return-3"}"#, schemaVersion: 2)
+        h.placed("o6", customer: "eve", sku: "A", quantity: 2, price: 100)
+        h.add("payment-o6", "PaymentAuthorized", #"{"orderId":"o6","amountCents":200,"authorizationId":"auth-6"}"#)
+        // Version 1: the checkout saga's full refund, before refund ids.
+        h.add("payment-o6", "PaymentRefunded", #"{"orderId":"o6","amountCents":200}"#)
+        h.placed("o7", customer: "fay", sku: "A", quantity: 1, price: 100)
+        try await ProjectionSpecification(CheckoutReadModels.orderSummary)
+            .given(h.events)
+            .then(
+                """
+                SELECT o.order_id, coalesce(sum(r.amount_cents), 0), coalesce(string_agg(r.refund_id, ',' ORDER BY r.refund_id), '')
+                FROM read_models.orders o LEFT JOIN read_models.order_refunds r ON r.order_id = o.order_id
+                GROUP BY o.order_id ORDER BY o.order_id
+                """,
+                [["o5", "250", "return-1,return-3"], ["o6", "200", "checkout-o6"], ["o7", "0", ""]])
+    }
+
     @Test func orderTimelinesListEveryEventOfTheOrderOnce() async throws {
         try await ProjectionSpecification(CheckoutReadModels.orderSummary)
             .given(Self.checkouts())

@@ -21,12 +21,13 @@ enum CheckoutCommandChannel {
         let context = CommandContext(commandID: message.commandId, correlationID: message.correlationId, causationID: message.causationId)
         let orderID = message.orderId
         switch message.type {
-        case .reserveStock, .releaseStock, .commitStock:
+        case .reserveStock, .releaseStock, .commitStock, .restockStock:
             guard let sku = message.sku, !sku.isEmpty else { throw .rejected(DomainError("invalid_command", "sku is required", field: "sku")) }
             let command: StockCommand =
                 switch message.type {
                 case .reserveStock: .reserve(orderID: orderID, quantity: message.quantity ?? 0)
                 case .releaseStock: .release(orderID: orderID)
+                case .restockStock: .restock(quantity: message.quantity ?? 0)
                 default: .commit(orderID: orderID)
                 }
             _ = try await commands.stock(sku).handle(command, on: Stock.stream(sku), context: context)
@@ -35,7 +36,10 @@ enum CheckoutCommandChannel {
                 .authorize(amountCents: message.amountCents ?? 0, method: message.paymentMethod ?? ""), on: Payment.stream(orderID),
                 context: context)
         case .refundPayment:
-            _ = try await commands.payment(orderID).handle(.refund, on: Payment.stream(orderID), context: context)
+            // No refund id: a message from before partial refunds, which only the saga sent.
+            let refundID = message.refundId ?? Payment.checkoutRefundID(orderID: orderID)
+            _ = try await commands.payment(orderID).handle(
+                .refund(amountCents: message.amountCents, refundId: refundID), on: Payment.stream(orderID), context: context)
         case .confirmOrder:
             _ = try await commands.order(orderID).handle(.confirm, on: Order.stream(orderID), context: context)
         case .cancelOrder:

@@ -32,6 +32,6 @@ struct CheckoutCommands: Sendable {
     }
 
     func payment(_ orderID: String) -> CommandHandler<PaymentCommand, PaymentState, PaymentEvent> {
-        CommandHandler(decider: Payment.decider(orderID: orderID), codec: Payment.codec, store: store, cache: cache)
+        CommandHandler(decider: Payment.decider(orderID: orderID), codec: Payment.codec, store: store, stateSchema: Payment.stateSchema, cache: cache)
     }
 }

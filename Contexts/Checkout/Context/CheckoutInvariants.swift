@@ -55,11 +55,13 @@ struct StockBalances: Invariant {
     }
 }
 
-/// Each saga command took effect at most once: no order has the same effect twice on a stream
-/// (a command executed twice would record it twice).
+/// Each checkout saga command took effect at most once: no order has the same effect of the
+/// saga twice on a stream (a command executed twice would record it twice). Refunds other
+/// contexts ask for (returns: several per order, each its own refund id) are not the saga's;
+/// its own is the one with its refund id, or a v1 event (only the saga refunded then).
 struct EffectsOnce: Invariant {
     let name = "effects-once"
-    let summary = "no order has the same effect twice on one stream (each command executed at most once)"
+    let summary = "no order has the same effect of the checkout saga twice on one stream (each command executed at most once)"
 
     func check(_ context: CheckContext) async throws -> CheckResult {
         CheckResult(
@@ -70,6 +72,8 @@ struct EffectsOnce: Invariant {
                 SELECT stream_id || ' ' || event_type || ' for ' || (payload->>'orderId') || ' ×' || count(*) FROM event_store.events
                 WHERE event_type IN ('StockReserved', 'StockReservationRejected', 'StockReleased', 'StockCommitted',
                                      'PaymentAuthorized', 'PaymentDeclined', 'PaymentRefunded', 'OrderConfirmed', 'OrderCancelled')
+                  AND (event_type <> 'PaymentRefunded' OR schema_version = 1
+                       OR payload->>'refundId' = \(Payment.checkoutRefundIDPrefix) || (payload->>'orderId'))
                 GROUP BY stream_id, event_type, payload->>'orderId' HAVING count(*) > 1
                 """))
     }

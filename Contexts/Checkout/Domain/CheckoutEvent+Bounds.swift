@@ -26,6 +26,8 @@ extension CheckoutEvent {
         case .payment(.authorized(let e)): try Self.check(e.amountCents, "amountCents", 0...Self.maxAmountCents)
         case .payment(.declined(let e)): try Self.check(e.amountCents, "amountCents", 0...Self.maxAmountCents)
         case .payment(.refunded(let e)): try Self.check(e.amountCents, "amountCents", 0...Self.maxAmountCents)
+        // What was asked: a declined request may have asked for nothing or less.
+        case .payment(.refundDeclined(let e)): try Self.check(e.amountCents, "amountCents", -Self.maxAmountCents...Self.maxAmountCents)
         case .order(.confirmed), .order(.cancelled), .customer: return
         }
     }

@@ -36,6 +36,7 @@ public enum CheckoutEvent: Sendable, Equatable {
         case .payment(.authorized(let e)): e.orderId
         case .payment(.declined(let e)): e.orderId
         case .payment(.refunded(let e)): e.orderId
+        case .payment(.refundDeclined(let e)): e.orderId
         case .customer: nil
         }
     }

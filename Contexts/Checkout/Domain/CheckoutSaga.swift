@@ -15,6 +15,10 @@ public import Foundation
 /// the Stock decider settles an order's release at most once and refuses a reservation that
 /// arrives after it, so stock balances whatever the order of arrival. (It remembers only recent
 /// orders; a reservation that arrives later still is released again by the saga.)
+///
+/// Its refund is its own: asked as `Payment.checkoutRefundID` for all that is not refunded yet.
+/// Refunds other contexts ask of the same payment (returns) are not its business and move
+/// nothing; an answer to its own refund, paid or declined (nothing was left), settles it.
 public struct CheckoutSaga: SagaDefinition {
     public struct Timeouts: Sendable, Equatable {
         /// How long a step waits for its replies before sending its commands again.
@@ -116,9 +120,19 @@ public struct CheckoutSaga: SagaDefinition {
                 return compensate(state, because: "payment declined: \(e.reason)", now: now, causation: causation)
             }
             return stay(state, note: "payment declined: \(e.reason)")
-        case .payment(.refunded):
+        case .payment(.refunded(let e)):
+            guard e.refundId == Payment.checkoutRefundID(orderID: state.orderID) else {
+                return stay(state, note: "refund \(e.refundId) of \(e.amountCents) cents is not this checkout's (ignored)")
+            }
             state.refunded = true
-            return progressCompensation(state, now: now, causation: causation, note: "payment refunded")
+            return progressCompensation(state, now: now, causation: causation, note: "payment refunded, \(e.amountCents) cents")
+        case .payment(.refundDeclined(let e)):
+            guard e.refundId == Payment.checkoutRefundID(orderID: state.orderID) else {
+                return stay(state, note: "refund \(e.refundId) declined, not this checkout's (ignored)")
+            }
+            // The saga asks for whatever is left: declined means other refunds gave it all back.
+            state.refunded = true
+            return progressCompensation(state, now: now, causation: causation, note: "refund declined: \(e.reason); nothing left to give back")
         case .order(.confirmed):
             if state.phase == .confirming {
                 return enter(.committing, state, now: now, causation: causation, note: "order confirmed")
@@ -266,7 +280,9 @@ public struct CheckoutSaga: SagaDefinition {
             commandId: id, type: kind, orderId: state.orderID, sku: sku, quantity: sku.flatMap { state.quantities[$0] },
             amountCents: kind == .authorizePayment ? state.amountCents : nil,
             paymentMethod: kind == .authorizePayment ? state.paymentMethod : nil,
-            reason: kind == .cancelOrder ? state.reason : nil, correlationId: state.correlationID, causationId: causation)
+            reason: kind == .cancelOrder ? state.reason : nil,
+            refundId: kind == .refundPayment ? Payment.checkoutRefundID(orderID: state.orderID) : nil, correlationId: state.correlationID,
+            causationId: causation)
         let payload = (try? EventJSON.encoder().encode(message)).map(Array.init) ?? []
         return SagaCommand(id: id, type: kind.rawValue, topic: commandTopic, key: message.targetStream, payload: payload)
     }

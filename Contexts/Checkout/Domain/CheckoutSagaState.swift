@@ -28,6 +28,8 @@ public struct CheckoutSagaState: Codable, Sendable, Equatable {
     public var released: Set<String> = []
     public var committed: Set<String> = []
     public var paymentAuthorized = false
+    /// Its own refund answered (paid, or declined because nothing was left); others' refunds
+    /// of the payment do not count.
     public var refunded = false
     public var orderCancelled = false
     /// Why the saga compensates.

@@ -39,7 +39,12 @@ public enum EventExamples {
             payload: PaymentDeclined(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", amountCents: 300, reason: "card declined")),
         Example(
             streamType: Payment.category, type: "PaymentRefunded",
-            payload: PaymentRefunded(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", amountCents: 300)),
+            payload: PaymentRefunded(orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", amountCents: 150, refundId: "return-7")),
+        Example(
+            streamType: Payment.category, type: "PaymentRefundDeclined",
+            payload: PaymentRefundDeclined(
+                orderId: "0b5c1f9e-3c1e-4a57-9d7e-2f4b8f0a6c11", refundId: "return-8", amountCents: 200,
+                reason: "200 cents exceeds the 150 cents captured and not yet refunded")),
         Example(streamType: Customer.category, type: "CustomerForgotten", payload: CustomerForgotten(customerId: "c-42", keysDeleted: 1)),
     ]
 

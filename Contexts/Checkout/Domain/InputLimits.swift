@@ -7,6 +7,9 @@ public import EventSourcing
 public enum InputLimits {
     /// Customer ids and SKUs: 1 to 64 of A-Z a-z 0-9 . _ -
     public static let maxIDLength = IdentifierRule.maxLength
+    /// Refund ids: the same characters, long enough for a prefix and an order id
+    /// (`Payment.checkoutRefundID`).
+    public static let maxRefundIDLength = 128
     public static let maxLines = 100
     public static let maxQuantity = 1_000_000
     public static let maxUnitPriceCents = 100_000_000
@@ -14,13 +17,21 @@ public enum InputLimits {
     /// A reason's bound in UTF-8 bytes (four per character of `maxReasonLength`).
     public static let maxReasonBytes = 2_000
 
-    public static func isValidID(_ text: String) -> Bool { IdentifierRule.isValid(text) }
+    public static func isValidID(_ text: String, maxLength: Int = maxIDLength) -> Bool {
+        IdentifierRule.isValid(text, maxLength: maxLength)
+    }
 
     /// A `DomainError` for an id that breaks the rule, naming the field.
     public static func checkID(_ text: String, field: String, what: String) throws(DomainError) {
         guard isValidID(text) else {
             throw DomainError(
                 "invalid_\(what)", "\(what) must be 1 to \(maxIDLength) characters of A-Z a-z 0-9 . _ -", field: field)
+        }
+    }
+
+    public static func checkRefundID(_ text: String, field: String) throws(DomainError) {
+        guard isValidID(text, maxLength: maxRefundIDLength) else {
+            throw DomainError("invalid_refund_id", "refund id must be 1 to \(maxRefundIDLength) characters of A-Z a-z 0-9 . _ -", field: field)
         }
     }
 

@@ -2,7 +2,10 @@ public import EventSourcing
 
 public enum PaymentCommand: Sendable, Equatable {
     case authorize(amountCents: Int, method: String)
-    case refund
+    /// Gives back `amountCents` of the captured payment (nil: all that is not refunded yet, which
+    /// is what the checkout saga's compensation asks) as refund `refundId`. The requester names
+    /// the refund, so a repeat of it (a redelivered or resent command) is paid at most once.
+    case refund(amountCents: Int?, refundId: String)
 }
 
 public struct PaymentAuthorized: Codable, Sendable, Equatable {
@@ -17,21 +20,44 @@ public struct PaymentDeclined: Codable, Sendable, Equatable {
     public var reason: String
 }
 
+/// Schema version 2 added `refundId`; a version 1 event was the checkout saga's full refund and
+/// reads as one (`Payment.refundedV1`).
 public struct PaymentRefunded: Codable, Sendable, Equatable {
     public var orderId: String
     public var amountCents: Int
+    public var refundId: String
+}
+
+/// A refund that cannot be paid (more than is left, or not a positive amount): the answer a
+/// process manager waiting on `refundId` hears instead of silence.
+public struct PaymentRefundDeclined: Codable, Sendable, Equatable {
+    public var orderId: String
+    public var refundId: String
+    /// What was asked (for "all that is left", what was left: 0).
+    public var amountCents: Int
+    public var reason: String
 }
 
 public enum PaymentEvent: Sendable, Equatable {
     case authorized(PaymentAuthorized)
     case declined(PaymentDeclined)
     case refunded(PaymentRefunded)
+    case refundDeclined(PaymentRefundDeclined)
 }
 
+/// Not snapshotted, and cached only in memory (`StreamStateCache`, typed by `State`): a change of
+/// shape needs no migration. Were snapshots turned on, `Payment.stateSchema` says which shape.
 public struct PaymentState: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable { case none, authorized, declined, refunded }
+    public enum Status: String, Codable, Sendable { case none, authorized, declined, partiallyRefunded, refunded }
     public var status: Status = .none
-    public var amountCents = 0
+    /// What the gateway captured (it captures on authorization); 0 unless authorized.
+    public var capturedCents = 0
+    public var refundedCents = 0
+    /// Every refund id answered, paid or declined, so a repeat is answered by nothing. One per
+    /// refund asked of this order (the saga's, one per return): small.
+    public var refundIDs: Set<String> = []
+
+    public var refundableCents: Int { capturedCents - refundedCents }
 
     public init() {}
 }
@@ -61,6 +87,16 @@ public enum Payment {
 
     public static func stream(_ orderID: String) -> StreamName { StreamName(category: category, id: orderID) }
 
+    /// The shape of `PaymentState` (2: captured and refunded cents, refund ids), for snapshots.
+    public static let stateSchema = 2
+
+    /// The checkout saga's own refund of an order (its compensation). Every refund before
+    /// `PaymentRefunded` v2 was that one, so v1 events read with this id: fixed for good, since
+    /// changing it would change what stored events say (read-model migration 3 of the order
+    /// summary and `suite-check` spell it out in SQL too). Other contexts must not use the prefix.
+    public static func checkoutRefundID(orderID: String) -> String { checkoutRefundIDPrefix + orderID }
+    public static let checkoutRefundIDPrefix = "checkout-"
+
     public static func decider(orderID: String) -> Decider<PaymentCommand, PaymentState, PaymentEvent> {
         Decider(
             initialState: PaymentState(),
@@ -78,12 +114,8 @@ public enum Payment {
             case .declined(let reason): return [.declined(PaymentDeclined(orderId: orderID, amountCents: amount, reason: reason))]
             case .silent: return []
             }
-        case .refund:
-            switch state.status {
-            case .authorized: return [.refunded(PaymentRefunded(orderId: orderID, amountCents: state.amountCents))]
-            case .refunded: return []
-            case .none, .declined: throw DomainError("nothing_to_refund", "payment of order \(orderID) was not authorized")
-            }
+        case .refund(let amount, let refundID):
+            return try decideRefund(amount, refundID: refundID, state, orderID: orderID)
         }
     }
 
@@ -92,19 +124,37 @@ public enum Payment {
         switch event {
         case .authorized(let event):
             state.status = .authorized
-            state.amountCents = event.amountCents
-        case .declined(let event):
+            state.capturedCents = event.amountCents
+        case .declined:
             state.status = .declined
-            state.amountCents = event.amountCents
-        case .refunded:
-            state.status = .refunded
+        case .refunded(let event):
+            state.refundedCents += event.amountCents
+            state.refundIDs.insert(event.refundId)
+            state.status = state.refundedCents >= state.capturedCents ? .refunded : .partiallyRefunded
+        case .refundDeclined(let event):
+            state.refundIDs.insert(event.refundId)
         }
         return state
     }
 
-    public static let codec = EventCodec<PaymentEvent>([
-        .json(PaymentAuthorized.self, type: "PaymentAuthorized", extract: { if case .authorized(let e) = $0 { e } else { nil } }, wrap: { .authorized($0) }),
-        .json(PaymentDeclined.self, type: "PaymentDeclined", extract: { if case .declined(let e) = $0 { e } else { nil } }, wrap: { .declined($0) }),
-        .json(PaymentRefunded.self, type: "PaymentRefunded", extract: { if case .refunded(let e) = $0 { e } else { nil } }, wrap: { .refunded($0) }),
-    ])
+    public static let codec = EventCodec<PaymentEvent>(
+        [
+            .json(PaymentAuthorized.self, type: "PaymentAuthorized", extract: { if case .authorized(let e) = $0 { e } else { nil } }, wrap: { .authorized($0) }),
+            .json(PaymentDeclined.self, type: "PaymentDeclined", extract: { if case .declined(let e) = $0 { e } else { nil } }, wrap: { .declined($0) }),
+            .json(
+                PaymentRefunded.self, type: "PaymentRefunded", version: 2, extract: { if case .refunded(let e) = $0 { e } else { nil } },
+                wrap: { .refunded($0) }),
+            .json(
+                PaymentRefundDeclined.self, type: "PaymentRefundDeclined", extract: { if case .refundDeclined(let e) = $0 { e } else { nil } },
+                wrap: { .refundDeclined($0) }),
+        ],
+        upcasters: [refundedV1])
+
+    /// v1 had no refund id: only the checkout saga refunded then, always the whole payment.
+    static let refundedV1 = Upcaster(type: "PaymentRefunded", fromVersion: 1) { document in
+        guard case .string(let orderID) = document["orderId"] else { throw MalformedPayment(field: "orderId") }
+        var upgraded = document
+        if upgraded["refundId"] == nil { upgraded["refundId"] = .string(checkoutRefundID(orderID: orderID)) }
+        return upgraded
+    }
 }

@@ -17,7 +17,9 @@ enum CheckoutEvents {
         case .stock(.restocked(let e)): ("", "restocked \(e.quantity) × \(e.sku)")
         case .payment(.authorized(let e)): (e.orderId, "payment authorized (\(e.authorizationId)), \(e.amountCents) cents")
         case .payment(.declined(let e)): (e.orderId, "payment declined: \(e.reason)")
+        // (Unchanged by refund ids: rows projected before them must equal a rebuild's.)
         case .payment(.refunded(let e)): (e.orderId, "payment refunded, \(e.amountCents) cents")
+        case .payment(.refundDeclined(let e)): (e.orderId, "refund \(e.refundId) of \(e.amountCents) cents declined: \(e.reason)")
         case .customer(.forgotten): ("", "customer forgotten")
         }
     }

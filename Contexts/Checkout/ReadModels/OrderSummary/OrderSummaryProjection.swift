@@ -3,12 +3,13 @@ public import EventSourcing
 import Foundation
 public import Projections
 
-/// Order summaries (status, lines, total, cancellation reason) and each order's timeline: what
-/// happened and why, from the order, stock and payment streams. Per batch: one insert of the
-/// orders placed in it (with their final status), one update of the others, one timeline insert.
+/// Order summaries (status, lines, total, cancellation reason, refunds) and each order's
+/// timeline: what happened and why, from the order, stock and payment streams. Per batch: one
+/// insert of the orders placed in it (with their final status), one update of the others, one
+/// insert of the refunds paid, one timeline insert.
 public struct OrderSummaryProjection: Projection {
     public let name = "order-summary"
-    public let tables = ["orders", "order_timeline"]
+    public let tables = ["orders", "order_timeline", "order_refunds"]
     public let eventTypes: Set<String> = Set(Order.codec.eventTypes + Stock.codec.eventTypes + Payment.codec.eventTypes)
         .subtracting(["StockRestocked"])
     public let streamTypes: Set<String> = [Order.category, Stock.category, Payment.category]
@@ -29,6 +30,7 @@ public struct OrderSummaryProjection: Projection {
         var rows = OrderRows()
         var timeline: [TimelineRow] = []
         timeline.reserveCapacity(events.count)
+        var refunds: [RefundRow] = []
         let encoder = JSONEncoder()
         for event in events {
             let decoded = try CheckoutEvents.decode(event)
@@ -37,6 +39,7 @@ public struct OrderSummaryProjection: Projection {
                 TimelineRow(
                     orderID: orderID, streamID: event.streamID, streamVersion: event.streamVersion, at: event.recordedAt, eventType: event.type,
                     detail: detail))
+            if let refund = Self.refundRow(decoded) { refunds.append(refund) }
             guard case .order(let order) = decoded else { continue }
             switch order {
             case .placed(let e):
@@ -50,6 +53,7 @@ public struct OrderSummaryProjection: Projection {
             }
         }
         try await writeOrders(rows, to: target)
+        try await writeRefunds(refunds, to: target)
         try await writeTimeline(timeline, to: target)
     }
 

@@ -18,6 +18,8 @@ extension ReadModelQueries {
         public var totalCents: Int64
         public var paymentMethod: String
         public var cancellationReason: String?
+        /// The sum of the refunds paid (the checkout's compensation, returns).
+        public var refundedCents: Int64
         public var placedAt: Date
         public var updatedAt: Date
         public var correlationId: String
@@ -33,11 +35,12 @@ extension ReadModelQueries {
     public func order(_ id: String) async throws -> OrderView? {
         guard let row = try await client.liveQuery(
             """
-            SELECT order_id, customer_id, status, lines::text, total_cents, payment_method, cancellation_reason, placed_at, updated_at, correlation_id
-            FROM read_models.orders WHERE order_id = \(id)
+            SELECT order_id, customer_id, status, lines::text, total_cents, payment_method, cancellation_reason, placed_at, updated_at, correlation_id,
+                   (SELECT coalesce(sum(r.amount_cents), 0)::int8 FROM read_models.order_refunds r WHERE r.order_id = o.order_id)
+            FROM read_models.orders o WHERE order_id = \(id)
             """, logger: logger
         ).first else { return nil }
-        let c = try row.decode((String, String, String, String, Int64, String, String?, Date, Date, String).self)
+        let c = try row.decode((String, String, String, String, Int64, String, String?, Date, Date, String, Int64).self)
         let lines = (try? JSONDecoder().decode([OrderView.Line].self, from: Data(c.3.utf8))) ?? []
         let timeline = try await client.liveQuery(
             """
@@ -50,6 +53,6 @@ extension ReadModelQueries {
         }
         return OrderView(
             orderId: c.0, customerId: c.1, status: c.2, lines: lines, totalCents: c.4, paymentMethod: c.5, cancellationReason: c.6,
-            placedAt: c.7, updatedAt: c.8, correlationId: c.9, timeline: timeline)
+            refundedCents: c.10, placedAt: c.7, updatedAt: c.8, correlationId: c.9, timeline: timeline)
     }
 }

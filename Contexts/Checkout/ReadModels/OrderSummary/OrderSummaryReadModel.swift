@@ -44,5 +44,27 @@ extension CheckoutReadModels {
                         """,
                     ])
                 ]),
+            Migration(
+                version: 3, name: "refunds paid, one row per refund id",
+                statements: [
+                    """
+                    CREATE TABLE IF NOT EXISTS read_models.order_refunds (
+                        order_id text NOT NULL, refund_id text NOT NULL, amount_cents bigint NOT NULL, PRIMARY KEY (order_id, refund_id))
+                    """,
+                    // The refunds already projected (the order's payment stream up to the version
+                    // applied); the projector adds the rest. A v1 event was the checkout saga's
+                    // full refund: its id is `Payment.checkoutRefundID`.
+                    StoreTimeRepair.whereTheStoreIs([
+                        """
+                        INSERT INTO read_models.order_refunds (order_id, refund_id, amount_cents)
+                        SELECT e.payload->>'orderId', coalesce(e.payload->>'refundId', 'checkout-' || (e.payload->>'orderId')),
+                               (e.payload->>'amountCents')::bigint
+                        FROM event_store.events e
+                        JOIN read_models.stream_positions p ON p.projection = 'order-summary' AND p.stream_id = e.stream_id
+                        WHERE e.event_type = 'PaymentRefunded' AND e.stream_version <= p.version
+                        ON CONFLICT DO NOTHING
+                        """
+                    ]),
+                ]),
         ])
 }
