@@ -28,6 +28,8 @@ let package = Package(
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "ConsumerRuntime", targets: ["ConsumerRuntime"]),
         .library(name: "ServiceSupport", targets: ["ServiceSupport"]),
+        .library(name: "JSONClient", targets: ["JSONClient"]),
+        .library(name: "ChildProcesses", targets: ["ChildProcesses"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -167,14 +169,29 @@ let package = Package(
             path: "Shared/ServiceSupport",
             swiftSettings: strict
         ),
+        // JSON over HTTP for the tools, the drill, the benchmarks and the tests (generic).
+        .target(
+            name: "JSONClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Shared/JSONClient",
+            swiftSettings: strict
+        ),
+        // Child processes started with posix_spawn and reaped with waitpid (generic).
+        .target(
+            name: "ChildProcesses",
+            path: "Shared/ChildProcesses",
+            swiftSettings: strict
+        ),
         // Test support shipped beside the library: throwaway clusters and waiting with deadlines.
         .target(
             name: "SuiteTesting",
             dependencies: [
                 "CheckoutSuite",
                 "Kafka", "ServiceSupport", "EventSourcing", "EventStore", "Projections",
+                "JSONClient", "ChildProcesses",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Shared/SuiteTesting",
             swiftSettings: strict
@@ -207,8 +224,8 @@ let package = Package(
         .executableTarget(
             name: "Suitectl",
             dependencies: [
+                "JSONClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Services/Suitectl",
             swiftSettings: strict
@@ -230,8 +247,8 @@ let package = Package(
             name: "SuiteDrill",
             dependencies: [
                 "ServiceSupport",
+                "JSONClient", "ChildProcesses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -242,8 +259,8 @@ let package = Package(
         .executableTarget(
             name: "CheckoutDemo",
             dependencies: [
+                "JSONClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Services/CheckoutDemo",
             swiftSettings: strict
@@ -269,6 +286,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "JSONClient",
             ],
             path: "Services/SuiteBench",
             swiftSettings: strict
@@ -318,6 +336,7 @@ let package = Package(
             dependencies: [
                 "CheckoutSuite",
                 "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka", "SuiteTesting", "ServiceSupport",
+                "JSONClient", "ChildProcesses",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -329,6 +348,7 @@ let package = Package(
             dependencies: [
                 "CheckoutSuite",
                 "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore", "ServiceSupport", "InvariantChecks", "SuiteCheck", "Kafka",
+                "JSONClient", "ChildProcesses",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/SagaIntegrationTests",
