@@ -45,6 +45,8 @@ let package = Package(
         .library(name: "ServiceHTTP", targets: ["ServiceHTTP"]),
         .library(name: "BoundedContexts", targets: ["BoundedContexts"]),
         .library(name: "SuiteTesting", targets: ["SuiteTesting"]),
+        .library(name: "JSONClient", targets: ["JSONClient"]),
+        .library(name: "ChildProcesses", targets: ["ChildProcesses"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -118,10 +120,14 @@ let package = Package(
                 .embedInCode("OpenAPI/saga-orchestrator.json"),
             ],
             swiftSettings: strict),
+        // JSON over HTTP for the tools, the drill, the benchmarks and the tests.
+        .target(name: "JSONClient", dependencies: [httpClient], path: "Shared/JSONClient", swiftSettings: strict),
+        // Child processes started with posix_spawn and reaped with waitpid.
+        .target(name: "ChildProcesses", path: "Shared/ChildProcesses", swiftSettings: strict),
         // Test support shipped beside the library: throwaway clusters, specifications, fuzzing.
         .target(
             name: "SuiteTesting",
-            dependencies: ["Kafka", "ServiceSupport", "EventSourcing", "EventStore", "Projections", postgres, httpClient],
+            dependencies: ["Kafka", "ServiceSupport", "EventSourcing", "EventStore", "Projections", "JSONClient", "ChildProcesses", postgres],
             path: "Shared/SuiteTesting", swiftSettings: strict),
 
         // MARK: The bounded contexts (Contexts/): each in its own folder, registered in Contexts/Suite.
@@ -158,7 +164,7 @@ let package = Package(
             name: "SagaOrchestrator", dependencies: ["BoundedContexts", "CheckoutSuite"], path: "Services/SagaOrchestrator", swiftSettings: strict),
         // The operator CLI: the services' HTTP APIs, and the suite's topology.
         .executableTarget(
-            name: "Suitectl", dependencies: ["BoundedContexts", "CheckoutSuite", argumentParser, httpClient], path: "Services/Suitectl",
+            name: "Suitectl", dependencies: ["BoundedContexts", "CheckoutSuite", "JSONClient", argumentParser], path: "Services/Suitectl",
             swiftSettings: strict),
         // The invariant checker (after a run, a drill, the demo).
         .executableTarget(
@@ -167,10 +173,10 @@ let package = Package(
             path: "Services/SuiteCheck", swiftSettings: strict),
         // The fault drill (scripts/drill): steady checkouts under crashes and broker faults, then suite-check.
         .executableTarget(
-            name: "SuiteDrill", dependencies: ["ServiceSupport", argumentParser, httpClient, postgres, log], path: "Services/SuiteDrill",
+            name: "SuiteDrill", dependencies: ["ServiceSupport", "JSONClient", "ChildProcesses", argumentParser, postgres, log], path: "Services/SuiteDrill",
             swiftSettings: strict),
         // The main job's driver (scripts/demo): checkouts, a poison event, checks, a summary.
-        .executableTarget(name: "CheckoutDemo", dependencies: [argumentParser, httpClient], path: "Services/CheckoutDemo", swiftSettings: strict),
+        .executableTarget(name: "CheckoutDemo", dependencies: ["JSONClient", argumentParser], path: "Services/CheckoutDemo", swiftSettings: strict),
         // A local Kafka-protocol cluster with the topics of a topology (`suitectl topology --json`).
         .executableTarget(
             name: "KafkaDev", dependencies: ["Kafka", "ServiceHTTP", argumentParser, hummingbird, lifecycle, log], path: "Services/KafkaDev",
@@ -179,7 +185,7 @@ let package = Package(
             name: "SuiteBench",
             dependencies: [
                 "CheckoutSuite", "EventSourcing", "EventStore", "ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "Kafka",
-                argumentParser, metrics, postgres, httpClient,
+                "JSONClient", argumentParser, metrics, postgres, httpClient,
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Services/SuiteBench", swiftSettings: strict),
@@ -221,14 +227,14 @@ let package = Package(
             name: "ProjectionIntegrationTests",
             dependencies: [
                 "CheckoutSuite", "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka",
-                "SuiteTesting", "ServiceSupport", postgres, crypto,
+                "SuiteTesting", "ServiceSupport", "JSONClient", "ChildProcesses", postgres, crypto,
             ],
             path: "Tests/ProjectionIntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "SagaIntegrationTests",
             dependencies: [
                 "CheckoutSuite", "CheckoutContext", "BoundedContexts", "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore",
-                "ServiceSupport", "InvariantChecks", "Kafka", postgres,
+                "ServiceSupport", "InvariantChecks", "Kafka", "JSONClient", "ChildProcesses", postgres,
             ],
             path: "Tests/SagaIntegrationTests", swiftSettings: strict),
         .testTarget(

@@ -1,7 +1,5 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOHTTP1
+import JSONClient
 
 /// The HTTP calls the demo makes, as a client and as an operator would.
 struct DemoAPI: Sendable {
@@ -18,14 +16,13 @@ struct DemoAPI: Sendable {
     let command: String
     let projections: [String]
     let saga: String
-    let token: String
-    private let client = HTTPClient.shared
+    private let client: JSONClient
 
     init(command: String, projections: [String], saga: String, token: String) {
         self.command = command
         self.projections = projections
         self.saga = saga
-        self.token = token
+        client = JSONClient(.init(bearerToken: token, headers: ["X-Operator": "checkout-demo"], timeout: .seconds(30)))
     }
 
     var projection: String { projections[0] }
@@ -33,7 +30,7 @@ struct DemoAPI: Sendable {
     // MARK: - As a client
 
     func restock(_ sku: String, _ quantity: Int) async throws {
-        _ = try await expect(200, "POST", "\(command)/stock/\(sku)/restock", ["quantity": quantity])
+        _ = try await expect(200, .post, "\(command)/stock/\(sku)/restock", ["quantity": quantity])
     }
 
     func placeOrder(_ order: DemoOrder) async throws -> String {
@@ -41,7 +38,7 @@ struct DemoAPI: Sendable {
             "customerId": order.customer, "paymentMethod": order.scenario.paymentMethod,
             "lines": order.lines.map { ["sku": $0.sku, "quantity": $0.quantity, "unitPriceCents": 1_250] },
         ]
-        let answer = try await expect(201, "POST", "\(command)/orders", body)
+        let answer = try await expect(201, .post, "\(command)/orders", body)
         guard let id = answer["orderId"] as? String else { throw Failed(description: "no orderId in \(answer)") }
         if order.scenario == .customerCancel { try await cancelWhenAuthorizing(id) }
         return id
@@ -53,11 +50,11 @@ struct DemoAPI: Sendable {
             if let outcome = try await sagaOutcome(orderID), outcome.step == "authorizing" || outcome.state != "running" { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        _ = try await send("POST", "\(command)/orders/\(orderID)/cancel", ["reason": "changed my mind"])
+        _ = try await send(.post, "\(command)/orders/\(orderID)/cancel", ["reason": "changed my mind"])
     }
 
     func stockState(_ sku: String) async throws -> (onHand: Int, reserved: Int) {
-        let answer = try await expect(200, "GET", "\(command)/streams/stock-\(sku)/state")
+        let answer = try await expect(200, .get, "\(command)/streams/stock-\(sku)/state")
         let state = answer["state"] as? [String: Any] ?? [:]
         let reservations = state["reservations"] as? [String: Int] ?? [:]
         return (state["onHand"] as? Int ?? -1, reservations.values.reduce(0, +))
@@ -66,7 +63,7 @@ struct DemoAPI: Sendable {
     /// The read model's stock once it equals the event store's; nil if it never does in 60 s.
     func waitForStockView(_ sku: String, matching store: (onHand: Int, reserved: Int)) async throws -> (onHand: Int, reserved: Int)? {
         for _ in 0..<300 {
-            let (status, answer) = try await send("GET", "\(projection)/stock/\(sku)")
+            let (status, answer) = try await send(.get, "\(projection)/stock/\(sku)")
             if status == 200, answer["onHand"] as? Int == store.onHand, answer["reserved"] as? Int == store.reserved { return store }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -75,13 +72,13 @@ struct DemoAPI: Sendable {
 
     /// The order's status as the event store folds it (`pending`, `confirmed`, `cancelled`).
     func orderState(_ orderID: String) async throws -> String? {
-        let answer = try await expect(200, "GET", "\(command)/streams/order-\(orderID)/state")
+        let answer = try await expect(200, .get, "\(command)/streams/order-\(orderID)/state")
         return (answer["state"] as? [String: Any])?["status"] as? String
     }
 
     func waitForOrderStatus(_ orderID: String, _ status: String) async throws -> String? {
         for _ in 0..<150 {
-            let (code, answer) = try await send("GET", "\(projection)/orders/\(orderID)")
+            let (code, answer) = try await send(.get, "\(projection)/orders/\(orderID)")
             if code == 200, answer["status"] as? String == status { return status }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -89,7 +86,7 @@ struct DemoAPI: Sendable {
     }
 
     func sagaOutcome(_ orderID: String) async throws -> SagaOutcome? {
-        let (status, answer) = try await send("GET", "\(saga)/sagas/\(orderID)")
+        let (status, answer) = try await send(.get, "\(saga)/sagas/\(orderID)")
         guard status == 200, let state = answer["state"] as? String else { return nil }
         let reason = (answer["data"] as? [String: Any])?["reason"] as? String
         return SagaOutcome(state: state, step: answer["step"] as? String ?? "", reason: reason)
@@ -102,7 +99,7 @@ struct DemoAPI: Sendable {
     func setFault(stream: String, failing: Bool) async throws {
         var reached = 0
         for base in projections {
-            guard let (status, _) = try? await send("POST", "\(base)/admin/faults", ["stream": stream, "enabled": failing], admin: true) else { continue }
+            guard let (status, _) = try? await send(.post, "\(base)/admin/faults", ["stream": stream, "enabled": failing], admin: true) else { continue }
             guard status == 200 else { throw Failed(description: "POST \(base)/admin/faults: HTTP \(status)") }
             reached += 1
         }
@@ -112,7 +109,7 @@ struct DemoAPI: Sendable {
     func waitForDeadLetters(stream: String, count: Int) async throws -> Int {
         var seen = 0
         for _ in 0..<300 {
-            let (status, data) = try await raw("GET", "\(projection)/admin/dead-letters?stream=\(stream)", nil, admin: true)
+            let (status, data) = try await raw(.get, "\(projection)/admin/dead-letters?stream=\(stream)", nil, admin: true)
             let letters = status == 200 ? (try? JSONSerialization.jsonObject(with: data)) as? [Any] ?? [] : []
             seen = letters.count
             if seen >= count { return seen }
@@ -122,20 +119,20 @@ struct DemoAPI: Sendable {
     }
 
     func replay(projection name: String, stream: String) async throws -> (replayed: Int, applied: [Int], failure: String?) {
-        let answer = try await expect(200, "POST", "\(projection)/admin/dead-letters/replay", ["projection": name, "stream": stream], admin: true)
+        let answer = try await expect(200, .post, "\(projection)/admin/dead-letters/replay", ["projection": name, "stream": stream], admin: true)
         return (answer["replayed"] as? Int ?? 0, answer["appliedVersions"] as? [Int] ?? [], answer["failure"] as? String)
     }
 
     /// Versions of the stream's parked letters, in stream order.
     func parkedVersions(stream: String) async throws -> [Int] {
-        let (status, data) = try await raw("GET", "\(projection)/admin/dead-letters?stream=\(stream)&status=parked", nil, admin: true)
+        let (status, data) = try await raw(.get, "\(projection)/admin/dead-letters?stream=\(stream)&status=parked", nil, admin: true)
         guard status == 200, let letters = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else { return [] }
         return letters.compactMap { $0["streamVersion"] as? Int }.sorted()
     }
 
     /// The SKU's stock events: type and order id, in stream order.
     func stockEvents(_ sku: String) async throws -> [(type: String, orderID: String?, quantity: Int)] {
-        let answer = try await expect(200, "GET", "\(command)/streams/stock-\(sku)/events")
+        let answer = try await expect(200, .get, "\(command)/streams/stock-\(sku)/events")
         return (answer["events"] as? [[String: Any]] ?? []).map { event in
             let data = event["data"] as? [String: Any] ?? [:]
             return (event["type"] as? String ?? "?", data["orderId"] as? String, data["quantity"] as? Int ?? 0)
@@ -145,7 +142,7 @@ struct DemoAPI: Sendable {
     /// True once `url` no longer answers (the process is gone), within `timeout` seconds.
     func waitUntilGone(_ url: String, timeout: Int) async -> Bool {
         for _ in 0..<(timeout * 5) {
-            if (try? await send("GET", "\(url)/health/live")) == nil { return true }
+            if (try? await send(.get, "\(url)/health/live")) == nil { return true }
             try? await Task.sleep(for: .milliseconds(200))
         }
         return false
@@ -156,7 +153,7 @@ struct DemoAPI: Sendable {
     func waitUntilFirstOwnsAll(timeout: Int) async throws -> (listed: Int, owned: Int) {
         var result = (listed: 0, owned: 0)
         for _ in 0..<(timeout * 2) {
-            let answer = try await expect(200, "GET", "\(projection)/projections")
+            let answer = try await expect(200, .get, "\(projection)/projections")
             let partitions = answer["partitions"] as? [[String: Any]] ?? []
             result = (partitions.count, partitions.filter { $0["ownedHere"] as? Bool == true }.count)
             if result.listed > 0 && result.owned == result.listed { return result }
@@ -166,7 +163,7 @@ struct DemoAPI: Sendable {
     }
 
     func parkedCount() async throws -> Int {
-        let answer = try await expect(200, "GET", "\(projection)/projections")
+        let answer = try await expect(200, .get, "\(projection)/projections")
         return (answer["projections"] as? [[String: Any]] ?? []).compactMap { $0["parkedDeadLetters"] as? Int }.reduce(0, +)
     }
 
@@ -176,7 +173,7 @@ struct DemoAPI: Sendable {
     func waitForNoLag(timeout: Int) async throws -> (lag: Int, unknown: Int, partitions: Int) {
         var result = (lag: -1, unknown: 0, partitions: 0)
         for _ in 0..<(timeout * 2) {
-            let answer = try await expect(200, "GET", "\(projection)/projections")
+            let answer = try await expect(200, .get, "\(projection)/projections")
             let partitions = answer["partitions"] as? [[String: Any]] ?? []
             let known = partitions.compactMap { $0["lag"] as? Int }
             result = (known.reduce(0, +), partitions.count - known.count, partitions.count)
@@ -188,28 +185,19 @@ struct DemoAPI: Sendable {
 
     // MARK: - HTTP
 
-    private func expect(_ status: Int, _ method: String, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> [String: Any] {
+    private func expect(_ status: Int, _ method: JSONClient.Method, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> [String: Any] {
         let (code, answer) = try await send(method, url, body, admin: admin)
         guard code == status else { throw Failed(description: "\(method) \(url): HTTP \(code) \(answer)") }
         return answer
     }
 
-    private func send(_ method: String, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> (Int, [String: Any]) {
+    private func send(_ method: JSONClient.Method, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> (Int, [String: Any]) {
         let (status, data) = try await raw(method, url, body, admin: admin)
         return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
     }
 
-    private func raw(_ method: String, _ url: String, _ body: [String: Any]?, admin: Bool) async throws -> (Int, Data) {
-        var request = HTTPClientRequest(url: url)
-        request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "X-Operator", value: "checkout-demo")
-        if admin { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
-        }
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 16 << 20)
-        return (Int(response.status.code), Data(bytes.readableBytesView))
+    private func raw(_ method: JSONClient.Method, _ url: String, _ body: [String: Any]?, admin: Bool) async throws -> (Int, Data) {
+        let response = try await client.send(method, url, body: try body.map(JSONBody.object), authorized: admin)
+        return (response.status, response.body)
     }
 }

@@ -1,10 +1,7 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import Logging
 import PostgresNIO
-import NIOCore
-import NIOHTTP1
 
 /// Whole checkouts through the running suite (command service, projection service and saga
 /// orchestrator as separate processes, e.g. `scripts/stack up`): for each offered rate, an open
@@ -236,55 +233,5 @@ struct StackProcesses {
             peaks[name] = kilobytes / 1_024
         }
         return peaks
-    }
-}
-
-/// The few HTTP calls the benchmark makes.
-struct BenchHTTP: Sendable {
-    struct Failed: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    let commandURL: String
-    /// Its own client: the shared one keeps 8 connections per host, and an open loop above
-    /// what 8 connections carry would queue in the harness and time out there, not measure the
-    /// service.
-    let client: HTTPClient
-
-    init(commandURL: String) {
-        self.commandURL = commandURL
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1_024
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }
-
-    func shutdown() {
-        try? client.syncShutdown()
-    }
-
-    func restock(_ sku: String, quantity: Int) async throws {
-        let (status, body) = try await send("POST", "\(commandURL)/stock/\(sku)/restock", body: "{\"quantity\":\(quantity)}")
-        guard (200..<300).contains(status) else { throw Failed(description: "restock \(sku): \(status) \(body)") }
-    }
-
-    func placeOrder(sku: String) async throws -> String {
-        let body = #"{"customerId":"bench","lines":[{"sku":"\#(sku)","quantity":1,"unitPriceCents":500}],"paymentMethod":"card"}"#
-        let (status, text) = try await send("POST", "\(commandURL)/orders", body: body)
-        guard status == 201, let data = text.data(using: .utf8),
-            let id = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["orderId"] as? String
-        else { throw Failed(description: "place order: \(status) \(text)") }
-        return id
-    }
-
-    private func send(_ method: String, _ url: String, body: String?) async throws -> (Int, String) {
-        var request = HTTPClientRequest(url: url)
-        request.method = HTTPMethod(rawValue: method)
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
-        }
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), String(buffer: bytes))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONClient
 import Synchronization
 
 /// Steady checkouts, open loop: one every 1/rate s whether or not the earlier ones finished, as
@@ -37,12 +38,12 @@ final class CheckoutLoad: Sendable {
     static let skus = (1...8).map { "drill-sku-\($0)" }
     static let scarceSKU = "drill-scarce"
 
-    private let http: DrillHTTP
+    private let http: JSONClient
     private let commandURL: String
     private let patience: Duration
     private let tally = Mutex(Tally())
 
-    init(http: DrillHTTP, commandURL: String, patience: Duration = .seconds(90)) {
+    init(http: JSONClient, commandURL: String, patience: Duration = .seconds(90)) {
         self.http = http
         self.commandURL = commandURL
         self.patience = patience
@@ -53,9 +54,9 @@ final class CheckoutLoad: Sendable {
     /// Stock for the run: plenty of every SKU, one unit of the scarce one.
     func restock() async throws {
         for sku in Self.skus {
-            _ = try await http.expectSuccess("\(commandURL)/stock/\(sku)/restock", body: #"{"quantity":1000000}"#)
+            try await http.post("\(commandURL)/stock/\(sku)/restock", body: JSONBody(raw: #"{"quantity":1000000}"#)).requireSuccess()
         }
-        _ = try await http.expectSuccess("\(commandURL)/stock/\(Self.scarceSKU)/restock", body: #"{"quantity":1}"#)
+        try await http.post("\(commandURL)/stock/\(Self.scarceSKU)/restock", body: JSONBody(raw: #"{"quantity":1}"#)).requireSuccess()
     }
 
     /// Places checkouts at `rate` per second until cancelled; returns when the last one placed
@@ -102,9 +103,9 @@ final class CheckoutLoad: Sendable {
                 try? await Task.sleep(for: .milliseconds(min(200 * attempt, 2_000)))
             }
             attempt += 1
-            guard let answer = try? await http.send(.POST, "\(commandURL)/orders", body: body, headers: [("Idempotency-Key", key)]) else { continue }
+            guard let answer = try? await http.post("\(commandURL)/orders", body: JSONBody(raw: body), idempotencyKey: key) else { continue }
             if answer.status >= 500 { continue }
-            if (200..<300).contains(answer.status), let id = answer.json["orderId"] as? String {
+            if (200..<300).contains(answer.status), let id = answer.json?["orderId"] as? String {
                 tally.withLock { $0.accepted += 1 }
                 return id
             }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONClient
 import ServiceSupport
 
 /// Starts kafka-dev and the three services (two or three projectors) on free loopback ports,
@@ -76,10 +77,10 @@ struct DrillLauncher {
     }
 
     private func waitUntilReady(_ process: DrillProcess) async throws {
-        let http = DrillHTTP()
+        let http = JSONClient.drill
         let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
-            if let answer = try? await http.send(.GET, "\(process.url)/health/ready", timeout: .seconds(5)), answer.status == 200 { return }
+            if let answer = try? await http.send(.get, "\(process.url)/health/ready", timeout: .seconds(5)), answer.status == 200 { return }
             guard process.isRunning else { throw Failed(description: "\(process.name) exited (see \(process.logFile.path))") }
             try await Task.sleep(for: .milliseconds(100))
         }

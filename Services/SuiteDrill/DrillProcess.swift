@@ -1,19 +1,12 @@
+import ChildProcesses
 import Foundation
 import Synchronization
 
 /// One process of the drilled suite, which the drill crashes, pauses and starts again under
 /// the same name, port and environment (as a supervisor such as systemd or Kubernetes would).
+/// Each start is a new `ChildProcess`; every one appends to the same log file.
 final class DrillProcess: Sendable {
-    /// Every process the drill started, so that an interrupted drill (Ctrl-C, SIGTERM) leaves
-    /// nothing behind.
-    static let started = Mutex<Set<pid_t>>([])
-
-    private struct State {
-        var pid: pid_t = 0
-        var exited = true
-    }
-
-    private let state = Mutex(State())
+    private let current = Mutex<ChildProcess?>(nil)
     let name: String
     let executable: URL
     let arguments: [String]
@@ -34,46 +27,26 @@ final class DrillProcess: Sendable {
     var url: String { "http://127.0.0.1:\(port ?? 0)" }
 
     /// False once the process has exited (it is reaped then). A paused process is running.
-    var isRunning: Bool {
-        state.withLock { state in
-            guard !state.exited else { return false }
-            if ChildProcess.exitStatus(of: state.pid) != nil {
-                state.exited = true
-                _ = Self.started.withLock { $0.remove(state.pid) }
-            }
-            return !state.exited
-        }
-    }
+    var isRunning: Bool { current.withLock { $0?.isRunning ?? false } }
 
     func start() throws {
-        var merged = ProcessInfo.processInfo.environment
-        merged.merge(environment) { _, new in new }
-        if let port { merged["PORT"] = "\(port)" }
-        merged["INSTANCE_ID"] = name
-        let pid = try ChildProcess.spawn(executable.path, arguments, environment: merged, output: logFile.path)
-        state.withLock { $0 = State(pid: pid, exited: false) }
-        _ = Self.started.withLock { $0.insert(pid) }
-    }
-
-    /// SIGKILLs every process the drill started; for an interrupted drill.
-    static func killAll() {
-        for pid in started.withLock({ $0 }) { kill(pid, SIGKILL) }
+        var overrides = environment
+        if let port { overrides["PORT"] = "\(port)" }
+        overrides["INSTANCE_ID"] = name
+        let process = try ChildProcess(
+            name: name, executable: executable.path, arguments: arguments, environment: ChildProcess.inheritedEnvironment(merging: overrides),
+            logFile: logFile)
+        current.withLock { $0 = process }
     }
 
     func signal(_ signal: Int32) {
-        state.withLock { state in
-            if !state.exited { kill(state.pid, signal) }
-        }
+        current.withLock { $0 }?.signal(signal)
     }
 
     /// True once the process has exited, within `timeout`.
     func waitUntilExited(timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while isRunning {
-            if ContinuousClock.now > deadline { return false }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return true
+        guard let process = current.withLock({ $0 }) else { return true }
+        return await process.waitUntilExited(timeout: timeout) != nil
     }
 
     /// SIGKILL: no drain, no flush, as a crash.
@@ -84,14 +57,6 @@ final class DrillProcess: Sendable {
 
     /// SIGTERM and a bounded wait for the drain; SIGKILL after `timeout`.
     func stop(timeout: Duration = .seconds(25)) async {
-        guard isRunning else { return }
-        signal(SIGTERM)
-        if await !waitUntilExited(timeout: timeout) { await crash() }
-    }
-
-    deinit {
-        state.withLock { state in
-            if !state.exited { kill(state.pid, SIGKILL) }
-        }
+        _ = await current.withLock { $0 }?.stop(timeout: timeout)
     }
 }

@@ -1,4 +1,6 @@
+import ChildProcesses
 import Foundation
+import JSONClient
 import Logging
 
 /// One drill: load, faults on the schedule, settle, then the checks.
@@ -16,7 +18,7 @@ struct DrillRun {
     let settleTimeout: Duration = .seconds(180)
 
     func run() async -> DrillReport {
-        let http = DrillHTTP()
+        let http = JSONClient.drill
         let load = CheckoutLoad(http: http, commandURL: suite.commandService.url)
         var violations: [String] = []
         do {
@@ -89,7 +91,7 @@ struct DrillRun {
         let checker = bin.appendingPathComponent("suite-check").path
         let status: Int32
         do {
-            status = try await ChildProcess.runShell("exec '\(checker)' >'\(output.path)' 2>&1", environment: environment)
+            status = try await ChildProcess.runShell("exec '\(checker)' >'\(output.path)' 2>&1", environment: environment).shellStatus
         } catch {
             return (2, "suite-check did not run: \(error)")
         }

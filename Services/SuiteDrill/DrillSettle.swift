@@ -1,4 +1,5 @@
 import Foundation
+import JSONClient
 import Logging
 import PostgresNIO
 
@@ -6,7 +7,7 @@ import PostgresNIO
 /// state: no saga running, both outboxes published, every projection partition caught up.
 struct DrillSettle: Sendable {
     let client: PostgresClient
-    let http: DrillHTTP
+    let http: JSONClient
     let projectorURL: String
     let logger: Logger
 
@@ -23,8 +24,8 @@ struct DrillSettle: Sendable {
         } catch {
             return "PostgreSQL: \(String(reflecting: error))"
         }
-        guard let answer = try? await http.send(.GET, "\(projectorURL)/projections", timeout: .seconds(5)),
-            answer.status == 200, let partitions = answer.json["partitions"] as? [[String: Any]], !partitions.isEmpty
+        guard let answer = try? await http.send(.get, "\(projectorURL)/projections", timeout: .seconds(5)),
+            answer.status == 200, let partitions = answer.json?["partitions"] as? [[String: Any]], !partitions.isEmpty
         else { return "projection status unavailable" }
         let behind = partitions.filter { ($0["lag"] as? Int).map { $0 != 0 } ?? true }
         return behind.isEmpty ? nil : "\(behind.count) projection partitions behind"

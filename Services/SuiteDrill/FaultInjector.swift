@@ -1,5 +1,6 @@
+import ChildProcesses
 import Foundation
-import NIOHTTP1
+import JSONClient
 import ServiceSupport
 
 /// The drilled suite's processes and the levers the drill pulls on them.
@@ -33,7 +34,7 @@ struct FaultResult: Sendable, Codable {
 /// Injects one fault while a probe checkout measures recovery.
 struct FaultInjector: Sendable {
     let suite: DrillSuite
-    let http: DrillHTTP
+    let http: JSONClient
     let load: CheckoutLoad
     let probePatience: Duration = .seconds(120)
     /// Kafka's session timeout (`session.timeout.ms` in the suite's consumer configuration)
@@ -74,7 +75,7 @@ struct FaultInjector: Sendable {
             guard let command = suite.postgresRestart else { return "no PostgreSQL restart command given; skipped" }
             let status: Int32
             do {
-                status = try await ChildProcess.runShell(command)
+                status = try await ChildProcess.runShell(command).shellStatus
             } catch {
                 return "PostgreSQL restart could not run: \(error)"
             }
@@ -132,7 +133,7 @@ struct FaultInjector: Sendable {
 
     private func control(_ path: String) async -> String? {
         do {
-            let answer = try await http.send(.POST, "\(suite.kafkaControl)\(path)")
+            let answer = try await http.send(.post, "\(suite.kafkaControl)\(path)")
             return (200..<300).contains(answer.status) ? nil : "kafka-dev \(path): HTTP \(answer.status)"
         } catch {
             return "kafka-dev \(path): \(error)"
@@ -154,14 +155,14 @@ struct FaultInjector: Sendable {
         guard let orderID = await load.place(index, scenario: .success) else { return stages }
         stages.accepted = .now - start
         while ContinuousClock.now < deadline {
-            if stages.sagaEnded == nil, let answer = try? await http.send(.GET, "\(suite.orchestrator.url)/sagas/\(orderID)", timeout: .seconds(2)),
-                answer.status == 200, let state = answer.json["state"] as? String, state != "running"
+            if stages.sagaEnded == nil, let answer = try? await http.send(.get, "\(suite.orchestrator.url)/sagas/\(orderID)", timeout: .seconds(2)),
+                answer.status == 200, let state = answer.json?["state"] as? String, state != "running"
             {
                 stages.sagaEnded = .now - start
             }
             for projector in suite.projectors where projector.isRunning {
-                if let answer = try? await http.send(.GET, "\(projector.url)/orders/\(orderID)", timeout: .seconds(2)),
-                    answer.status == 200, let status = answer.json["status"] as? String, status != "pending"
+                if let answer = try? await http.send(.get, "\(projector.url)/orders/\(orderID)", timeout: .seconds(2)),
+                    answer.status == 200, let status = answer.json?["status"] as? String, status != "pending"
                 {
                     stages.readModel = .now - start
                     stages.sagaEnded = stages.sagaEnded ?? stages.readModel

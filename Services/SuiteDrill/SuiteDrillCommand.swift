@@ -1,5 +1,7 @@
 import ArgumentParser
+import ChildProcesses
 import Foundation
+import JSONClient
 import Logging
 import PostgresNIO
 import ServiceSupport
@@ -67,7 +69,7 @@ struct SuiteDrillCommand: AsyncParsableCommand {
             defer { group.cancelAll() }
             return await DrillRun(
                 suite: suite, duration: .seconds(duration), rate: rate, faults: DrillFault.parseList(faults) ?? DrillFault.allCases, bin: bin, logs: logs,
-                settle: DrillSettle(client: client, http: DrillHTTP(), projectorURL: suite.projectors[0].url, logger: logger), logger: logger
+                settle: DrillSettle(client: client, http: .drill, projectorURL: suite.projectors[0].url, logger: logger), logger: logger
             ).run()
         }
         for process in suite.services.reversed() { await process.stop() }
@@ -85,7 +87,7 @@ struct SuiteDrillCommand: AsyncParsableCommand {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                DrillProcess.killAll()
+                ChildProcess.killAll()
                 FileHandle.standardError.write(Data("suite-drill: interrupted; stopped what it started\n".utf8))
                 Glibc.exit(2)
             }

@@ -1,8 +1,6 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOHTTP1
+import JSONClient
 
 /// Where the services are and who is asking; shared by every subcommand.
 struct ConnectionOptions: ParsableArguments {
@@ -31,9 +29,11 @@ struct CLIError: Error, CustomStringConvertible {
 
     var description: String { message }
 
-    static func from(status: Int, body: Data, action: String) -> CLIError {
-        let json = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
-        let reason = (json?["message"] as? String) ?? String(decoding: body.prefix(500), as: UTF8.self)
+    /// A service's refusal: the exit code from its status, the reason from its error body (else
+    /// the start of the body).
+    static func from(_ error: JSONClientError, action: String) -> CLIError {
+        let status = error.status ?? 0
+        let reason = error.serviceError?.message ?? error.bodyExcerpt ?? ""
         let code: Int32 =
             switch status {
             case 404: 3
@@ -65,27 +65,18 @@ struct SuiteClient {
 
     /// Sends a request; returns the JSON body of a 2xx answer, throws a `CLIError` otherwise.
     func call(_ method: String, _ service: Service, _ path: String, body: [String: Any]? = nil, admin: Bool = false) async throws -> Data {
-        let client = HTTPClient.shared
-        let url = base(service) + path
-        var request = HTTPClientRequest(url: url)
-        request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "X-Operator", value: operatorName)
-        if admin, let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
-        }
-        let response: HTTPClientResponse
+        let client = JSONClient(
+            .init(baseURL: base(service), bearerToken: token, headers: ["X-Operator": operatorName], timeout: .seconds(30), maxResponseBytes: 64 << 20))
+        let method = JSONClient.Method(rawValue: method)
+        let response: JSONResponse
         do {
-            response = try await client.execute(request, timeout: .seconds(30))
+            response = try await client.send(method, path, body: try body.map(JSONBody.object), authorized: admin)
         } catch {
-            throw CLIError(message: "\(method) \(url): the service is unreachable (\(error))", code: 6)
+            guard error.kind == .unreachable || error.kind == .timedOut else { throw error }
+            throw CLIError(message: "\(method) \(client.resolve(path)): the service is unreachable (\(error.underlying ?? error.kind.rawValue))", code: 6)
         }
-        let bytes = Data((try await response.body.collect(upTo: 64 << 20)).readableBytesView)
-        guard (200..<300).contains(Int(response.status.code)) else {
-            throw CLIError.from(status: Int(response.status.code), body: bytes, action: "\(method) \(path)")
-        }
-        return bytes
+        guard response.isSuccess else { throw CLIError.from(response.failure(.unexpectedStatus), action: "\(method) \(path)") }
+        return response.body
     }
 
     func json(_ method: String, _ service: Service, _ path: String, body: [String: Any]? = nil, admin: Bool = false) async throws -> Any {

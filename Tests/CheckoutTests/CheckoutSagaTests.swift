@@ -12,6 +12,7 @@ struct CheckoutSagaTests {
     let saga = CheckoutSaga(timeouts: .init(step: .seconds(10), payment: .seconds(5), retries: 1), commandTopic: CheckoutNames.Topics.commands)
     let order = "o-1"
     let now = Date(timeIntervalSince1970: 1_000_000)
+    var spec: SagaSpecification<CheckoutSaga> { SagaSpecification(saga, now: now) }
 
     // MARK: - Events as the command service records them
 
@@ -75,54 +76,47 @@ struct CheckoutSagaTests {
 
     @Test("an order placed reserves every SKU once (lines of one SKU added up), with a step deadline")
     func placedReservesEverySKU() throws {
-        let reaction = try run(placed([("PEN", 2), ("INK", 1), ("PEN", 1)]), [])
-        #expect(reaction.status == .running && reaction.step == "reserving")
-        #expect(types(reaction) == ["ReserveStock", "ReserveStock"])
+        let reaction = try #require(
+            spec.when(placed([("PEN", 2), ("INK", 1), ("PEN", 1)]))
+                .then(status: .running, step: "reserving", sends: ["ReserveStock", "ReserveStock"], deadline: .at(now.addingTimeInterval(10))))
         let messages = try reaction.commands.map { try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data($0.payload)) }
         #expect(messages.map(\.sku) == ["INK", "PEN"] && messages.map(\.quantity) == [1, 3])
         #expect(reaction.commands.map(\.key) == ["stock-INK", "stock-PEN"])
         #expect(messages.allSatisfy { $0.correlationId == "corr-1" })
-        #expect(reaction.deadline == .at(now.addingTimeInterval(10)))
     }
 
     @Test("all reserved -> authorize payment (payment deadline); authorized -> confirm; confirmed -> commit; all committed -> completed")
-    func happyPath() throws {
-        let start = placed([("PEN", 2), ("INK", 1)])
-        let afterOne = try run(start, [reserved("PEN", 2)])
-        #expect(afterOne.commands.isEmpty && afterOne.deadline == .keep && afterOne.step == "reserving")
-        let authorizing = try run(start, [reserved("PEN", 2), reserved("INK", 1)])
-        #expect(types(authorizing) == ["AuthorizePayment"] && authorizing.deadline == .at(now.addingTimeInterval(5)))
-        let confirming = try run(start, [reserved("PEN", 2), reserved("INK", 1), authorized])
-        #expect(types(confirming) == ["ConfirmOrder"])
-        let committing = try run(start, [reserved("PEN", 2), reserved("INK", 1), authorized, confirmed])
-        #expect(types(committing) == ["CommitStock", "CommitStock"])
-        let done = try run(start, [reserved("PEN", 2), reserved("INK", 1), authorized, confirmed, committed("PEN", 2), committed("INK", 1)])
-        #expect(done.status == .completed && done.commands.isEmpty && done.deadline == SagaDeadline.none)
+    func happyPath() {
+        let placedTwo = spec.given(placed([("PEN", 2), ("INK", 1)]))
+        placedTwo.when(reserved("PEN", 2)).then(step: "reserving", sends: [], deadline: .keep)
+        let allReserved = placedTwo.given(reserved("PEN", 2))
+        allReserved.when(reserved("INK", 1)).then(sends: ["AuthorizePayment"], deadline: .at(now.addingTimeInterval(5)))
+        allReserved.given(reserved("INK", 1)).when(authorized).then(sends: ["ConfirmOrder"])
+        allReserved.given(reserved("INK", 1), authorized).when(confirmed).then(sends: ["CommitStock", "CommitStock"])
+        allReserved.given(reserved("INK", 1), authorized, confirmed, committed("PEN", 2)).when(committed("INK", 1))
+            .then(status: .completed, sends: [], deadline: SagaDeadline.none)
     }
 
     @Test("command ids are deterministic: the same step gives the same ids")
-    func deterministicIDs() throws {
-        let first = try run(placed([("PEN", 1)]), [])
-        let again = try run(placed([("PEN", 1)]), [])
-        #expect(first.commands.map(\.id) == again.commands.map(\.id))
-        #expect(first.commands.map(\.id) == ["checkout:o-1:ReserveStock:PEN"])
+    func deterministicIDs() {
+        let first = spec.when(placed([("PEN", 1)])).then(commandIDs: ["checkout:o-1:ReserveStock:PEN"])
+        let again = spec.when(placed([("PEN", 1)])).then()
+        #expect(first?.commands.map(\.id) == again?.commands.map(\.id))
     }
 
     // MARK: - Compensation
 
     @Test("a SKU out of stock releases the others (also one still unanswered), then cancels the order with the reason")
     func outOfStock() throws {
-        let start = placed([("PEN", 1), ("INK", 9), ("CAP", 1)])
-        let compensating = try run(start, [reserved("PEN", 1), rejected("INK")])
-        #expect(compensating.step == "releasing")
-        #expect(compensating.commands.map(\.id) == ["checkout:o-1:ReleaseStock:CAP", "checkout:o-1:ReleaseStock:PEN"])
-        #expect(compensating.state.reason?.hasPrefix("out of stock: INK") == true)
-        let cancelling = try run(start, [reserved("PEN", 1), rejected("INK"), released("PEN", 1), released("CAP", 0)])
-        #expect(types(cancelling) == ["CancelOrder"])
+        let onePENReserved = spec.given(placed([("PEN", 1), ("INK", 9), ("CAP", 1)]), reserved("PEN", 1))
+        let compensating = onePENReserved.when(rejected("INK"))
+            .then(step: "releasing", commandIDs: ["checkout:o-1:ReleaseStock:CAP", "checkout:o-1:ReleaseStock:PEN"])
+        #expect(compensating?.state.reason?.hasPrefix("out of stock: INK") == true)
+        let releasing = onePENReserved.given(rejected("INK"), released("PEN", 1))
+        let cancelling = try #require(releasing.when(released("CAP", 0)).then(sends: ["CancelOrder"]))
         let message = try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data(try #require(cancelling.commands.first).payload))
         #expect(message.reason?.hasPrefix("out of stock: INK") == true)
-        let done = try run(start, [reserved("PEN", 1), rejected("INK"), released("PEN", 1), released("CAP", 0), cancelled("out of stock")])
-        #expect(done.status == .compensated)
+        releasing.given(released("CAP", 0)).when(cancelled("out of stock")).then(status: .compensated)
     }
 
     @Test("a reservation after the saga let go of its SKU (compensated, or released while compensating, or completed) is released again")
@@ -147,63 +141,55 @@ struct CheckoutSagaTests {
     }
 
     @Test("a declined payment releases every reservation and cancels the order")
-    func declinedPayment() throws {
-        let start = placed([("PEN", 1)])
-        let compensating = try run(start, [reserved("PEN", 1), declined])
-        #expect(types(compensating) == ["ReleaseStock"] && compensating.state.reason == "payment declined: card declined")
-        let done = try run(start, [reserved("PEN", 1), declined, released("PEN", 1), cancelled("payment declined")])
-        #expect(done.status == .compensated)
+    func declinedPayment() {
+        let authorizing = spec.given(placed([("PEN", 1)]), reserved("PEN", 1))
+        let compensating = authorizing.when(declined).then(sends: ["ReleaseStock"])
+        #expect(compensating?.state.reason == "payment declined: card declined")
+        authorizing.given(declined, released("PEN", 1)).when(cancelled("payment declined")).then(status: .compensated)
     }
 
     @Test("no payment answer: the same command again after the deadline, then compensation after the retries")
     func silentGateway() throws {
-        let authorizing = try run(placed([("PEN", 1)]), [reserved("PEN", 1)])
-        let retry = saga.deadlinePassed(in: authorizing.state, now: now.addingTimeInterval(5))
-        #expect(retry.status == .running && retry.commands.map(\.id) == authorizing.commands.map(\.id))
-        #expect(retry.deadline == .at(now.addingTimeInterval(10)))
-        let givenUp = saga.deadlinePassed(in: retry.state, now: now.addingTimeInterval(10))
-        #expect(types(givenUp) == ["ReleaseStock"] && givenUp.state.reason?.contains("did not answer") == true)
+        let authorizing = spec.given(placed([("PEN", 1)]), reserved("PEN", 1))
+        let sent = try #require(try authorizing.reaction()).commands.map(\.id)
+        authorizing.whenDeadlinePassed(at: now.addingTimeInterval(5)).then(status: .running, commandIDs: sent, deadline: .at(now.addingTimeInterval(10)))
+        let givenUp = authorizing.givenDeadlinePassed(at: now.addingTimeInterval(5)).whenDeadlinePassed(at: now.addingTimeInterval(10))
+            .then(sends: ["ReleaseStock"])
+        #expect(givenUp?.state.reason?.contains("did not answer") == true)
     }
 
     @Test("a customer's cancel while the saga waits is honoured: release and finish without cancelling again")
-    func customerCancel() throws {
-        let start = placed([("PEN", 1)])
-        let compensating = try run(start, [reserved("PEN", 1), cancelled("changed my mind")])
-        #expect(types(compensating) == ["ReleaseStock"])
-        #expect(compensating.state.reason == "cancelled by the customer: changed my mind")
-        let done = try run(start, [reserved("PEN", 1), cancelled("changed my mind"), released("PEN", 1)])
-        #expect(done.status == .compensated && done.commands.isEmpty)
+    func customerCancel() {
+        let authorizing = spec.given(placed([("PEN", 1)]), reserved("PEN", 1))
+        let compensating = authorizing.when(cancelled("changed my mind")).then(sends: ["ReleaseStock"])
+        #expect(compensating?.state.reason == "cancelled by the customer: changed my mind")
+        authorizing.given(cancelled("changed my mind")).when(released("PEN", 1)).then(status: .compensated, sends: [])
     }
 
     @Test("a cancel that wins against the confirmation refunds the authorized payment and commits nothing")
-    func cancelAfterAuthorization() throws {
-        let start = placed([("PEN", 1)])
-        let compensating = try run(start, [reserved("PEN", 1), authorized, cancelled("too slow")])
-        #expect(types(compensating) == ["ReleaseStock", "RefundPayment"])
-        let waiting = try run(start, [reserved("PEN", 1), authorized, cancelled("too slow"), released("PEN", 1)])
-        #expect(waiting.status == .running, "the refund is still outstanding")
-        let done = try run(start, [reserved("PEN", 1), authorized, cancelled("too slow"), released("PEN", 1), refunded])
-        #expect(done.status == .compensated)
+    func cancelAfterAuthorization() {
+        let confirming = spec.given(placed([("PEN", 1)]), reserved("PEN", 1), authorized)
+        confirming.when(cancelled("too slow")).then(sends: ["ReleaseStock", "RefundPayment"])
+        // The refund is still outstanding after the release.
+        confirming.given(cancelled("too slow")).when(released("PEN", 1)).then(status: .running)
+        confirming.given(cancelled("too slow"), released("PEN", 1)).when(refunded).then(status: .compensated)
     }
 
     @Test("a payment authorized after the saga gave up on it is refunded, even once compensated")
-    func lateAuthorization() throws {
-        let start = placed([("PEN", 1)])
-        let compensated = try run(start, [reserved("PEN", 1), declined, released("PEN", 1), cancelled("declined")])
-        #expect(compensated.status == .compensated)
-        let late = try saga.react(to: authorized, in: compensated.state, now: now)
-        #expect(late.status == .compensated && types(late) == ["RefundPayment"])
+    func lateAuthorization() {
+        let declinedAndReleased = spec.given(placed([("PEN", 1)]), reserved("PEN", 1), declined, released("PEN", 1))
+        declinedAndReleased.when(cancelled("declined")).then(status: .compensated)
+        declinedAndReleased.given(cancelled("declined")).when(authorized).then(status: .compensated, sends: ["RefundPayment"])
     }
 
     @Test("a step that gets no answer after its retries outside compensation-capable steps fails, and an operator retry resends it")
-    func failedAndRetried() throws {
-        let confirming = try run(placed([("PEN", 1)]), [reserved("PEN", 1), authorized])
-        let retried = saga.deadlinePassed(in: confirming.state, now: now)
-        let failed = saga.deadlinePassed(in: retried.state, now: now)
-        #expect(failed.status == .failed && failed.commands.isEmpty)
-        #expect(saga.deadlinePassed(in: failed.state, now: now).commands.isEmpty, "a failed saga waits for an operator")
-        let operatorRetry = saga.retry(failed.state, now: now)
-        #expect(operatorRetry.status == .running && types(operatorRetry) == ["ConfirmOrder"])
+    func failedAndRetried() {
+        let retriedOnce = spec.given(placed([("PEN", 1)]), reserved("PEN", 1), authorized).givenDeadlinePassed()
+        retriedOnce.whenDeadlinePassed().then(status: .failed, sends: [])
+        let failed = retriedOnce.givenDeadlinePassed()
+        // A failed saga waits for an operator: its deadline sends nothing.
+        failed.whenDeadlinePassed().then(sends: [])
+        failed.whenRetried().then(status: .running, sends: ["ConfirmOrder"])
     }
 
     @Test("events of other orders and restocks are not this saga's; an unreadable event is an error")
@@ -211,10 +197,9 @@ struct CheckoutSagaTests {
         #expect(saga.correlationID(of: placed([("PEN", 1)])) == order)
         let restock = TestEvents.record(stream: "stock-PEN", streamType: "stock", version: 1, type: "StockRestocked", payload: #"{"sku":"PEN","quantity":1}"#)
         #expect(saga.correlationID(of: restock) == nil)
-        #expect(try saga.start(with: reserved("PEN", 1), now: now) == nil)
+        spec.when(reserved("PEN", 1)).thenIgnored()
         let garbage = TestEvents.record(stream: "order-\(order)", streamType: "order", version: 2, type: "OrderConfirmed", payload: "{")
-        let state = try run(placed([("PEN", 1)]), []).state
-        #expect(throws: (any Error).self) { try saga.react(to: garbage, in: state, now: now) }
+        spec.given(placed([("PEN", 1)])).when(garbage).thenThrows()
     }
 
     // MARK: - Found in review
@@ -244,11 +229,29 @@ struct CheckoutSagaTests {
     }
 
     @Test("an operator's retry of a finished saga sends nothing")
-    func retryFinished() throws {
-        let start = placed([("PEN", 1)])
-        let done = try run(start, [reserved("PEN", 1), authorized, confirmed, committed("PEN", 1)])
-        let retried = saga.retry(done.state, now: now)
-        #expect(retried.status == .completed && retried.commands.isEmpty)
+    func retryFinished() {
+        spec.given(placed([("PEN", 1)]), reserved("PEN", 1), authorized, confirmed, committed("PEN", 1)).whenRetried().then(status: .completed, sends: [])
+    }
+
+    // MARK: - The specification itself
+
+    @Test("a wrong expectation fails with one message naming the inputs, each expectation missed with what came, and the reaction")
+    func wrongExpectationIsReadable() {
+        withKnownIssue {
+            spec.given(placed([("PEN", 1)])).when(reserved("PEN", 1)).then(status: .completed, step: "authorizing", sends: ["ConfirmOrder"])
+        } matching: { issue in
+            let message = issue.comments.map(\.rawValue).joined(separator: "\n")
+            return message.contains("given OrderPlaced (order-o-1 v1); when StockReserved (stock-PEN v1):")
+                && message.contains("status: expected completed, got running")
+                && message.contains(#"commands: expected ["ConfirmOrder"], got ["AuthorizePayment"]"#)
+                && !message.contains("step:")
+                && message.contains(#"(reaction: status running, step "authorizing""#)
+        }
+        withKnownIssue {
+            spec.when(placed([("PEN", 1)])).thenIgnored()
+        } matching: { issue in
+            issue.comments.map(\.rawValue).joined().contains(#"expected no instance, got a reaction: status running, step "reserving""#)
+        }
     }
 
     @Test("an order event this code cannot decode still reaches its saga (which then fails visibly)")

@@ -1,5 +1,7 @@
 import CheckoutSuite
+import ChildProcesses
 import Foundation
+import JSONClient
 import PostgresNIO
 import SuiteTesting
 import Testing
@@ -14,14 +16,14 @@ struct OperatorCLITests {
         try await TestDatabase.withFresh { client, databaseURL in
             let port = try freeLocalPort()
             let url = "http://127.0.0.1:\(port)"
-            let service = try ServiceProcess(
-                executable: "projection-service", name: "projection-cli",
+            let service = try ChildProcess.startBuilt(
+                "projection-service", name: "projection-cli",
                 environment: [
                     "DATABASE_URL": databaseURL, "KAFKA_BROKERS": kafka.bootstrapServers, "PORT": "\(port)", "ADMIN_TOKEN": "ops-token",
                     "PROJECTION_RETRY_ATTEMPTS": "2", "LOG_LEVEL": "warning",
                 ])
-            defer { service.kill9() }
-            let http = TestHTTP()
+            defer { service.kill() }
+            let http = JSONClient()
             let admin = ["Authorization": "Bearer ops-token"]
             try await waitUntil("projection service ready", timeout: .seconds(60), every: .milliseconds(200)) {
                 (try? await http.get("\(url)/health/ready").status) == 200
@@ -33,7 +35,7 @@ struct OperatorCLITests {
             }
             // The drill hook makes the stock projection fail on two streams.
             for stream in ["stock-POISON", "stock-SKIPME"] {
-                let fault = try await http.post("\(url)/admin/faults", json: ["stream": stream, "enabled": true], headers: admin)
+                let fault = try await http.post("\(url)/admin/faults", body: .object(["stream": stream, "enabled": true]), headers: admin)
                 #expect(fault.status == 200)
             }
             let producer = try kafka.producer()
@@ -51,7 +53,7 @@ struct OperatorCLITests {
             #expect(Set(letters.compactMap { $0["streamId"] as? String }) == ["stock-POISON", "stock-SKIPME"])
 
             // The fix is deployed (fault off); the replay applies the stream in order.
-            _ = try await http.post("\(url)/admin/faults", json: ["stream": "stock-POISON", "enabled": false], headers: admin)
+            _ = try await http.post("\(url)/admin/faults", body: .object(["stream": "stock-POISON", "enabled": false]), headers: admin)
             let replay = try await suitectl(["dead-letters", "replay", "--projection", "stock-levels", "--stream", "stock-POISON"])
             #expect(replay.status == 0, "\(replay.errors)")
             let onHand = try await client.query("SELECT on_hand FROM read_models.stock_levels WHERE sku = 'POISON'", logger: testLogger("q"))
@@ -87,14 +89,14 @@ struct OperatorCLITests {
         try await TestDatabase.withFresh { client, databaseURL in
             let port = try freeLocalPort()
             let url = "http://127.0.0.1:\(port)"
-            let service = try ServiceProcess(
-                executable: "projection-service", name: "projection-reset",
+            let service = try ChildProcess.startBuilt(
+                "projection-service", name: "projection-reset",
                 environment: [
                     "DATABASE_URL": databaseURL, "KAFKA_BROKERS": kafka.bootstrapServers, "PORT": "\(port)", "ADMIN_TOKEN": "ops-token",
                     "LOG_LEVEL": "warning",
                 ])
-            defer { service.kill9() }
-            let http = TestHTTP()
+            defer { service.kill() }
+            let http = JSONClient()
             try await waitUntil("projection service ready", timeout: .seconds(60), every: .milliseconds(200)) {
                 (try? await http.get("\(url)/health/ready").status) == 200
             }

@@ -1,7 +1,9 @@
 import CheckoutSuite
 import CheckoutReadModels
+import ChildProcesses
 import EventSourcing
 import Foundation
+import JSONClient
 import Kafka
 import PostgresNIO
 import Projections
@@ -16,9 +18,9 @@ struct ScaledProjectorTests {
     /// Each SKU gets restocks of 1...10: exactly 55 on hand when every event is applied once.
     static let expectedOnHand = Int64(eventsPerSKU * (eventsPerSKU + 1) / 2)
 
-    private func projector(_ name: String, databaseURL: String, kafka: TestKafka, port: Int = 0) throws -> ServiceProcess {
-        try ServiceProcess(
-            executable: "projection-service", name: name,
+    private func projector(_ name: String, databaseURL: String, kafka: TestKafka, port: Int = 0) throws -> ChildProcess {
+        try ChildProcess.startBuilt(
+            "projection-service", name: name,
             environment: [
                 "DATABASE_URL": databaseURL, "KAFKA_BROKERS": kafka.bootstrapServers, "PORT": "\(port)", "INSTANCE_ID": name,
                 "LOG_LEVEL": ProcessInfo.processInfo.environment["TEST_SERVICE_LOG_LEVEL"] ?? "warning", "LOG_FORMAT": "json",
@@ -37,7 +39,7 @@ struct ScaledProjectorTests {
 
     /// How many partitions the instance behind `baseURL` owns now (its `GET /projections`).
     private func ownedPartitions(_ baseURL: String) async throws -> Int {
-        let report = try await TestHTTP().get("\(baseURL)/projections").json
+        let report = try await JSONClient().get("\(baseURL)/projections").json
         let partitions = report?["partitions"] as? [[String: Any]] ?? []
         return partitions.filter { $0["ownedHere"] as? Bool == true }.count
     }
@@ -55,11 +57,11 @@ struct ScaledProjectorTests {
             let producer = try kafka.producer()
             let events = (0..<Self.skus).flatMap { TestEvents.restocks(sku: "SKU-\($0)", count: Self.eventsPerSKU) }
             var projectors = try (1...3).map { try projector("projector-\($0)", databaseURL: databaseURL, kafka: kafka) }
-            defer { projectors.forEach { $0.kill9() } }
+            defer { projectors.forEach { $0.kill() } }
             try await publish(Array(events.prefix(events.count / 2)), to: kafka, producer: producer)
             let total = Int64(Self.skus) * Self.expectedOnHand
             try await waitUntil("a third applied", timeout: .seconds(120)) { try await applied(client) > total / 6 }
-            projectors[1].kill9()
+            projectors[1].kill()
             projectors.append(try projector("projector-4", databaseURL: databaseURL, kafka: kafka))
             try await publish(Array(events.suffix(from: events.count / 2)), to: kafka, producer: producer)
             try await waitUntil("every event applied", timeout: .seconds(180)) { try await applied(client) >= total }
@@ -86,8 +88,8 @@ struct ScaledProjectorTests {
             let first = try projector("zombie", databaseURL: databaseURL, kafka: kafka, port: zombiePort)
             let second = try projector("survivor", databaseURL: databaseURL, kafka: kafka)
             defer {
-                first.kill9()
-                second.kill9()
+                first.kill()
+                second.kill()
             }
             try await publish(Array(events.prefix(events.count / 2)), to: kafka, producer: producer)
             let total = Int64(skus) * Self.expectedOnHand

@@ -38,7 +38,7 @@ struct CheckoutSagaEndToEndTests {
             try await waitUntil("\(cancelled) waiting for its payment", timeout: .seconds(30), every: .milliseconds(100)) {
                 try await stack.saga(cancelled)?["step"] as? String == "authorizing"
             }
-            let cancel = try await stack.http.post("\(stack.commandURL)/orders/\(cancelled)/cancel", json: ["reason": "changed my mind"])
+            let cancel = try await stack.http.post("\(stack.commandURL)/orders/\(cancelled)/cancel", body: .object(["reason": "changed my mind"]))
             #expect(cancel.status == 200, "\(cancel.text)")
             let cancelledSaga = try await stack.finishedSaga(cancelled)
             #expect(cancelledSaga["state"] as? String == "compensated")

@@ -1,5 +1,7 @@
 import CheckoutSuite
+import ChildProcesses
 import Foundation
+import JSONClient
 import Synchronization
 import PostgresNIO
 import SuiteTesting
@@ -19,11 +21,11 @@ final class CheckoutStack: Sendable {
     let logLevel: String?
     let commandPort: Int
     let projectionPort: Int
-    private let processes: Mutex<(command: ServiceProcess, projection: ServiceProcess)>
-    var command: ServiceProcess { processes.withLock { $0.command } }
-    var projection: ServiceProcess { processes.withLock { $0.projection } }
-    private let orchestrators = Mutex<[ServiceProcess]>([])
-    let http = TestHTTP()
+    private let processes: Mutex<(command: ChildProcess, projection: ChildProcess)>
+    var command: ChildProcess { processes.withLock { $0.command } }
+    var projection: ChildProcess { processes.withLock { $0.projection } }
+    private let orchestrators = Mutex<[ChildProcess]>([])
+    let http = JSONClient()
 
     var sagaURL: String { "http://127.0.0.1:\(sagaPort)" }
 
@@ -47,13 +49,13 @@ final class CheckoutStack: Sendable {
         try await waitReady(projectionURL)
     }
 
-    private static func service(_ executable: String, port: Int, databaseURL: String, kafka: TestKafka, extra: [String: String] = [:]) throws -> ServiceProcess {
+    private static func service(_ executable: String, port: Int, databaseURL: String, kafka: TestKafka, extra: [String: String] = [:]) throws -> ChildProcess {
         var environment = [
             "DATABASE_URL": databaseURL, "KAFKA_BROKERS": kafka.bootstrapServers, "PORT": "\(port)", "INSTANCE_ID": executable,
             "LOG_LEVEL": ProcessInfo.processInfo.environment["TEST_SERVICE_LOG_LEVEL"] ?? "warning", "LOG_FORMAT": "json", "ADMIN_TOKEN": "test-token",
         ]
         environment.merge(extra) { _, new in new }
-        return try ServiceProcess(executable: executable, name: executable, environment: environment)
+        return try ChildProcess.startBuilt(executable, name: executable, environment: environment)
     }
 
     /// Starts (new) command and projection processes on the stack's ports and waits until they are ready.
@@ -67,7 +69,7 @@ final class CheckoutStack: Sendable {
 
     private static func commandAndProjection(
         commandPort: Int, projectionPort: Int, databaseURL: String, kafka: TestKafka, logLevel: String?
-    ) throws -> (command: ServiceProcess, projection: ServiceProcess) {
+    ) throws -> (command: ChildProcess, projection: ChildProcess) {
         let extra = logLevel.map { ["LOG_LEVEL": $0] } ?? [:]
         return (
             try service("command-service", port: commandPort, databaseURL: databaseURL, kafka: kafka, extra: extra),
@@ -76,7 +78,7 @@ final class CheckoutStack: Sendable {
     }
 
     /// Every service process's log file, orchestrators included.
-    var logFiles: [URL] { orchestrators.withLock { $0.map(\.logFile) } + [command.logFile, projection.logFile] }
+    var logFiles: [URL] { (orchestrators.withLock { $0.map(\.logFile) } + [command.logFile, projection.logFile]).compactMap { $0 } }
 
     /// Starts a (new) orchestrator process and waits until it is ready.
     func startOrchestrator() async throws {
@@ -87,7 +89,7 @@ final class CheckoutStack: Sendable {
 
     /// SIGKILL the running orchestrator: no drain, no goodbye to the group.
     func killOrchestrator() {
-        orchestrators.withLock { $0.last }?.kill9()
+        orchestrators.withLock { $0.last }?.kill()
     }
 
     func waitReady(_ baseURL: String) async throws {
@@ -110,7 +112,7 @@ final class CheckoutStack: Sendable {
             for process in all {
                 group.addTask {
                     let started = ContinuousClock.now
-                    let cleanly = await process.stop(timeout: bound)
+                    let cleanly = await process.stop(timeout: bound).isSuccess
                     let elapsed = ContinuousClock.now - started
                     return (process.name, cleanly, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
                 }
@@ -122,15 +124,15 @@ final class CheckoutStack: Sendable {
     }
 
     func killAll() {
-        for process in orchestrators.withLock({ $0 }) where process.isRunning { process.kill9() }
-        if projection.isRunning { projection.kill9() }
-        if command.isRunning { command.kill9() }
+        for process in orchestrators.withLock({ $0 }) where process.isRunning { process.kill() }
+        if projection.isRunning { projection.kill() }
+        if command.isRunning { command.kill() }
     }
 
     // MARK: - The API, as a client uses it
 
     func restock(_ sku: String, _ quantity: Int) async throws {
-        let response = try await http.post("\(commandURL)/stock/\(sku)/restock", json: ["quantity": quantity])
+        let response = try await http.post("\(commandURL)/stock/\(sku)/restock", body: .object(["quantity": quantity]))
         guard response.status == 200 || response.status == 201 else { throw Unexpected("restock \(sku): \(response.status) \(response.text)") }
     }
 
@@ -140,7 +142,7 @@ final class CheckoutStack: Sendable {
             "customerId": customer, "paymentMethod": paymentMethod,
             "lines": lines.map { ["sku": $0.sku, "quantity": $0.quantity, "unitPriceCents": 250] },
         ]
-        let response = try await http.post("\(commandURL)/orders", json: body)
+        let response = try await http.post("\(commandURL)/orders", body: .object(body))
         guard response.status == 201, let id = response.json?["orderId"] as? String else { throw Unexpected("place order: \(response.status) \(response.text)") }
         return id
     }

@@ -14,7 +14,7 @@ struct CompensationRaceTests {
 
     private func hold(_ stack: CheckoutStack, _ commandType: String, _ enabled: Bool) async throws {
         let response = try await stack.http.post(
-            "\(stack.sagaURL)/admin/faults", json: ["holdCommandType": commandType, "enabled": enabled],
+            "\(stack.sagaURL)/admin/faults", body: .object(["holdCommandType": commandType, "enabled": enabled]),
             headers: ["Authorization": "Bearer test-token"])
         guard response.status == 200 else { throw Unexpected("hold \(commandType): \(response.status) \(response.text)") }
     }
@@ -55,7 +55,7 @@ struct CompensationRaceTests {
             try await hold(stack, "ConfirmOrder", true)
             let cancelFirst = try await stack.placeOrder(customer: "cancel-first", lines: [("CONF", 3)], paymentMethod: "card")
             try await waitForStep(stack, cancelFirst, "confirming")
-            let cancel = try await stack.http.post("\(stack.commandURL)/orders/\(cancelFirst)/cancel", json: ["reason": "too slow"])
+            let cancel = try await stack.http.post("\(stack.commandURL)/orders/\(cancelFirst)/cancel", body: .object(["reason": "too slow"]))
             #expect(cancel.status == 200, "\(cancel.text)")
             let compensated = try await stack.finishedSaga(cancelFirst)
             #expect(compensated["state"] as? String == "compensated", "\(compensated)")
@@ -69,7 +69,7 @@ struct CompensationRaceTests {
             try await hold(stack, "CommitStock", true)
             let confirmFirst = try await stack.placeOrder(customer: "confirm-first", lines: [("COMM", 4)], paymentMethod: "card")
             try await waitForStep(stack, confirmFirst, "committing")
-            let refused = try await stack.http.post("\(stack.commandURL)/orders/\(confirmFirst)/cancel", json: ["reason": "too late"])
+            let refused = try await stack.http.post("\(stack.commandURL)/orders/\(confirmFirst)/cancel", body: .object(["reason": "too late"]))
             #expect(refused.status == 422 && refused.text.contains("order_confirmed"), "\(refused.text)")
             try await hold(stack, "CommitStock", false)
             let completed = try await stack.finishedSaga(confirmFirst)

@@ -27,10 +27,10 @@ struct ForgetCustomerTests {
             func place(_ customer: String, _ marker: String) async throws -> String {
                 let response = try await http.post(
                     "\(stack.commandURL)/orders",
-                    json: [
+                    body: .object([
                         "customerId": customer, "paymentMethod": "card", "customer": details(marker),
                         "lines": [["sku": "PEN", "quantity": 1, "unitPriceCents": 250]],
-                    ])
+                    ]))
                 guard response.status == 201, let id = response.json?["orderId"] as? String else {
                     throw Unexpected("place order: \(response.status) \(response.text)")
                 }
@@ -60,7 +60,7 @@ struct ForgetCustomerTests {
             _ = try await client.query("DROP TABLE read_models.sweep_probe", logger: testLogger("q")).collect()
 
             // A second order of the customer is parked by every projection (a dead letter).
-            let fault = try await http.post("\(stack.projectionURL)/admin/faults", json: ["stream": "order-*", "enabled": true], headers: Self.admin)
+            let fault = try await http.post("\(stack.projectionURL)/admin/faults", body: .object(["stream": "order-*", "enabled": true]), headers: Self.admin)
             #expect(fault.status == 200, "\(fault.text)")
             let parkedOrder = try await place("c-forget", forgotten)
             try await waitUntil("the second order parked", timeout: .seconds(60), every: .milliseconds(200)) {
@@ -92,9 +92,9 @@ struct ForgetCustomerTests {
             #expect((try await customerData(of: keptOrder) as? [String: Any])?["name"] as? String == "Ada \(kept) Lovelace")
 
             // Replay the parked order: it applies, with nothing to show of the customer.
-            _ = try await http.post("\(stack.projectionURL)/admin/faults", json: ["stream": "order-*", "enabled": false], headers: Self.admin)
+            _ = try await http.post("\(stack.projectionURL)/admin/faults", body: .object(["stream": "order-*", "enabled": false]), headers: Self.admin)
             for projection in ["customers", "order-summary", "stock-levels"] {
-                _ = try await http.post("\(stack.projectionURL)/admin/dead-letters/replay", json: ["projection": projection], headers: Self.admin)
+                _ = try await http.post("\(stack.projectionURL)/admin/dead-letters/replay", body: .object(["projection": projection]), headers: Self.admin)
             }
             try await waitUntil("the parked order replayed", timeout: .seconds(60), every: .milliseconds(200)) {
                 guard let view = try await customerView("c-forget") else { return false }
