@@ -21,6 +21,16 @@ public struct SuiteTopology: Codable, Sendable, Equatable {
         public var snapshotEvery: Int64?
     }
 
+    /// A saga or process manager and where the orchestrator serves it.
+    public struct Saga: Codable, Sendable, Equatable {
+        public var name: String
+        public var context: String
+        public var group: String
+        /// `GET <path>/{id}`, `GET <path>`, `POST /admin<path>/{id}/retry`.
+        public var path: String
+        public var commandTypes: [String]
+    }
+
     public struct ConsumerGroup: Codable, Sendable, Equatable {
         public var name: String
         public var service: String
@@ -32,6 +42,7 @@ public struct SuiteTopology: Codable, Sendable, Equatable {
     public var topics: [Topic]
     public var streams: [Stream]
     public var consumerGroups: [ConsumerGroup]
+    public var sagas: [Saga]
     /// Service -> PostgreSQL role.
     public var roles: [String: String]
     public var database: String
@@ -68,6 +79,9 @@ public struct SuiteTopology: Codable, Sendable, Equatable {
             groups.append(ConsumerGroup(name: suite.group(of: saga), service: ServiceKind.sagaOrchestrator.rawValue, topics: suite.topics(of: saga)))
         }
         consumerGroups = groups
+        sagas = suite.contexts.flatMap { context in
+            context.sagas.map { Saga(name: $0.name, context: context.name, group: suite.group(of: $0), path: $0.path, commandTypes: $0.commandTypes) }
+        }
         let roles = suite.roles
         self.roles = [
             ServiceKind.commandService.rawValue: roles.commandService, ServiceKind.projectionService.rawValue: roles.projectionService,
