@@ -148,9 +148,22 @@ let package = Package(
                 .embedInCode("OpenAPI/saga-orchestrator.json"),
             ],
             swiftSettings: strict),
+        .target(name: "Returns", dependencies: ["Checkout", "EventSourcing"], path: "Contexts/Returns/Domain", swiftSettings: strict),
+        .target(
+            name: "ReturnsContext",
+            dependencies: [
+                "Returns", "Checkout", "BoundedContexts", "ServiceHTTP", "ServiceSupport", "EventSourcing", "EventStore", "Projections", "InvariantChecks",
+                hummingbird, postgres, log,
+            ],
+            path: "Contexts/Returns/Context",
+            resources: [
+                .embedInCode("OpenAPI/command-service.json"), .embedInCode("OpenAPI/projection-service.json"),
+                .embedInCode("OpenAPI/saga-orchestrator.json"),
+            ],
+            swiftSettings: strict),
         // The suite: the list of contexts every executable assembles from.
         .target(
-            name: "CheckoutSuite", dependencies: ["BoundedContexts", "CheckoutContext", "ServiceSupport"], path: "Contexts/Suite",
+            name: "CheckoutSuite", dependencies: ["BoundedContexts", "CheckoutContext", "ReturnsContext", "ServiceSupport"], path: "Contexts/Suite",
             swiftSettings: strict),
 
         // MARK: The executables (Services/): they only assemble.

@@ -1,5 +1,6 @@
 public import BoundedContexts
 import CheckoutContext
+import ReturnsContext
 
 /// The suite this repository deploys: its name (which prefixes its database roles, its
 /// read-model group and its dead-letter topic, and names its database) and its bounded
@@ -8,5 +9,6 @@ import CheckoutContext
 public let checkoutSuite = Suite(
     name: "checkout",
     contexts: [
-        .checkout
+        .checkout,
+        .returns,
     ])

@@ -27,7 +27,7 @@ public struct SagaSide: Sendable {
     /// `ConfigurationError` stops the service with exit status 2).
     public init<Definition: SagaDefinition>(
         name: String, reactsTo: [String], group: String? = nil, path: String, idParameter: String, commandTypes: [String],
-        definition: @escaping @Sendable (_ commandTopic: (String) -> String) throws -> Definition
+        definition: @escaping @Sendable (_ commandTopic: @escaping @Sendable (String) -> String) throws -> Definition
     ) {
         self.name = name
         self.reactsTo = reactsTo

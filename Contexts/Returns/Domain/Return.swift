@@ -33,6 +33,8 @@ public struct Purchase: Sendable, Equatable {
 }
 
 public enum ReturnCommand: Sendable, Equatable {
+    /// `returnID` is `<orderId>.r<token>` (`Return.newID`), chosen by the caller, so a decision
+    /// made again after a conflict is the same return.
     case request(returnID: String, lines: [ReturnLine], reason: String, purchase: Purchase?, now: Date, window: TimeInterval)
     /// The warehouse got the goods.
     case receive(returnID: String)
@@ -91,15 +93,20 @@ public struct OrderReturnsState: Codable, Sendable, Equatable {
     public init() {}
 }
 
-/// One stream per order's returns, `return-<orderId>`; a return's id is `<orderId>.r<n>`.
+/// One stream per order's returns, `return-<orderId>`; a return's id is `<orderId>.r<token>`.
 public enum Return {
     public static let category = "return"
 
     public static func stream(orderID: String) -> StreamName { StreamName(category: category, id: orderID) }
 
-    /// The order a return id belongs to (`<orderId>.r<n>`), or nil when it is not one.
+    /// A new return id for an order: the order id and eight hex digits.
+    public static func newID(orderID: String) -> String { "\(orderID).r\(UUID().uuidString.prefix(8).lowercased())" }
+
+    /// The order a return id belongs to (`<orderId>.r<token>`), or nil when it is not one.
     public static func orderID(ofReturn returnID: String) -> String? {
-        guard let marker = returnID.range(of: ".r", options: .backwards), Int(returnID[marker.upperBound...]) != nil else { return nil }
+        guard let marker = returnID.range(of: ".r", options: .backwards), marker.lowerBound != returnID.startIndex,
+            returnID[marker.upperBound...].count == 8, returnID[marker.upperBound...].allSatisfy(\.isHexDigit)
+        else { return nil }
         return String(returnID[..<marker.lowerBound])
     }
 
@@ -114,7 +121,8 @@ public enum Return {
         switch command {
         case .request(let id, let lines, let reason, let purchase, let now, let window):
             if state.returns[id] != nil { return [] }
-            guard let purchase, let completedAt = purchase.completedAt else {
+            guard let purchase else { throw DomainError("unknown_order", "no order \(orderID) is known to returns") }
+            guard let completedAt = purchase.completedAt else {
                 throw DomainError("order_not_completed", "order \(orderID) has no completed checkout to return from", field: "orderId")
             }
             guard now.timeIntervalSince(completedAt) <= window else {
