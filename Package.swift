@@ -216,6 +216,9 @@ let package = Package(
             name: "BoundedContextsTests", dependencies: ["BoundedContexts", "EventSourcing"], path: "Tests/BoundedContextsTests",
             swiftSettings: strict),
         .testTarget(
+            name: "ReturnsTests", dependencies: ["Returns", "Checkout", "EventSourcing", "SuiteTesting"], path: "Tests/ReturnsTests",
+            swiftSettings: strict),
+        .testTarget(
             name: "CheckoutTests",
             dependencies: [
                 "CheckoutSuite", "CheckoutContext", "BoundedContexts", "Checkout", "CheckoutReadModels", "EventSourcing", "EventStore", "Kafka",
