@@ -243,14 +243,14 @@ let package = Package(
             name: "ProjectionIntegrationTests",
             dependencies: [
                 "CheckoutSuite", "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka",
-                "SuiteTesting", "ServiceSupport", "JSONClient", "ChildProcesses", postgres, crypto,
+                "SuiteTesting", "ServiceSupport", "JSONClient", "ChildProcesses", "ReturnsContext", postgres, crypto,
             ],
             path: "Tests/ProjectionIntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "SagaIntegrationTests",
             dependencies: [
                 "CheckoutSuite", "CheckoutContext", "BoundedContexts", "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore",
-                "ServiceSupport", "InvariantChecks", "Kafka", "JSONClient", "ChildProcesses", postgres,
+                "ServiceSupport", "InvariantChecks", "Kafka", "JSONClient", "ChildProcesses", "Returns", "ReturnsContext", postgres,
             ],
             path: "Tests/SagaIntegrationTests", swiftSettings: strict),
         .testTarget(
