@@ -8,7 +8,7 @@ struct EventCatalogTests {
     @Test("docs/events.md is current")
     func catalogIsCurrent() throws {
         let file = SchemaGateTests.repository.appendingPathComponent("docs/events.md")
-        let generated = try EventCatalog.markdown { type, version in try SchemaGateTests.committedSchema(type, version: version) }
+        let generated = try EventCatalog.markdown { type, version, context in try SchemaGateTests.committedSchema(type, version: version, context: context) }
         let committed = FileManager.default.contents(atPath: file.path).map { String(decoding: $0, as: UTF8.self) }
         if committed != generated {
             try generated.write(to: file, atomically: true, encoding: .utf8)

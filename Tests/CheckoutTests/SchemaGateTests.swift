@@ -1,18 +1,41 @@
+import BoundedContexts
 import Checkout
+import CheckoutSuite
 import EventSourcing
 import Foundation
 import Testing
 
+/// Every event type of every context of the suite, with its stream type, example and the
+/// schema version it is written with today; each context keeps its schemas in its own folder
+/// (`Contexts/<Context>/schemas/<Type>.v<N>.json`).
+struct SuiteEvent {
+    var context: String
+    var stream: StreamType
+    var example: EventExample
+    var version: Int
+
+    static let all: [SuiteEvent] = checkoutSuite.contexts.flatMap { context in
+        context.streams.flatMap { stream in
+            stream.examples.map { SuiteEvent(context: context.name, stream: stream, example: $0, version: stream.schemaVersions[$0.type] ?? 0) }
+        }
+    }
+
+    /// `Contexts/Checkout` for context `checkout`.
+    static func folder(of context: String) -> String { "Contexts/\(context.prefix(1).uppercased() + context.dropFirst())" }
+    var schemaPath: String { Self.schemaPath(context: context, type: example.type, version: version) }
+    static func schemaPath(context: String, type: String, version: Int) -> String { "\(folder(of: context))/schemas/\(type).v\(version).json" }
+}
+
 /// The compatibility gate: every event type's shape, as its Swift type has it today, must equal
-/// the JSON Schema committed for its current version under `schemas/`. Changing a payload type
+/// the JSON Schema committed for its current version in its context's `schemas/`. Changing a payload type
 /// without a new schema version (and an upcaster) fails here with a message that says which
 /// event, which field and what to do.
 @Suite("Event schema compatibility gate")
 struct SchemaGateTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static func committedSchema(_ type: String, version: Int) throws -> JSONValue? {
-        let file = repository.appendingPathComponent("schemas/\(type).v\(version).json")
+    static func committedSchema(_ type: String, version: Int, context: String = "checkout") throws -> JSONValue? {
+        let file = repository.appendingPathComponent(SuiteEvent.schemaPath(context: context, type: type, version: version))
         guard let data = FileManager.default.contents(atPath: file.path) else { return nil }
         return try JSONDecoder().decode(JSONValue.self, from: data)
     }
@@ -25,19 +48,23 @@ struct SchemaGateTests {
 
     @Test("every event type the codecs write has an example, and every example is a type they write")
     func examplesCoverTheCodecs() {
-        #expect(Set(EventExamples.all.map(\.type)) == Set(EventExamples.codecTypes))
-        #expect(EventExamples.all.count == EventExamples.codecTypes.count)
+        for context in checkoutSuite.contexts {
+            for stream in context.streams {
+                #expect(stream.examples.map(\.type).sorted() == stream.eventTypes.sorted(), "\(context.name) \(stream.category)")
+                #expect(stream.examples.allSatisfy { $0.streamType == stream.category }, "\(context.name) \(stream.category)")
+            }
+        }
     }
 
     @Test("each event type's shape equals the schema committed for its current version")
     func shapesMatchTheCommittedSchemas() throws {
-        for example in EventExamples.all {
-            let version = try #require(EventExamples.schemaVersion(of: example.type))
+        for event in SuiteEvent.all {
+            let (example, version) = (event.example, event.version)
             let current = try example.schema()
-            guard let committed = try Self.committedSchema(example.type, version: version) else {
+            guard let committed = try Self.committedSchema(example.type, version: version, context: event.context) else {
                 Issue.record(
                     """
-                    no committed schema for \(example.type) v\(version): save this as schemas/\(example.type).v\(version).json
+                    no committed schema for \(example.type) v\(version): save this as \(event.schemaPath)
                     \(try Self.pretty(current))
                     """)
                 continue
