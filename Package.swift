@@ -235,7 +235,8 @@ let package = Package(
         .testTarget(
             name: "CommandServiceTests",
             dependencies: [
-                "CheckoutSuite", "CheckoutContext", "BoundedContexts", "ServiceHTTP", "ServiceSupport", "EventStore", "Checkout", "SuiteTesting",
+                "CheckoutSuite", "CheckoutContext", "ReturnsContext", "BoundedContexts", "ServiceHTTP", "ServiceSupport", "EventStore", "Projections",
+                "Checkout", "SuiteTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/CommandServiceTests", swiftSettings: strict),

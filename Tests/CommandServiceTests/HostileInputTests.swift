@@ -7,6 +7,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
+import Projections
+import ReturnsContext
 import SuiteTesting
 import Testing
 
@@ -114,13 +116,46 @@ struct HostileInputTests {
             status: .badRequest, field: "asOf"),
         Case(label: "a stream id that is not one", method: .get, uri: "/streams/%27%3B--/events", body: "", status: .badRequest, field: "streamId"),
         Case(label: "the state of a stream id that is not one", method: .get, uri: "/streams/order-a%2Fb/state", body: "", status: .badRequest, field: "streamId"),
+        // Returns (order o1 bought 3 PEN and completed; see `bought`).
+        Case(
+            label: "a return whose reason holds a NUL", method: .post, uri: "/orders/o1/returns",
+            body: #"{"lines":[{"sku":"PEN","quantity":1}],"reason":"x\u0000y"}"#, status: .unprocessableContent, field: "reason"),
+        Case(
+            label: "a return of 101 lines", method: .post, uri: "/orders/o1/returns",
+            body: #"{"lines":[\#(Array(repeating: #"{"sku":"PEN","quantity":1}"#, count: 101).joined(separator: ","))],"reason":"x"}"#,
+            status: .unprocessableContent, field: "lines"),
+        Case(
+            label: "a return of 1e30 units", method: .post, uri: "/orders/o1/returns", body: #"{"lines":[{"sku":"PEN","quantity":1e30}],"reason":"x"}"#,
+            status: .badRequest, field: nil),
+        Case(
+            label: "a return of -1 units", method: .post, uri: "/orders/o1/returns", body: #"{"lines":[{"sku":"PEN","quantity":-1}],"reason":"x"}"#,
+            status: .unprocessableContent, field: "lines[0].quantity"),
+        Case(
+            label: "a return of a SKU not bought", method: .post, uri: "/orders/o1/returns", body: #"{"lines":[{"sku":"INK","quantity":1}],"reason":"x"}"#,
+            status: .unprocessableContent, field: "lines[0].sku"),
+        Case(label: "a return with lines as text", method: .post, uri: "/orders/o1/returns", body: #"{"lines":"all","reason":"x"}"#, status: .badRequest, field: "lines"),
+        Case(
+            label: "a return of an order returns does not know", method: .post, uri: "/orders/o2/returns",
+            body: #"{"lines":[{"sku":"PEN","quantity":1}],"reason":"x"}"#, status: .notFound, field: nil),
+        Case(label: "receiving what is not a return id", method: .post, uri: "/returns/o1/receive", body: "", status: .notFound, field: nil),
+        Case(label: "receiving a return id with a slash", method: .post, uri: "/returns/o1%2F.r1a2b3c4d/receive", body: "", status: .badRequest, field: "returnId"),
     ]
+
+    /// What returns' own read model knows: order o1 bought 3 PEN at 150 and its checkout completed.
+    static func bought(_ client: PostgresClient) async throws {
+        try await ProjectionSchema.migrate(readModels: ReturnsReadModels.all, roles: CheckoutNames.roles, on: client, logger: testLogger("migrate"))
+        _ = try await client.query(
+            #"INSERT INTO read_models.return_purchases VALUES ('o1', '[{"sku":"PEN","quantity":3,"unitPriceCents":150}]', now())"#,
+            logger: testLogger("q")
+        ).collect()
+    }
 
     @Test("each hostile input gets its 4xx with a JSON error, and nothing is written", arguments: cases)
     func rejected(_ input: Case) async throws {
         try await TestDatabase.withFresh { client, _ in
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await store.migrate(roles: CheckoutNames.roles)
+            try await Self.bought(client)
             let router = Router()
             try CommandSides(checkoutSuite, CommandEnvironment(store: store)).register(
                 on: ContextRouter(router: router, service: .commandService, adminToken: nil, client: client, logger: testLogger("routes"), maxCommandsInFlight: 256))

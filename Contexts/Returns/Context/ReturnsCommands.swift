@@ -81,9 +81,15 @@ struct ReturnsCommands: Sendable {
             var quantity: Int
             var unitPriceCents: Int
         }
-        guard let row = try await store.client.liveQuery(
-            "SELECT lines::text, completed_at FROM read_models.return_purchases WHERE order_id = \(orderID)", logger: store.logger
-        ).first else { return nil }
+        let rows: [PostgresRow]
+        do {
+            rows = try await store.client.liveQuery(
+                "SELECT lines::text, completed_at FROM read_models.return_purchases WHERE order_id = \(orderID)", logger: store.logger)
+        } catch {
+            // Not migrated yet (the projection service creates it), or PostgreSQL away: retryable.
+            throw ServiceError(.serviceUnavailable, code: "read_model_unavailable", message: "what order \(orderID) bought cannot be read now; try again")
+        }
+        guard let row = rows.first else { return nil }
         let (text, completedAt) = try row.decode((String, Date?).self)
         var lines: [String: (quantity: Int, unitPriceCents: Int)] = [:]
         for line in try JSONDecoder().decode([Bought].self, from: Data(text.utf8)) {
