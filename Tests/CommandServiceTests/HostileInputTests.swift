@@ -150,6 +150,26 @@ struct HostileInputTests {
         ).collect()
     }
 
+    @Test("a return before returns' read model exists is a 503 to retry, not a 500, and writes nothing")
+    func returnBeforeReadModel() async throws {
+        try await TestDatabase.withFresh { client, _ in
+            let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
+            try await store.migrate(roles: CheckoutNames.roles)
+            let router = Router()
+            try CommandSides(checkoutSuite, CommandEnvironment(store: store)).register(
+                on: ContextRouter(router: router, service: .commandService, adminToken: nil, client: client, logger: testLogger("routes"), maxCommandsInFlight: 256))
+            try await Application(router: router).test(.router) { client in
+                let body = ByteBuffer(string: #"{"lines":[{"sku":"PEN","quantity":1}],"reason":"x"}"#)
+                try await client.execute(uri: "/orders/o1/returns", method: .post, body: body) { response in
+                    #expect(response.status == .serviceUnavailable, "\(String(buffer: response.body))")
+                    #expect(String(buffer: response.body).contains("read_model_unavailable"))
+                }
+            }
+            let events = try await client.query("SELECT count(*)::int8 FROM event_store.events", logger: testLogger("q")).collect().first?.decode(Int64.self)
+            #expect(events == 0)
+        }
+    }
+
     @Test("each hostile input gets its 4xx with a JSON error, and nothing is written", arguments: cases)
     func rejected(_ input: Case) async throws {
         try await TestDatabase.withFresh { client, _ in
