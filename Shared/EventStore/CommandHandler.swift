@@ -157,10 +157,14 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
             } catch {
                 // No append checks a refusal: decide it again on the stream as stored.
                 if cached != nil { continue }
+                // A repeat of a command that appended before (a retry after a lost answer) is
+                // answered as the first time, not refused by what the first one changed.
+                if let stored = try await storedResult(context, result: result) { return .duplicate(storedResult: stored) }
                 throw .rejected(error)
             }
             guard !events.isEmpty else {
                 if cached != nil { continue }
+                if let stored = try await storedResult(context, result: result) { return .duplicate(storedResult: stored) }
                 cache?.remember(state, version: version, of: streamID)
                 return .unchanged(state: state, version: version)
             }
@@ -196,6 +200,16 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
                 cache?.forget(streamID)
                 throw .store(error)
             }
+        }
+    }
+
+    /// The command log's answer for the context's command id, if it has one.
+    private func storedResult(_ context: CommandContext, result: @escaping @Sendable (AppendedVersion) -> [UInt8]) async throws(CommandError) -> [UInt8]? {
+        guard let id = context.commandID else { return nil }
+        do {
+            return try await store.storedResult(of: CommandRecord(id: id, requestHash: context.requestHash, result: result))
+        } catch {
+            throw .store(error)
         }
     }
 
