@@ -244,7 +244,7 @@ let package = Package(
             name: "ProjectionIntegrationTests",
             dependencies: [
                 "CheckoutSuite", "ConsumerRuntime", "Projections", "CheckoutReadModels", "Checkout", "EventStore", "EventSourcing", "Kafka",
-                "SuiteTesting", "ServiceSupport", "JSONClient", "ChildProcesses", "ReturnsContext", postgres, crypto,
+                "SuiteTesting", "ServiceSupport", "JSONClient", "ChildProcesses", "ReturnsContext", "BoundedContexts", postgres, crypto,
             ],
             path: "Tests/ProjectionIntegrationTests", swiftSettings: strict),
         .testTarget(
