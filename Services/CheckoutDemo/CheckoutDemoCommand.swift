@@ -19,10 +19,12 @@ struct CheckoutDemoCommand: AsyncParsableCommand {
     @Option(help: "URL of the projector the kill command stops (checked gone; the first --projection-url must then own every partition).")
     var killedProjectionURL: String?
     @Option(help: "Seconds to wait for every saga to finish.") var timeout = 240
+    @Option(help: "Completed checkouts that get a partial return (0: no returns scenario).") var returns = 3
 
     func validate() throws {
         guard orders >= 10 else { throw ValidationError("--orders must be at least 10 (the mix needs room)") }
         guard !projectionURL.isEmpty else { throw ValidationError("give at least one --projection-url") }
+        guard (0...50).contains(returns) else { throw ValidationError("--returns must be 0 to 50") }
     }
 
     func run() async throws {
@@ -67,6 +69,8 @@ struct CheckoutDemoCommand: AsyncParsableCommand {
 
         try await checkStock(plan, placed: placed, outcomes: outcomes, api: api, report: &report)
         try await checkReadModels(placed, outcomes: outcomes, api: api, report: &report)
+        // Before the lag and dead-letter checks, so that they cover the returns' events too.
+        if returns > 0 { try await DemoReturns(checkouts: returns, timeout: timeout).run(api: api, report: &report) }
         let lag = try await api.waitForNoLag(timeout: 60)
         report.check(
             "projection lag drains to 0 on every partition", lag.partitions > 0 && lag.unknown == 0 && lag.lag == 0,

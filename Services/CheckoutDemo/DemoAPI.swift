@@ -16,7 +16,10 @@ struct DemoAPI: Sendable {
     let command: String
     let projections: [String]
     let saga: String
-    private let client: JSONClient
+    let client: JSONClient
+
+    /// Every line of every demo order costs this per unit (the returns' refunds are checked by it).
+    static let unitPriceCents = 1_250
 
     init(command: String, projections: [String], saga: String, token: String) {
         self.command = command
@@ -36,7 +39,7 @@ struct DemoAPI: Sendable {
     func placeOrder(_ order: DemoOrder) async throws -> String {
         let body: [String: Any] = [
             "customerId": order.customer, "paymentMethod": order.scenario.paymentMethod,
-            "lines": order.lines.map { ["sku": $0.sku, "quantity": $0.quantity, "unitPriceCents": 1_250] },
+            "lines": order.lines.map { ["sku": $0.sku, "quantity": $0.quantity, "unitPriceCents": Self.unitPriceCents] },
         ]
         let answer = try await expect(201, .post, "\(command)/orders", body)
         guard let id = answer["orderId"] as? String else { throw Failed(description: "no orderId in \(answer)") }
@@ -183,20 +186,20 @@ struct DemoAPI: Sendable {
         return result
     }
 
-    // MARK: - HTTP
+    // MARK: - HTTP (also for the returns calls, DemoAPI+Returns.swift)
 
-    private func expect(_ status: Int, _ method: JSONClient.Method, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> [String: Any] {
+    func expect(_ status: Int, _ method: JSONClient.Method, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> [String: Any] {
         let (code, answer) = try await send(method, url, body, admin: admin)
         guard code == status else { throw Failed(description: "\(method) \(url): HTTP \(code) \(answer)") }
         return answer
     }
 
-    private func send(_ method: JSONClient.Method, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> (Int, [String: Any]) {
+    func send(_ method: JSONClient.Method, _ url: String, _ body: [String: Any]? = nil, admin: Bool = false) async throws -> (Int, [String: Any]) {
         let (status, data) = try await raw(method, url, body, admin: admin)
         return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
     }
 
-    private func raw(_ method: JSONClient.Method, _ url: String, _ body: [String: Any]?, admin: Bool) async throws -> (Int, Data) {
+    func raw(_ method: JSONClient.Method, _ url: String, _ body: [String: Any]?, admin: Bool) async throws -> (Int, Data) {
         let response = try await client.send(method, url, body: try body.map(JSONBody.object), authorized: admin)
         return (response.status, response.body)
     }

@@ -40,12 +40,15 @@ final class CheckoutLoad: Sendable {
 
     private let http: JSONClient
     private let commandURL: String
+    /// Returns part of a share of the completed checkouts (nil: none).
+    private let returns: ReturnLoad?
     private let patience: Duration
     private let tally = Mutex(Tally())
 
-    init(http: JSONClient, commandURL: String, patience: Duration = .seconds(90)) {
+    init(http: JSONClient, commandURL: String, returns: ReturnLoad? = nil, patience: Duration = .seconds(90)) {
         self.http = http
         self.commandURL = commandURL
+        self.returns = returns
         self.patience = patience
     }
 
@@ -68,7 +71,14 @@ final class CheckoutLoad: Sendable {
             var next = ContinuousClock.now
             while !Task.isCancelled {
                 let number = index
-                group.addTask { _ = await self.place(number, scenario: Scenario(index: number)) }
+                group.addTask {
+                    let scenario = Scenario(index: number)
+                    guard let orderID = await self.place(number, scenario: scenario) else { return }
+                    // In the checkout's own task, so that stopping the load stops its return too.
+                    if let returns = self.returns, ReturnLoad.isChosen(number, scenario: scenario) {
+                        await returns.returnPart(of: orderID, sku: Self.sku(index: number, scenario: scenario))
+                    }
+                }
                 index += 1
                 next += interval
                 try? await Task.sleep(until: next)
@@ -79,7 +89,7 @@ final class CheckoutLoad: Sendable {
     /// Places one checkout, retrying without an answer; its order id once accepted.
     func place(_ index: Int, scenario: Scenario) async -> String? {
         tally.withLock { $0.attempted += 1 }
-        let sku = scenario == .outOfStock ? Self.scarceSKU : Self.skus[index % Self.skus.count]
+        let sku = Self.sku(index: index, scenario: scenario)
         let method =
             switch scenario {
             case .declined: "card-declined"
@@ -114,5 +124,10 @@ final class CheckoutLoad: Sendable {
         }
         tally.withLock { $0.gaveUp += 1 }
         return nil
+    }
+
+    /// The SKU a checkout buys (`quantity` 1 + index mod 3 of it).
+    static func sku(index: Int, scenario: Scenario) -> String {
+        scenario == .outOfStock ? scarceSKU : skus[index % skus.count]
     }
 }

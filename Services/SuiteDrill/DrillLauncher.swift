@@ -33,8 +33,8 @@ struct DrillLauncher {
         let control = try await contents(of: controlFile, startedBy: kafkaDev)
 
         let common = ["DATABASE_URL": databaseURL, "KAFKA_BROKERS": brokers, "LOG_FORMAT": "json"]
-        func service(_ name: String, _ executable: String, crashPoint: String) throws -> DrillProcess {
-            var environment = common
+        func service(_ name: String, _ executable: String, crashPoint: String, settings: [String: String] = [:]) throws -> DrillProcess {
+            var environment = common.merging(settings) { _, own in own }
             environment["SUITE_CRASH_POINT"] = crashPoint
             return DrillProcess(
                 name: name, executable: bin.appendingPathComponent(executable), environment: environment, port: try LocalPort.free(),
@@ -44,7 +44,13 @@ struct DrillLauncher {
         let projectionServices = try (1...projectors).map {
             try service("projection-service-\($0)", "projection-service", crashPoint: CrashPoint.projectionBeforeCommit)
         }
-        let orchestrator = try service("saga-orchestrator", "saga-orchestrator", crashPoint: CrashPoint.outboxAfterPublish)
+        // The drill's payment gateway answers every refund, so a returns process that gives up
+        // (refund_failed, an operator's case, and a sagas-settled violation) would only measure
+        // how long a fault held the answer up: the orchestrator down and rejoining, a broker
+        // down for 10 s. The refund deadline is set above that (default 10 s) so that the drill
+        // judges whether returns finish, not how fast.
+        let orchestrator = try service(
+            "saga-orchestrator", "saga-orchestrator", crashPoint: CrashPoint.outboxAfterPublish, settings: ["RETURN_REFUND_DEADLINE_MS": "30000"])
         let suite = DrillSuite(
             kafkaDev: kafkaDev, commandService: commandService, projectors: projectionServices, orchestrator: orchestrator,
             kafkaControl: control, brokerCount: brokerCount, postgresRestart: postgresRestart)

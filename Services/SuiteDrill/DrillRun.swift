@@ -19,7 +19,8 @@ struct DrillRun {
 
     func run() async -> DrillReport {
         let http = JSONClient.drill
-        let load = CheckoutLoad(http: http, commandURL: suite.commandService.url)
+        let returns = ReturnLoad(http: http, commandURL: suite.commandService.url, orchestratorURL: suite.orchestrator.url)
+        let load = CheckoutLoad(http: http, commandURL: suite.commandService.url, returns: returns)
         var violations: [String] = []
         do {
             try await load.restock()
@@ -59,7 +60,10 @@ struct DrillRun {
             if let problem = result.problem { violations.append("\(result.fault): \(problem)") }
         }
         let tally = load.current
-        let outcomes = (try? await settle.sagaOutcomes()) ?? [:]
+        let outcomes = (try? await settle.sagaOutcomes(saga: "checkout")) ?? [:]
+        let returned = DrillReturns(
+            load: returns.current, events: (try? await settle.returnEvents()) ?? [:], processes: (try? await settle.sagaOutcomes(saga: "returns")) ?? [:])
+        violations += returned.violations
         let orders = (try? await settle.ordersInStore()) ?? -1
         // A placement whose answer was lost may have created its order, so an order per accepted
         // checkout, plus at most one per placement given up on.
@@ -79,7 +83,7 @@ struct DrillRun {
         return DrillReport(
             durationSeconds: Int(duration.components.seconds), rate: rate, faults: results, attempted: tally.attempted, accepted: tally.accepted,
             rejected: tally.rejected, gaveUp: tally.gaveUp, abandoned: tally.abandoned, retriedPlacements: tally.retried, completed: outcomes["completed"] ?? 0,
-            compensated: outcomes["compensated"] ?? 0, failed: (outcomes["failed"] ?? 0) + tally.gaveUp, ordersInStore: orders,
+            compensated: outcomes["compensated"] ?? 0, failed: (outcomes["failed"] ?? 0) + tally.gaveUp, ordersInStore: orders, returns: returned,
             settled: unsettled == nil, invariantsExitCode: invariantsStatus, invariantsTable: invariantsTable, violations: violations)
     }
 

@@ -18,6 +18,9 @@ struct DrillSettle: Sendable {
             if running > 0 { return "\(running) sagas running" }
             let sagaless = try await ordersWithoutSaga()
             if sagaless > 0 { return "\(sagaless) orders without a saga yet" }
+            // A received return whose process has not started yet runs no saga: wait for its end.
+            let unended = try await receivedReturnsNotEnded()
+            if unended > 0 { return "\(unended) received returns not ended yet" }
             let events = try await count("SELECT count(*)::int8 FROM event_store.outbox WHERE published_at IS NULL")
             let commands = try await count("SELECT count(*)::int8 FROM sagas.outbox WHERE published_at IS NULL")
             if events + commands > 0 { return "\(events) events and \(commands) commands unpublished" }
@@ -43,10 +46,12 @@ struct DrillSettle: Sendable {
         return last
     }
 
-    /// Checkouts by how their saga ended (`completed`, `compensated`, `failed`, `running`).
-    func sagaOutcomes() async throws -> [String: Int] {
+    /// A saga's instances by how they ended (`completed`, `compensated`, `failed`, `running`):
+    /// `checkout` for the checkouts, `returns` for the returns processes.
+    func sagaOutcomes(saga: String) async throws -> [String: Int] {
         var outcomes: [String: Int] = [:]
-        for row in try await client.liveQuery("SELECT status, count(*)::int8 FROM sagas.instances GROUP BY status", logger: logger) {
+        let query: PostgresQuery = "SELECT status, count(*)::int8 FROM sagas.instances WHERE saga = \(saga) GROUP BY status"
+        for row in try await client.liveQuery(query, logger: logger) {
             let (status, count) = try row.decode((String, Int64).self)
             outcomes[status] = Int(count)
         }
@@ -67,6 +72,33 @@ struct DrillSettle: Sendable {
             WHERE e.stream_id LIKE 'order-%' AND e.stream_version = 1
               AND NOT EXISTS (SELECT 1 FROM sagas.instances i WHERE i.correlation_id = substr(e.stream_id, 7))
             """)
+    }
+
+    /// Returns received whose end (completed or refund_failed) is not in the event store yet:
+    /// what suite-check's `returns-end` would count, while the suite may still finish them.
+    func receivedReturnsNotEnded() async throws -> Int {
+        try await count(
+            """
+            SELECT count(*)::int8 FROM event_store.events r WHERE r.event_type = 'ReturnReceived' AND NOT EXISTS (
+                SELECT 1 FROM event_store.events e WHERE e.stream_id = r.stream_id AND e.event_type IN ('ReturnCompleted', 'ReturnRefundFailed')
+                  AND e.payload->>'returnId' = r.payload->>'returnId')
+            """)
+    }
+
+    /// Returns events in the event store by type (`ReturnRequested`, `ReturnReceived`,
+    /// `ReturnCompleted`, `ReturnRefundFailed`): one per return each.
+    func returnEvents() async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        let rows = try await client.liveQuery(
+            """
+            SELECT event_type, count(*)::int8 FROM event_store.events
+            WHERE event_type IN ('ReturnRequested', 'ReturnReceived', 'ReturnCompleted', 'ReturnRefundFailed') GROUP BY 1
+            """, logger: logger)
+        for row in rows {
+            let (type, count) = try row.decode((String, Int64).self)
+            counts[type] = Int(count)
+        }
+        return counts
     }
 
     private func count(_ query: PostgresQuery) async throws -> Int {

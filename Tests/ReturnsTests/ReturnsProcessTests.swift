@@ -37,7 +37,7 @@ struct ReturnsProcessTests {
             commandIDs: ["returns:\(Self.id):restock:PEN", "returns:\(Self.id):refund:1"], deadline: .at(Self.now.addingTimeInterval(10)))
         let refund = try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data(try #require(reaction?.commands.last?.payload)))
         #expect(refund.refundId == Self.id && refund.amountCents == 300 && refund.correlationId == Self.id)
-        #expect(reaction?.commands.map(\.topic) == ["checkout.commands", "checkout.commands"])
+        #expect(reaction?.commands.map(\.topic) == [process.commandTopic("checkout"), process.commandTopic("checkout")])
     }
 
     @Test("its refund paid: the return is completed with the amount")
