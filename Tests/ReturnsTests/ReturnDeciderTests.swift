@@ -42,7 +42,7 @@ struct ReturnDeciderTests {
     func otherRules() {
         spec.when(Self.request("o-1.ra", [("CAP", 1)])).thenRejects("not_bought", field: "lines[0].sku")
         spec.when(Self.request("o-1.ra", [])).thenRejects("invalid_lines", field: "lines")
-        spec.when(Self.request("o-1.ra", [("PEN", 0)])).thenRejects("quantity_exceeds_returnable", field: "lines[0].quantity")
+        spec.when(Self.request("o-1.ra", [("PEN", 0)])).thenRejects("invalid_quantity", field: "lines[0].quantity")
         spec.when(Self.request("o-1.ra", [("PEN", 1)], purchase: nil)).thenRejects("unknown_order")
         spec.when(Self.request("o-1.ra", [("PEN", 1)], purchase: Purchase(lines: ["PEN": (3, 150)], completedAt: nil)))
             .thenRejects("order_not_completed")

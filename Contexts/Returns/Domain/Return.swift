@@ -138,8 +138,9 @@ public enum Return {
                 guard let bought = purchase.lines[line.sku] else {
                     throw DomainError("not_bought", "\(line.sku) is not a line of order \(orderID)", field: "lines[\(index)].sku")
                 }
+                guard line.quantity > 0 else { throw DomainError("invalid_quantity", "quantity must be positive", field: "lines[\(index)].quantity") }
                 let left = bought.quantity - state.returned[line.sku, default: 0]
-                guard line.quantity > 0, line.quantity <= left else {
+                guard line.quantity <= left else {
                     throw DomainError(
                         "quantity_exceeds_returnable", "\(line.sku): \(left) of \(bought.quantity) can still be returned, asked \(line.quantity)",
                         field: "lines[\(index)].quantity")
