@@ -213,7 +213,7 @@ let package = Package(
             ],
             path: "Tests/ServiceSupportTests", swiftSettings: strict),
         .testTarget(
-            name: "BoundedContextsTests", dependencies: ["BoundedContexts", "EventSourcing"], path: "Tests/BoundedContextsTests",
+            name: "BoundedContextsTests", dependencies: ["BoundedContexts", "EventSourcing", postgres, log], path: "Tests/BoundedContextsTests",
             swiftSettings: strict),
         .testTarget(
             name: "ReturnsTests", dependencies: ["Returns", "Checkout", "EventSourcing", "SuiteTesting"], path: "Tests/ReturnsTests",

@@ -64,7 +64,7 @@ struct SagasCommand: AsyncParsableCommand {
     }
 
     struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send a failed saga's current step again (same command ids) and let it run on.")
+        static let configuration = CommandConfiguration(abstract: "Ask a failed saga to go on: its definition's retry (the checkout saga resends its step under the same command ids; the returns process asks its refund again).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var choice: Choice
         @Argument(help: "The instance's id.") var id: String

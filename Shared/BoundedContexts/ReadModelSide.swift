@@ -45,10 +45,17 @@ public struct QueryEnvironment: Sendable {
     let extensions: [(context: String, ViewExtension)]
 
     /// What the other contexts add to `view` for `id`, by context name.
-    public func extensions(of view: String, id: String) async throws -> [String: JSONValue] {
+    public func extensions(of view: String, id: String) async -> [String: JSONValue] {
         var fields: [String: JSONValue] = [:]
         for (context, extensionOfView) in extensions where extensionOfView.view == view {
-            if let value = try await extensionOfView.load(client, logger, id) { fields[context] = value }
+            // One context's trouble (its table not migrated yet, a failed read) must not fail
+            // the view another context serves: its part says it is unavailable.
+            do {
+                if let value = try await extensionOfView.load(client, logger, id) { fields[context] = value }
+            } catch {
+                logger.warning("view extension unavailable", metadata: ["view": "\(view)", "context": "\(context)", "error": "\(String(reflecting: error))"])
+                fields[context] = .object(["unavailable": .bool(true)])
+            }
         }
         return fields
     }

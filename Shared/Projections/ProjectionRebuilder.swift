@@ -336,7 +336,9 @@ public struct ProjectionRebuilder: Sendable {
                     PostgresQuery(unsafeSQL: "ALTER TABLE read_models.\(table)\(suffix) RENAME TO \(table)"), logger: logger).collect()
                 for (grantee, privilege) in grants {
                     _ = try await connection.query(
-                        PostgresQuery(unsafeSQL: "GRANT \(privilege) ON read_models.\(table) TO \"\(grantee)\""), logger: logger).collect()
+                        PostgresQuery(unsafeSQL: "GRANT \(privilege) ON read_models.\(table) TO \(grantee == "PUBLIC" ? grantee : "\"\(grantee)\"")"),
+                        logger: logger
+                    ).collect()
                 }
             }
             _ = try await connection.query("DELETE FROM read_models.stream_positions WHERE projection = \(projection.name)", logger: logger).collect()

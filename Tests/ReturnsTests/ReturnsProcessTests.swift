@@ -53,6 +53,14 @@ struct ReturnsProcessTests {
         spec.when(Self.refunded()).thenIgnored()
     }
 
+    @Test("a received return this code cannot read starts no silent nothing: its instance fails with the error")
+    func unreadableReceipt() {
+        let broken = TestEvents.record(
+            stream: "return-o-1", streamType: "return", version: 2, type: "ReturnReceived", payload: #"{"returnId":"\#(Self.id)","lines":"?"}"#)
+        #expect(process.correlationID(of: broken) == Self.id)
+        spec.when(broken).thenThrows()
+    }
+
     @Test("declined or unanswered: refund_failed, the process failed for an operator")
     func fails() {
         spec.given(Self.received).when(Self.declined).then(status: .failed, step: "refund_failed", sends: ["FailReturnRefund"])

@@ -15,7 +15,7 @@ struct CheckoutQueryRoutes: Sendable {
             let id = try RequestJSON.idParameter("orderId", of: context)
             guard let order = try await queries.order(id) else { throw ServiceError.notFound("order", id: id) }
             // What other contexts know of the order (its returns, say) under `extensions`.
-            return try JSONResponse.make(ExtendedView(order, extensions: try await environment.extensions(of: "order", id: id)))
+            return try JSONResponse.make(ExtendedView(order, extensions: await environment.extensions(of: "order", id: id)))
         }
         router.get("/customers/:customerId/orders") { request, context in
             let id = try RequestJSON.idParameter("customerId", of: context)

@@ -10,7 +10,8 @@ extension Payment {
         case .none, .declined: throw DomainError("nothing_to_refund", "payment of order \(orderID) was not authorized")
         case .authorized, .partiallyRefunded, .refunded: break
         }
-        // Answered already (paid or declined): a resent request changes nothing.
+        // Paid already: a resent request changes nothing. (A declined id is decided again: its
+        // requester, retrying, hears an answer; a resent command is caught by the command log.)
         guard !state.refundIDs.contains(refundID) else { return [] }
         let asked = amount ?? state.refundableCents
         // A number no order can hold is a malformed request, not an answer anyone waits for;

@@ -53,8 +53,8 @@ public struct PaymentState: Codable, Sendable, Equatable {
     /// What the gateway captured (it captures on authorization); 0 unless authorized.
     public var capturedCents = 0
     public var refundedCents = 0
-    /// Every refund id answered, paid or declined, so a repeat is answered by nothing. One per
-    /// refund asked of this order (the saga's, one per return): small.
+    /// Every refund id paid, so a repeat is answered by nothing (a declined one may be asked
+    /// again). One per refund of this order (the saga's, one per return): small.
     public var refundIDs: Set<String> = []
 
     public var refundableCents: Int { capturedCents - refundedCents }
@@ -131,8 +131,10 @@ public enum Payment {
             state.refundedCents += event.amountCents
             state.refundIDs.insert(event.refundId)
             state.status = state.refundedCents >= state.capturedCents ? .refunded : .partiallyRefunded
-        case .refundDeclined(let event):
-            state.refundIDs.insert(event.refundId)
+        case .refundDeclined:
+            // A declined refund id stays open: its requester may ask again (an operator's retry
+            // of a return), and is answered again; only a paid id is final.
+            break
         }
         return state
     }

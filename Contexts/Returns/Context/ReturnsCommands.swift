@@ -68,8 +68,14 @@ struct ReturnsCommands: Sendable {
             let outcome = try await CommandOutcomes.run { () async throws(CommandError) in
                 try await handler(orderID).handle(.receive(returnID: returnID), on: Return.stream(orderID: orderID), context: CommandContext(correlationID: correlationID))
             }
+            // A repeat after the return moved on answers where it is now.
+            let status: String =
+                switch outcome {
+                case .appended(_, _, let state), .unchanged(let state, _): state.returns[returnID]?.status.rawValue ?? "received"
+                case .duplicate: "received"
+                }
             return try CommandOutcomes.response(outcome, created: false) { version in
-                Answer(returnId: returnID, orderId: orderID, status: "received", version: version, correlationId: correlationID)
+                Answer(returnId: returnID, orderId: orderID, status: status, version: version, correlationId: correlationID)
             }
         }
     }

@@ -45,8 +45,13 @@ public struct ReturnsProcess: SagaDefinition {
     public func correlationID(of event: RecordedEvent) -> String? {
         switch event.streamType {
         case Return.category:
-            guard case .received(let received)? = try? Return.codec.decode(event.encoded) else { return nil }
-            return received.returnId
+            guard event.type == "ReturnReceived" else { return nil }
+            // The id from the payload as it is, not from a full decode: a received return this
+            // code cannot read must fail its instance (for an operator), not pass unseen.
+            guard case .object(let payload)? = try? JSONDecoder().decode(JSONValue.self, from: Data(event.payload)),
+                case .string(let id)? = payload["returnId"]
+            else { return nil }
+            return id
         case Payment.category:
             switch try? Payment.codec.decode(event.encoded) {
             case .refunded(let refund)?: return refund.refundId
