@@ -68,7 +68,8 @@ public struct StreamType: Sendable {
     public var eventTypes: [String]
     public var schemaVersions: [String: Int]
     public var examples: [EventExample]
-    /// A snapshot every this many events (nil: none).
+    /// A snapshot every this many events (nil: none): the context's command handler applies
+    /// it; the declaration states it so that the topology shows it.
     public var snapshotEvery: Int64?
 
     public init<Event>(category: String, topic: String? = nil, codec: EventCodec<Event>, examples: [EventExample] = [], snapshotEvery: Int64? = nil) {
