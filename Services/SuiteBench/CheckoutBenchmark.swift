@@ -50,9 +50,13 @@ struct CheckoutBenchmark: AsyncParsableCommand {
             let timestamps = SagaTimestamps(client: client, logger: logger)
             for rate in offeredRates {
                 let cpuBefore = pids.cpuSeconds()
+                let countersBefore = try await DatabaseCounters.read(client, logger: logger)
                 let phase = try await load(rate: rate, http: http, skus: skus, timestamps: timestamps)
                 let drained = try await timestamps.waitUntilNoneRunning(within: .seconds(drainSeconds))
                 let cpuAfter = pids.cpuSeconds()
+                // Read when the sagas have drained: rows a projector still behind writes later
+                // count in the next phase's reading.
+                let counters = try await DatabaseCounters.read(client, logger: logger).perCheckout(since: countersBefore, checkouts: phase.orderIDs.count)
                 let cpu = cpuAfter.compactMap { name, after in cpuBefore[name].map { ("cpu_s_\(name)", String(format: "%.1f", after - $0)) } }
                 let outcome = try await timestamps.outcome(of: phase.orderIDs, until: phase.serverEnd)
                 let peaks = pids.peakRSS()
@@ -73,11 +77,15 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                         "placement_p99_ms": String(format: "%.1f", phase.placement.milliseconds(atPercentile: 99)),
                         "baseline": "the offered rate (ratio 1: every checkout completed within its phase)",
                     ].merging(peaks.map { ("peak_rss_mb_\($0.key)", String(format: "%.0f", $0.value)) }) { $1 }
-                        .merging(cpu) { $1 })
+                        .merging(cpu) { $1 }
+                        .merging(counters) { $1 })
                 result.peak_rss_mb = peaks.values.max()
                 result.printLine()
                 print("  end to end p50 \(result.details["end_to_end_p50_ms"] ?? "?") ms, p99 \(result.details["end_to_end_p99_ms"] ?? "?") ms; "
                     + "not completed \(result.details["not_completed"] ?? "?"); placement failures \(phase.failures)")
+                print(
+                    "  per checkout: \(result.details["commits_per_checkout"] ?? "?") commits, \(result.details["rows_written_per_checkout"] ?? "?") rows written, "
+                        + "\(result.details["wal_kb_per_checkout"] ?? "?") KiB of WAL")
                 for (reason, count) in phase.failureReasons.sorted(by: { $0.value > $1.value }).prefix(3) {
                     print("  placement failed \(count)×: \(reason)")
                 }
