@@ -13,9 +13,15 @@ enum SagaOrchestratorAssembly {
             let routes = ContextRouter(
                 router: router, service: .sagaOrchestrator, adminToken: context.configuration.adminToken, client: context.postgres,
                 logger: context.logger, maxCommandsInFlight: context.configuration.maxCommandsInFlight)
-            let environment = SagaEnvironment(client: context.postgres, logger: context.logger, commandTopic: { suite.commandTopic(of: $0) })
+            // Where the command service's group has got to: a saga's deadline counts from when
+            // its step's commands were consumed, not from when they were queued.
+            let consumption = CommandConsumption(
+                group: Suite.commandGroup, topics: suite.commandTopics, bootstrapServers: context.configuration.kafkaBrokers, logger: context.logger)
+            let environment = SagaEnvironment(
+                client: context.postgres, logger: context.logger, commandTopic: { suite.commandTopic(of: $0) },
+                deadlineWatch: DeadlineWatch(consumption: consumption, hold: hold))
             let queries = SagaQueries(client: context.postgres, logger: context.logger)
-            var services: [any Service] = []
+            var services: [any Service] = [consumption]
             var commandTypes: Set<String> = []
             for saga in suite.contexts.flatMap(\.sagas) {
                 let runtime = try saga.make(environment)

@@ -37,7 +37,9 @@ public struct SagaSide: Sendable {
         self.commandTypes = commandTypes
         self.make = { environment in
             let saga = try definition(environment.commandTopic)
-            let store = SagaStore(definition: saga, client: environment.client, logger: environment.logger)
+            var watched = SagaStore(definition: saga, client: environment.client, logger: environment.logger)
+            watched.deadlineWatch = environment.deadlineWatch
+            let store = watched
             return SagaRuntime(
                 name: saga.name,
                 services: { subscription, producer in
@@ -75,6 +77,8 @@ struct SagaEnvironment: Sendable {
     let logger: Logger
     /// The command topic of a context, by the context's name.
     let commandTopic: @Sendable (String) -> String
+    /// Tells queued commands from silent participants for every saga's deadlines.
+    let deadlineWatch: DeadlineWatch
 }
 
 /// A saga as the orchestrator runs it, its definition's type erased.

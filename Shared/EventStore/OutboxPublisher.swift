@@ -54,7 +54,8 @@ package protocol OutboxSource: Sendable {
     var channel: String { get }
     /// Unpublished rows by position.
     func pending(limit: Int, on connection: RelayConnection) async throws -> [OutboxMessage]
-    func markPublished(_ positions: [Int64], on connection: RelayConnection) async throws
+    /// Marks rows the broker acknowledged; `landed` holds where each went (same sequence).
+    func markPublished(_ positions: [Int64], landed: [KafkaDeliveryReport], on connection: RelayConnection) async throws
     /// Deletes published rows older than `retention`.
     func prune(olderThan retention: Duration, on connection: RelayConnection) async throws
 }
@@ -150,7 +151,10 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
             logger.warning("rows reached Kafka ahead of an earlier row of their key; copies follow in sequence", metadata: ["keys": "\(overtakenKeys.prefix(5))"])
         }
         if !acknowledged.isEmpty {
-            try await leadership.fenced(on: connection) { try await source.markPublished(acknowledged, on: $0) }
+            var reports: [Int64: KafkaDeliveryReport] = [:]
+            for (row, result) in zip(rows, results) { if case .success(let report) = result { reports[row.position] = report } }
+            let landed = acknowledged.compactMap { reports[$0] }
+            try await leadership.fenced(on: connection) { try await source.markPublished(acknowledged, landed: landed, on: $0) }
             published.increment(by: acknowledged.count)
         }
         if acknowledged.count < rows.count {

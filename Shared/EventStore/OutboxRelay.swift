@@ -63,7 +63,7 @@ package struct EventOutbox: OutboxSource {
         }
     }
 
-    package func markPublished(_ positions: [Int64], on connection: RelayConnection) async throws {
+    package func markPublished(_ positions: [Int64], landed: [KafkaDeliveryReport], on connection: RelayConnection) async throws {
         try await connection.run("UPDATE event_store.outbox SET published_at = now() WHERE global_position = ANY(\(positions))")
     }
 

@@ -26,12 +26,16 @@ public final class KafkaConsumer: Sendable {
         rd_kafka_conf_set_rebalance_cb(conf, kafkaRebalanceCallback)
         let pointer = try KafkaClientFactory.create(RD_KAFKA_CONSUMER, conf: conf)
         rd_kafka_poll_set_consumer(pointer)
-        let subscription = KafkaPartitionList.make(topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
-        defer { rd_kafka_topic_partition_list_destroy(subscription) }
-        let response = rd_kafka_subscribe(pointer, subscription)
-        guard response == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            rd_kafka_destroy(pointer)
-            throw KafkaError(.consumerFailed, response: response)
+        // No topics: a client of the group that never joins it (it only reads the group's
+        // committed offsets), so it takes no partition from the members.
+        if !topics.isEmpty {
+            let subscription = KafkaPartitionList.make(topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
+            defer { rd_kafka_topic_partition_list_destroy(subscription) }
+            let response = rd_kafka_subscribe(pointer, subscription)
+            guard response == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                rd_kafka_destroy(pointer)
+                throw KafkaError(.consumerFailed, response: response)
+            }
         }
         self.groupID = configuration["group.id"] ?? ""
         self.context = context

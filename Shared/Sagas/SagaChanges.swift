@@ -25,6 +25,14 @@ struct SagaChanges<Definition: SagaDefinition> {
         /// Events held with the instance (`sagas.parked_events`), in the table and parked in this
         /// transaction: while there are any, every later event of the instance is held too.
         var parked: Int64 = 0
+        /// A reaction of this transaction set a new deadline: its wait and the ids of the commands
+        /// it sent are stored with it (the deadline counts from when those were consumed).
+        var newDeadline: NewDeadline?
+    }
+
+    struct NewDeadline {
+        var waitMilliseconds: Int64
+        var commandIDs: [String]
     }
 
     /// An event kept with its instance: refused (`reason`), or held behind a refused one.
@@ -113,12 +121,12 @@ struct SagaChanges<Definition: SagaDefinition> {
                 return .refused(reason)
             }
             guard let started else { return .handled(.ignored) }
-            save(started, correlationID, cause: cause)
+            save(started, correlationID, cause: cause, now: now)
             return .handled(.advanced(status: started.status, commands: started.commands.count))
         }
         do {
             let reaction = try definition.react(to: event, in: state, now: now)
-            save(reaction, correlationID, cause: cause)
+            save(reaction, correlationID, cause: cause, now: now)
             return .handled(.advanced(status: reaction.status, commands: reaction.commands.count))
         } catch {
             let reason = "saga \(correlationID) cannot handle \(cause.detail) (schema version \(event.schemaVersion)): \(error)"
@@ -169,8 +177,9 @@ struct SagaChanges<Definition: SagaDefinition> {
     /// The step of an instance whose first event was refused.
     static var notStarted: String { "not started" }
 
-    /// Applies a reaction to the instance (creating it when there is none).
-    mutating func save(_ reaction: SagaReaction<Definition.State>, _ correlationID: String, cause: Cause) {
+    /// Applies a reaction to the instance (creating it when there is none); `now` is the time the
+    /// definition was given (a new deadline's wait is measured from it).
+    mutating func save(_ reaction: SagaReaction<Definition.State>, _ correlationID: String, cause: Cause, now: Date) {
         let previous = instances[correlationID]
         // A failed instance that an input does not move to a new step stays failed (it has no
         // deadline to wake it): only a step change or an operator's retry runs it again.
@@ -182,9 +191,13 @@ struct SagaChanges<Definition: SagaDefinition> {
             case .none: nil
             case .at(let date): date
             }
+        var newDeadline = previous?.newDeadline
+        if case .at(let date) = reaction.deadline, deadline != nil {
+            newDeadline = NewDeadline(waitMilliseconds: max(0, Int64((date.timeIntervalSince(now) * 1_000).rounded())), commandIDs: reaction.commands.map(\.id))
+        }
         instances[correlationID] = Working(
             state: reaction.state, status: status, step: reaction.step, deadline: deadline, error: status == .failed ? previous?.error : nil,
-            isNew: previous?.isNew ?? true, changes: (previous?.changes ?? 0) + 1, parked: previous?.parked ?? 0)
+            isNew: previous?.isNew ?? true, changes: (previous?.changes ?? 0) + 1, parked: previous?.parked ?? 0, newDeadline: newDeadline)
         outbox += reaction.commands.map { OutboxRow(correlationID: correlationID, command: $0, causationID: cause.causationID) }
         var entries: [(String, String)] = [(cause.kind, cause.detail)]
         entries += reaction.commands.map { ("command", "\($0.type) to \($0.key) (id \($0.id))") }
@@ -283,6 +296,7 @@ struct SagaChanges<Definition: SagaDefinition> {
         let inserts = rows.filter(\.working.isNew)
         let updates = rows.filter { !$0.working.isNew }
         let epoch = Date(timeIntervalSince1970: 0)
+        let sends = rows.flatMap { row in (row.working.newDeadline?.commandIDs ?? []).map { (correlationID: row.id, commandID: $0) } }
         let moved = try await connection.query(
             """
             WITH arrival AS (
@@ -297,25 +311,6 @@ struct SagaChanges<Definition: SagaDefinition> {
                 UPDATE sagas.stream_positions p SET version = a.version FROM arrival a
                 WHERE a.seen AND p.saga = \(definition.name) AND p.stream_id = a.stream_id AND p.version < a.version
                 RETURNING 1
-            ), new_instances AS (
-                INSERT INTO sagas.instances (saga, correlation_id, status, step, state, deadline_at, error, version)
-                SELECT \(definition.name), u.id, u.status, u.step, u.state::jsonb, CASE WHEN u.has_deadline THEN u.deadline END,
-                       nullif(u.error, ''), u.version
-                FROM unnest(\(inserts.map(\.id))::text[], \(inserts.map(\.working.status.rawValue))::text[], \(inserts.map(\.working.step))::text[],
-                            \(inserts.map(\.state))::text[], \(inserts.map { $0.working.deadline != nil })::bool[],
-                            \(inserts.map { $0.working.deadline ?? epoch })::timestamptz[],
-                            \(inserts.map { $0.working.error ?? "" })::text[], \(inserts.map(\.working.changes))::int8[])
-                     AS u(id, status, step, state, has_deadline, deadline, error, version)
-            ), changed_instances AS (
-                UPDATE sagas.instances t SET status = u.status, step = u.step, state = u.state::jsonb,
-                    deadline_at = CASE WHEN u.has_deadline THEN u.deadline END, error = nullif(u.error, ''),
-                    version = t.version + u.changes, updated_at = now()
-                FROM unnest(\(updates.map(\.id))::text[], \(updates.map(\.working.status.rawValue))::text[], \(updates.map(\.working.step))::text[],
-                            \(updates.map(\.state))::text[], \(updates.map { $0.working.deadline != nil })::bool[],
-                            \(updates.map { $0.working.deadline ?? epoch })::timestamptz[],
-                            \(updates.map { $0.working.error ?? "" })::text[], \(updates.map(\.working.changes))::int8[])
-                     AS u(id, status, step, state, has_deadline, deadline, error, changes)
-                WHERE t.saga = \(definition.name) AND t.correlation_id = u.id
             ), commands AS (
                 INSERT INTO sagas.outbox (saga, correlation_id, command_id, command_type, topic, key, payload, causation_id)
                 SELECT \(definition.name), c.correlation_id, c.id, c.type, c.topic, c.key, c.payload::jsonb, nullif(c.causation, '')
@@ -324,6 +319,38 @@ struct SagaChanges<Definition: SagaDefinition> {
                             \(outbox.map { String(decoding: $0.command.payload, as: UTF8.self) })::text[], \(outbox.map { $0.causationID ?? "" })::text[])
                      WITH ORDINALITY AS c(correlation_id, id, type, topic, key, payload, causation, n)
                 ORDER BY c.n
+                RETURNING position, correlation_id, command_id
+            ), deadline_sends AS (
+                SELECT c.correlation_id, array_agg(c.position ORDER BY c.position) AS positions
+                FROM commands c JOIN unnest(\(sends.map(\.correlationID))::text[], \(sends.map(\.commandID))::text[]) AS d(correlation_id, command_id)
+                  ON d.correlation_id = c.correlation_id AND d.command_id = c.command_id
+                GROUP BY c.correlation_id
+            ), new_instances AS (
+                INSERT INTO sagas.instances (saga, correlation_id, status, step, state, deadline_at, error, version, deadline_wait_ms, deadline_commands)
+                SELECT \(definition.name), u.id, u.status, u.step, u.state::jsonb, CASE WHEN u.has_deadline THEN u.deadline END,
+                       nullif(u.error, ''), u.version, CASE WHEN u.has_deadline AND u.restarted THEN u.wait_ms END,
+                       CASE WHEN u.has_deadline AND u.restarted THEN coalesce(ds.positions, '{}') END
+                FROM unnest(\(inserts.map(\.id))::text[], \(inserts.map(\.working.status.rawValue))::text[], \(inserts.map(\.working.step))::text[],
+                            \(inserts.map(\.state))::text[], \(inserts.map { $0.working.deadline != nil })::bool[],
+                            \(inserts.map { $0.working.deadline ?? epoch })::timestamptz[],
+                            \(inserts.map { $0.working.error ?? "" })::text[], \(inserts.map(\.working.changes))::int8[],
+                            \(inserts.map { $0.working.newDeadline != nil })::bool[], \(inserts.map { $0.working.newDeadline?.waitMilliseconds ?? 0 })::int8[])
+                     AS u(id, status, step, state, has_deadline, deadline, error, version, restarted, wait_ms)
+                LEFT JOIN deadline_sends ds ON ds.correlation_id = u.id
+            ), changed_instances AS (
+                UPDATE sagas.instances t SET status = u.status, step = u.step, state = u.state::jsonb,
+                    deadline_at = CASE WHEN u.has_deadline THEN u.deadline END, error = nullif(u.error, ''),
+                    version = t.version + u.changes, updated_at = now(),
+                    deadline_wait_ms = CASE WHEN NOT u.has_deadline THEN NULL WHEN u.restarted THEN u.wait_ms ELSE t.deadline_wait_ms END,
+                    deadline_commands = CASE WHEN NOT u.has_deadline THEN NULL WHEN u.restarted THEN coalesce(ds.positions, '{}') ELSE t.deadline_commands END
+                FROM unnest(\(updates.map(\.id))::text[], \(updates.map(\.working.status.rawValue))::text[], \(updates.map(\.working.step))::text[],
+                            \(updates.map(\.state))::text[], \(updates.map { $0.working.deadline != nil })::bool[],
+                            \(updates.map { $0.working.deadline ?? epoch })::timestamptz[],
+                            \(updates.map { $0.working.error ?? "" })::text[], \(updates.map(\.working.changes))::int8[],
+                            \(updates.map { $0.working.newDeadline != nil })::bool[], \(updates.map { $0.working.newDeadline?.waitMilliseconds ?? 0 })::int8[])
+                     AS u(id, status, step, state, has_deadline, deadline, error, changes, restarted, wait_ms)
+                LEFT JOIN deadline_sends ds ON ds.correlation_id = u.id
+                WHERE t.saga = \(definition.name) AND t.correlation_id = u.id
             ), parked AS (
                 INSERT INTO sagas.parked_events (saga, correlation_id, event, reason)
                 SELECT \(definition.name), p.correlation_id, p.event, nullif(p.reason, '')

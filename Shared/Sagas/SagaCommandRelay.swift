@@ -78,8 +78,15 @@ struct SagaCommandOutbox: OutboxSource {
         }
     }
 
-    func markPublished(_ positions: [Int64], on connection: RelayConnection) async throws {
-        try await connection.run("UPDATE sagas.outbox SET published_at = now() WHERE position = ANY(\(positions))")
+    /// Also keeps where each command landed, for the deadline scheduler (`CommandConsumption`).
+    func markPublished(_ positions: [Int64], landed: [KafkaDeliveryReport], on connection: RelayConnection) async throws {
+        try await connection.run(
+            """
+            UPDATE sagas.outbox o SET published_at = now(), kafka_partition = l.landed_partition, kafka_offset = l.landed_offset
+            FROM unnest(\(positions)::int8[], \(landed.map(\.partition))::int4[], \(landed.map(\.offset))::int8[])
+                 AS l(position, landed_partition, landed_offset)
+            WHERE o.position = l.position
+            """)
     }
 
     func prune(olderThan retention: Duration, on connection: RelayConnection) async throws {

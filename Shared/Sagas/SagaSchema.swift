@@ -92,6 +92,16 @@ public enum SagaSchema {
                 "ALTER TABLE sagas.outbox ADD COLUMN kind text NOT NULL DEFAULT 'command' CHECK (kind IN ('command', 'dead-letter'))",
             ]),
         Migration(version: 6, name: "the command relay leads by a lease", statements: [LeaseLeadership.createTable("sagas.relay_lease")]),
+        Migration(
+            version: 7, name: "deadlines count from when the step's commands were consumed",
+            statements: [
+                // Where the relay's broker put each command (set with `published_at`): the
+                // deadline scheduler compares it with the command group's committed offset.
+                "ALTER TABLE sagas.outbox ADD COLUMN kafka_partition integer, ADD COLUMN kafka_offset bigint",
+                // The step's wait and the outbox positions of the commands sent when it began:
+                // the deadline counts from when the last of them was consumed.
+                "ALTER TABLE sagas.instances ADD COLUMN deadline_wait_ms bigint, ADD COLUMN deadline_commands bigint[]",
+            ]),
     ]
 
     public static func migrator(roles: ServiceRoles) -> Migrator {

@@ -40,6 +40,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     let logger: Logger
     /// Where refused events are copied (nil: kept with their instance only).
     public var deadLetters: SagaDeadLetterRoute?
+    /// What tells a queued command from a silent participant (nil: a deadline fires when it
+    /// passes, as the definition set it).
+    public var deadlineWatch: DeadlineWatch?
     /// Runs inside a batch's transaction after the arrival positions were read and before they
     /// move: tests use it to let another transaction in at that moment.
     public var afterArrivalProbe: @Sendable () async throws -> Void = {}
@@ -195,7 +198,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     /// Runs `body` again (up to five times, after a short random pause) when it lost a race that
     /// a retry resolves: a deadlock, a serialization failure, a concurrent first arrival or a
     /// concurrent start of the same instance.
-    private func retryingConflicts<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    func retryingConflicts<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
@@ -215,56 +218,11 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     }
 
     /// The database's clock. Deadlines are set and compared by it.
-    private func databaseNow(on connection: PostgresConnection) async throws -> Date {
+    func databaseNow(on connection: PostgresConnection) async throws -> Date {
         guard let now = try await connection.query("SELECT now()", logger: logger).collect().first?.decode(Date.self) else {
             throw SagaStoreError(reason: "SELECT now() returned no row")
         }
         return now
-    }
-
-    /// Fires the deadlines that have passed (up to `limit`), each instance locked so that
-    /// concurrent orchestrators never fire the same one; returns how many fired.
-    public func fireDueDeadlines(limit: Int = 100, now givenNow: Date? = nil) async throws -> Int {
-        let definition = self.definition
-        let (fired, counts) = try await retryingConflicts {
-            try await transaction { connection in
-                let now: Date
-                if let givenNow { now = givenNow } else { now = try await databaseNow(on: connection) }
-                let rows = try await connection.query(
-                    """
-                    SELECT correlation_id, state::text, status, step, deadline_at, error FROM sagas.instances
-                    WHERE saga = \(definition.name) AND status = 'running' AND deadline_at <= \(now)
-                    ORDER BY deadline_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                    """, logger: logger
-                ).collect()
-                var instances: [String: Changes.Working] = [:]
-                for row in rows {
-                    let (correlationID, stateText, status, step, deadline, error) = try row.decode((String, String, String, String, Date?, String?).self)
-                    do {
-                        instances[correlationID] = try Changes.working(stateText: stateText, status: status, step: step, deadline: deadline, error: error)
-                    } catch {
-                        // One unreadable instance must not stop every other deadline.
-                        _ = try await connection.query(
-                            """
-                            UPDATE sagas.instances SET status = 'failed', error = \("unreadable state: \(error)"), deadline_at = NULL, updated_at = now()
-                            WHERE saga = \(definition.name) AND correlation_id = \(correlationID)
-                            """, logger: logger
-                        ).collect()
-                    }
-                }
-                var changes = Changes(definition: definition, instances: instances)
-                for (correlationID, current) in instances.sorted(by: { $0.key < $1.key }) {
-                    guard let state = current.state else { continue }
-                    changes.save(
-                        definition.deadlinePassed(in: state, now: now), correlationID,
-                        cause: .init(kind: "deadline", detail: "deadline passed in step \(current.step)"))
-                }
-                try await changes.write(arrivals: .none, on: connection, logger: logger)
-                return (rows.count, changes.counts)
-            }
-        }
-        counts.record(saga: definition.name)
-        return fired
     }
 
     public struct NotRetryable: Error, CustomStringConvertible, Sendable {
@@ -295,7 +253,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
             var changes = Changes(definition: definition, instances: [correlationID: current])
             let cause = Changes.Cause(kind: "operator", detail: "retried by \(name)" + (parked.isEmpty ? "" : "; handing over \(parked.count) kept event(s)"))
             if let state = current.state {
-                changes.save(definition.retry(state, now: now), correlationID, cause: cause)
+                changes.save(definition.retry(state, now: now), correlationID, cause: cause, now: now)
             } else {
                 changes.note(cause, of: correlationID)
             }
