@@ -145,6 +145,8 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
     ) async throws(CommandError) -> CommandOutcome<State, Event> {
         let streamID = stream.description
         var attempt = 0
+        // The command log is asked at most once per command: a repeat is one lookup.
+        var askedLog = false
         while true {
             attempt += 1
             // The cached state on the first attempt only: after a conflict the stream is read.
@@ -155,16 +157,19 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
             do {
                 events = try decider.decide(command, state)
             } catch {
+                // A repeat of a command that appended before (a retry after a lost answer, a
+                // saga's resend) is answered as the first time, not refused by what the first one
+                // changed; asked before reloading anything, so a repeat costs one lookup.
+                if !askedLog, let stored = try await storedResult(context, result: result) { return .duplicate(storedResult: stored) }
+                askedLog = true
                 // No append checks a refusal: decide it again on the stream as stored.
                 if cached != nil { continue }
-                // A repeat of a command that appended before (a retry after a lost answer) is
-                // answered as the first time, not refused by what the first one changed.
-                if let stored = try await storedResult(context, result: result) { return .duplicate(storedResult: stored) }
                 throw .rejected(error)
             }
             guard !events.isEmpty else {
+                if !askedLog, let stored = try await storedResult(context, result: result) { return .duplicate(storedResult: stored) }
+                askedLog = true
                 if cached != nil { continue }
-                if let stored = try await storedResult(context, result: result) { return .duplicate(storedResult: stored) }
                 cache?.remember(state, version: version, of: streamID)
                 return .unchanged(state: state, version: version)
             }
@@ -182,8 +187,10 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
             do {
                 switch try await store.append(to: stream, expected: .exact(version), events: newEvents, command: record) {
                 case .duplicateCommand(let stored):
-                    // Nothing appended now; what the stream holds since is unknown here.
-                    cache?.forget(streamID)
+                    // Nothing appended, and the cached state stays: were it stale, the next append
+                    // from it fails its expected version and reloads (and a refusal decided on it
+                    // is decided again on the stream as stored). Forgetting it here made every
+                    // resend reload its stream inside the stream's serial lane.
                     return .duplicate(storedResult: stored)
                 case .appended(let appended):
                     let newState = decider.fold(events, from: state)
@@ -193,6 +200,7 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
                 }
             } catch where error.code == .wrongExpectedVersion {
                 cache?.forget(streamID)
+                askedLog = false
                 if attempt >= maxAttempts { throw .conflict(error) }
                 continue
             } catch {

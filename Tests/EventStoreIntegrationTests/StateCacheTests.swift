@@ -32,6 +32,31 @@ struct StateCacheTests {
         }
     }
 
+    @Test("a repeated command id (a saga's resend) is answered from the command log: the stream is not read again, the cache stays")
+    func repeatIsAnsweredFromTheLog() async throws {
+        try await withEventStore { store in
+            let metrics = TestMetrics()
+            let cache = StreamStateCache()
+            let handler = CommandHandler(decider: Stock.decider(sku: "SKU-C4"), codec: Stock.codec, store: store, metrics: metrics, cache: cache)
+            let stream = Stock.stream("SKU-C4")
+            _ = try await handler.handle(.restock(quantity: 10), on: stream, context: CommandContext(correlationID: "c"))
+            let reserve = CommandContext(commandID: "saga:o-1:reserve:SKU-C4", correlationID: "o-1")
+            guard case .appended = try await handler.handle(.reserve(orderID: "o-1", quantity: 2), on: stream, context: reserve) else {
+                Issue.record("the first reservation appended nothing")
+                return
+            }
+            for _ in 1...3 {
+                guard case .duplicate = try await handler.handle(.reserve(orderID: "o-1", quantity: 2), on: stream, context: reserve) else {
+                    Issue.record("a resend was not answered as a duplicate")
+                    return
+                }
+            }
+            _ = try await handler.handle(.reserve(orderID: "o-2", quantity: 1), on: stream, context: CommandContext(commandID: "saga:o-2", correlationID: "o-2"))
+            #expect(try reads(metrics) == 1, "resends and the command after them decided without reading the stream")
+            #expect(try await handler.load(stream).state.reservations == ["o-1": 2, "o-2": 1])
+        }
+    }
+
     @Test("another writer moved the stream: the stale cached state conflicts, is read again, and nothing is oversold")
     func staleStateIsCaughtByTheExpectedVersion() async throws {
         try await withEventStore { store in
