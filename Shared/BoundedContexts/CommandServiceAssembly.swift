@@ -12,12 +12,15 @@ enum CommandServiceAssembly {
         { context, router in
             let store = PostgresEventStore(client: context.postgres, logger: context.logger, topicForStreamType: suite.eventTopic)
             let sides = try CommandSides(suite, CommandEnvironment(store: store))
+            let runningSagas = RunningSagas(client: context.postgres, logger: context.logger)
             sides.register(
                 on: ContextRouter(
                     router: router, service: .commandService, adminToken: context.configuration.adminToken, client: context.postgres,
-                    logger: context.logger, maxCommandsInFlight: context.configuration.maxCommandsInFlight))
+                    logger: context.logger, maxCommandsInFlight: context.configuration.maxCommandsInFlight,
+                    sagaStarts: (runningSagas, context.configuration.maxRunningSagas)))
             var services: [any Service] = [
-                OutboxRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger, source: suite.eventSource)
+                OutboxRelay(client: context.postgres, producer: context.kafkaProducer, logger: context.logger, source: suite.eventSource),
+                runningSagas,
             ]
             if !sides.channels.isEmpty {
                 services.append(

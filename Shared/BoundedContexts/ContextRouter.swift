@@ -13,9 +13,15 @@ public struct ContextRouter {
     let client: PostgresClient
     let logger: Logger
     let commandGroup: RouterGroup<BasicRequestContext>
+    /// What bounds saga starts (the command service's; nil elsewhere: no saga starts there).
+    let sagaStarts: (running: RunningSagas, limit: Int)?
 
-    init(router: Router<BasicRequestContext>, service: ServiceKind, adminToken: String?, client: PostgresClient, logger: Logger, maxCommandsInFlight: Int) {
+    init(
+        router: Router<BasicRequestContext>, service: ServiceKind, adminToken: String?, client: PostgresClient, logger: Logger, maxCommandsInFlight: Int,
+        sagaStarts: (running: RunningSagas, limit: Int)? = nil
+    ) {
         self.router = router
+        self.sagaStarts = sagaStarts
         self.service = service
         self.adminToken = adminToken
         self.client = client
@@ -26,6 +32,14 @@ public struct ContextRouter {
     /// Routes that run a command: refused with 503 and `Retry-After` when too many are in
     /// progress.
     public var commands: RouterGroup<BasicRequestContext> { commandGroup }
+
+    /// Command routes that start an instance of saga `name` (placing an order starts a
+    /// checkout): also refused with 503 and `Retry-After` while `MAX_RUNNING_SAGAS` instances
+    /// of it are running, so the suite takes on no more work than it can finish.
+    public func startingSaga(_ name: String) -> RouterGroup<BasicRequestContext> {
+        guard let sagaStarts else { return commandGroup }
+        return commandGroup.group().add(middleware: SagaStartAdmission(saga: name, limit: sagaStarts.limit, running: sagaStarts.running))
+    }
 
     /// An operator-only group at `path` (default `/admin`): bearer token and audit log.
     public func admin(_ path: RouterPath = "/admin") -> RouterGroup<BasicRequestContext> {

@@ -105,6 +105,8 @@ public enum SagaSchema {
     ]
 
     public static func migrator(roles: ServiceRoles) -> Migrator {
-        Migrator(schema: "sagas", migrations: migrations, privileges: roles.create + ServiceRoles.readWrite("sagas", to: roles.sagaOrchestrator))
+        Migrator(schema: "sagas", migrations: migrations, privileges: roles.create + ServiceRoles.readWrite("sagas", to: roles.sagaOrchestrator)
+                // The command service counts running sagas to bound saga starts (`RunningSagas`).
+                + ServiceRoles.readOnly("sagas", to: roles.commandService))
     }
 }

@@ -27,6 +27,9 @@ public struct ServiceConfiguration: Sendable {
     /// HTTP commands a service works on at once; more are refused at once with 503 and
     /// `Retry-After` instead of queueing until the work already accepted starves.
     public var maxCommandsInFlight = 256
+    /// Instances of one saga the command service lets run at once: a command that would start
+    /// one more is refused with 503 and `Retry-After` (`MAX_RUNNING_SAGAS`).
+    public var maxRunningSagas = 400
     /// `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS` (see `TransactionBounds`).
     public var transactionBounds = TransactionBounds()
 
@@ -53,7 +56,7 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `MIGRATION_DATABASE_URL`, `DATABASE_ROLE`, `KAFKA_BROKERS`, `HOST`, `PORT`, `INSTANCE_ID`, `ADMIN_TOKEN`,
-    /// `LOG_LEVEL`, `LOG_FORMAT`, `MAX_COMMANDS_IN_FLIGHT`, `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS`; an invalid value is an error naming the variable.
+    /// `LOG_LEVEL`, `LOG_FORMAT`, `MAX_COMMANDS_IN_FLIGHT`, `MAX_RUNNING_SAGAS`, `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS`; an invalid value is an error naming the variable.
     /// `defaultRole` is the service's own role (see `ServiceRoles`), taken on unless `DATABASE_ROLE` says otherwise;
     /// `defaultDatabase` names the local database used without `DATABASE_URL`.
     public static func fromEnvironment(
@@ -110,6 +113,7 @@ public struct ServiceConfiguration: Sendable {
             }
             configuration.maxCommandsInFlight = number
         }
+        configuration.maxRunningSagas = try integerSetting("MAX_RUNNING_SAGAS", in: environment, default: configuration.maxRunningSagas, range: 1...1_000_000)
         configuration.transactionBounds = TransactionBounds(
             lockTimeoutMilliseconds: try integerSetting(
                 "DATABASE_LOCK_TIMEOUT_MS", in: environment, default: configuration.transactionBounds.lockTimeoutMilliseconds, range: 100...600_000),

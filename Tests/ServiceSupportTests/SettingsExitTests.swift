@@ -17,6 +17,7 @@ struct SettingsExitTests {
         ("LOG_LEVEL", "loud", services),
         ("LOG_FORMAT", "xml", services),
         ("MAX_COMMANDS_IN_FLIGHT", "0", services),
+        ("MAX_RUNNING_SAGAS", "none", services),
         ("DATABASE_LOCK_TIMEOUT_MS", "forever", services),
         ("DATABASE_IDLE_IN_TRANSACTION_MS", "0", services),
         ("PROJECTION_RETRY_ATTEMPTS", "0", ["projection-service"]),

@@ -12,7 +12,7 @@ struct CheckoutCommandRoutes: Sendable {
     let commands: CheckoutCommands
 
     func register(on routes: ContextRouter) {
-        routes.commands.post("/orders", use: placeOrder)
+        routes.startingSaga(CheckoutSaga.sagaName).post("/orders", use: placeOrder)
         routes.commands.post("/orders/:orderId/cancel", use: cancelOrder)
         routes.commands.post("/stock/:sku/restock", use: restock)
     }

@@ -35,7 +35,9 @@ public struct CheckoutSaga: SagaDefinition {
         }
     }
 
-    public let name = "checkout"
+    /// The saga's name (its instances' `saga`, the admission bound of order placements).
+    public static let sagaName = "checkout"
+    public var name: String { Self.sagaName }
     public let timeouts: Timeouts
     /// Where its commands go (`CheckoutNames.Topics.commands`).
     public let commandTopic: String
