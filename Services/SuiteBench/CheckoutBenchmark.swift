@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSONClient
 import Logging
 import PostgresNIO
 
@@ -57,7 +58,12 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                 // Read when the sagas have drained: rows a projector still behind writes later
                 // count in the next phase's reading.
                 let counters = try await DatabaseCounters.read(client, logger: logger).perCheckout(since: countersBefore, checkouts: phase.orderIDs.count)
+                let checkouts = max(phase.orderIDs.count, 1)
                 let cpu = cpuAfter.compactMap { name, after in cpuBefore[name].map { ("cpu_s_\(name)", String(format: "%.1f", after - $0)) } }
+                    + cpuAfter.compactMap { name, after in
+                        cpuBefore[name].map { ("cpu_ms_per_checkout_\(name)", String(format: "%.2f", (after - $0) * 1_000 / Double(checkouts))) }
+                    }
+                let cpuTotal = cpuAfter.reduce(0.0) { total, entry in total + (cpuBefore[entry.key].map { entry.value - $0 } ?? 0) }
                 let outcome = try await timestamps.outcome(of: phase.orderIDs, until: phase.serverEnd)
                 let peaks = pids.peakRSS()
                 var result = BenchmarkResult(
@@ -66,9 +72,14 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                     baseline_throughput: Double(rate), ratio: Double(outcome.completedInPhase) / Double(seconds) / Double(rate), rounds: 1,
                     operations: outcome.completed,
                     details: [
-                        "offered_rate": "\(rate)", "seconds": "\(seconds)", "placed": "\(phase.orderIDs.count)",
+                        "offered_rate": "\(rate)", "seconds": "\(seconds)", "offered": "\(rate * seconds)", "placed": "\(phase.orderIDs.count)",
+                        "admitted": "\(phase.orderIDs.count)", "shed": "\(phase.shed)",
+                        "shed_answer_p99_ms": String(format: "%.1f", phase.shedAnswer.milliseconds(atPercentile: 99)),
                         "placement_failures": "\(phase.failures)", "completed": "\(outcome.completed)",
-                        "completed_in_phase": "\(outcome.completedInPhase)", "not_completed": "\(phase.orderIDs.count - outcome.completed)",
+                        "completed_in_phase": "\(outcome.completedInPhase)", "completed_after_phase": "\(outcome.completed - outcome.completedInPhase)",
+                        "completed_within_phase_plus_10s": "\(outcome.completedWithinTenSeconds)",
+                        "compensated": "\(outcome.compensated)", "failed": "\(outcome.failed)", "deadlines_fired": "\(outcome.deadlinesFired)",
+                        "not_completed": "\(phase.orderIDs.count - outcome.completed)",
                         "drained": "\(drained)",
                         "latency": "saga started to completed (sagas.instances started_at to updated_at)",
                         "end_to_end_p50_ms": String(format: "%.1f", outcome.endToEnd.milliseconds(atPercentile: 50)),
@@ -78,6 +89,7 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                         "baseline": "the offered rate (ratio 1: every checkout completed within its phase)",
                     ].merging(peaks.map { ("peak_rss_mb_\($0.key)", String(format: "%.0f", $0.value)) }) { $1 }
                         .merging(cpu) { $1 }
+                        .merging(["cpu_ms_per_checkout": String(format: "%.2f", cpuTotal * 1_000 / Double(checkouts))]) { $1 }
                         .merging(counters) { $1 })
                 result.peak_rss_mb = peaks.values.max()
                 result.printLine()
@@ -85,7 +97,11 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                     + "not completed \(result.details["not_completed"] ?? "?"); placement failures \(phase.failures)")
                 print(
                     "  per checkout: \(result.details["commits_per_checkout"] ?? "?") commits, \(result.details["rows_written_per_checkout"] ?? "?") rows written, "
-                        + "\(result.details["wal_kb_per_checkout"] ?? "?") KiB of WAL")
+                        + "\(result.details["wal_kb_per_checkout"] ?? "?") KiB of WAL, \(result.details["cpu_ms_per_checkout"] ?? "?") ms CPU (all processes)")
+                print(
+                    "  offered \(rate * seconds), admitted \(phase.orderIDs.count), shed \(phase.shed) (503, p99 \(result.details["shed_answer_p99_ms"] ?? "?") ms); "
+                        + "completed \(outcome.completedInPhase) within the phase, \(outcome.completed - outcome.completedInPhase) after; "
+                        + "compensated \(outcome.compensated), failed \(outcome.failed); deadlines fired \(outcome.deadlinesFired)")
                 for (reason, count) in phase.failureReasons.sorted(by: { $0.value > $1.value }).prefix(3) {
                     print("  placement failed \(count)×: \(reason)")
                 }
@@ -100,6 +116,9 @@ struct CheckoutBenchmark: AsyncParsableCommand {
     struct Phase {
         var orderIDs: [String] = []
         var failures = 0
+        /// Placements refused with 503 (admission), and how long the refusal took.
+        var shed = 0
+        var shedAnswer = LatencyRecorder()
         /// Each distinct reason a placement failed, with how often (the first 120 characters).
         var failureReasons: [String: Int] = [:]
         var placement = LatencyRecorder()
@@ -128,6 +147,10 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                 case .success(let id):
                     phase.orderIDs.append(id)
                     phase.placement.record(took)
+                case .failure(let error as JSONClientError) where error.status == 503:
+                    // Refused at once by admission ("try again"): shed, not failed.
+                    phase.shed += 1
+                    phase.shedAnswer.record(took)
                 case .failure(let error):
                     phase.failures += 1
                     phase.failureReasons[String("\(error)".prefix(120)), default: 0] += 1
@@ -147,6 +170,12 @@ struct SagaTimestamps {
     struct Outcome {
         var completed = 0
         var completedInPhase = 0
+        /// Completed by the phase's end plus 10 s (saturation: all of them are).
+        var completedWithinTenSeconds = 0
+        var compensated = 0
+        var failed = 0
+        /// Deadlines that fired (each one resends a step's commands or gives up on it).
+        var deadlinesFired = 0
         var sagaLatency = LatencyRecorder()
         var endToEnd = LatencyRecorder()
     }
@@ -175,16 +204,27 @@ struct SagaTimestamps {
             """
             SELECT (extract(epoch FROM i.updated_at - i.started_at) * 1e6)::int8,
                    (extract(epoch FROM i.updated_at - e.recorded_at) * 1e6)::int8,
-                   i.updated_at <= \(end)
+                   i.updated_at <= \(end), i.updated_at <= \(end.addingTimeInterval(10))
             FROM sagas.instances i
             JOIN event_store.events e ON e.stream_id = 'order-' || i.correlation_id AND e.stream_version = 1
             WHERE i.correlation_id = ANY(\(orderIDs)) AND i.status = 'completed'
             """, logger: logger
         ).collect()
+        for row in try await client.query(
+            """
+            SELECT count(*) FILTER (WHERE status = 'compensated'), count(*) FILTER (WHERE status = 'failed'),
+                   (SELECT count(*) FROM sagas.history h WHERE h.saga = 'checkout' AND h.kind = 'deadline' AND h.correlation_id = ANY(\(orderIDs)))
+            FROM sagas.instances WHERE saga = 'checkout' AND correlation_id = ANY(\(orderIDs))
+            """, logger: logger
+        ).collect() {
+            let (compensated, failed, deadlines) = try row.decode((Int64, Int64, Int64).self)
+            (outcome.compensated, outcome.failed, outcome.deadlinesFired) = (Int(compensated), Int(failed), Int(deadlines))
+        }
         for row in rows {
-            let (saga, endToEnd, inPhase) = try row.decode((Int64, Int64, Bool).self)
+            let (saga, endToEnd, inPhase, withinTenSeconds) = try row.decode((Int64, Int64, Bool, Bool).self)
             outcome.completed += 1
             if inPhase { outcome.completedInPhase += 1 }
+            if withinTenSeconds { outcome.completedWithinTenSeconds += 1 }
             outcome.sagaLatency.record(.microseconds(saga))
             outcome.endToEnd.record(.microseconds(endToEnd))
         }
