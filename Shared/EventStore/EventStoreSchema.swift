@@ -215,6 +215,15 @@ public enum EventStoreSchema {
                 END $$
                 """,
             ]),
+        Migration(
+            version: 9, name: "no NOTIFY in the commits that append",
+            statements: [
+                // The relay in the appending process is woken in process (`OutboxDoorbell`);
+                // others poll. A notifying commit held the cluster-wide notification lock
+                // through its WAL flush, so appends could not share one.
+                "DROP TRIGGER IF EXISTS outbox_wakes_relay ON event_store.outbox",
+                "DROP FUNCTION IF EXISTS event_store.notify_outbox()",
+            ]),
     ]
 }
 

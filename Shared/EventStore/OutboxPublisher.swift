@@ -25,9 +25,9 @@ package struct OutboxMessage: Sendable {
 /// How a relay publishes (the event relay's `OutboxRelay.Configuration`).
 public struct OutboxSettings: Sendable {
     public var batchSize = 5_000
-    /// The safety net: how long the relay waits for a notification of new rows (a trigger on
-    /// the outbox sends one when a transaction commits rows) before looking anyway.
-    public var idleInterval: Duration = .seconds(1)
+    /// How often an idle relay looks for rows: those committed by other processes (this
+    /// process's own commits ring its `OutboxDoorbell` at once).
+    public var idleInterval: Duration = .milliseconds(200)
     /// Published rows older than this are deleted.
     public var retention: Duration = .seconds(3_600)
     public var pruneInterval: Duration = .seconds(60)
@@ -50,7 +50,7 @@ package protocol OutboxSource: Sendable {
     var leaseTable: String { get }
     /// The metrics' name prefix (`<prefix>_published_total`, ...).
     var metricPrefix: String { get }
-    /// The notification channel the outbox's trigger notifies when a transaction commits rows.
+    /// The name of the outbox's `OutboxDoorbell`, rung after a transaction commits rows.
     var channel: String { get }
     /// Unpublished rows by position.
     func pending(limit: Int, on connection: RelayConnection) async throws -> [OutboxMessage]
@@ -60,8 +60,8 @@ package protocol OutboxSource: Sendable {
     func prune(olderThan retention: Duration, on connection: RelayConnection) async throws
 }
 
-/// The relay loop both outboxes share: one leader (a fenced lease, `LeaseLeadership`), woken by a notification when
-/// a transaction commits outbox rows (or by the idle interval, the safety net), reads pending
+/// The relay loop both outboxes share: one leader (a fenced lease, `LeaseLeadership`), woken by its doorbell when
+/// a transaction of this process commits outbox rows (or by the idle interval, for other processes' rows), reads pending
 /// rows by position, sends them, and marks only what the broker acknowledged, per key up to the key's
 /// first failure, so a key's later row is never marked ahead of an earlier one that failed
 /// (at-least-once, in sequence per key). A relay never skips a row that committed late with a
@@ -107,7 +107,7 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
     /// Publishes while leading, until cancelled.
     package func run() async {
         await leadership.run { connection in
-            try await connection.listening(on: source.channel, orEvery: settings.idleInterval) { wakeups in
+            try await OutboxDoorbell.named(source.channel).listening(orEvery: settings.idleInterval) { wakeups in
                 var wakeup = wakeups.makeAsyncIterator()
                 var lastPrune = ContinuousClock.now - settings.pruneInterval
                 while !Task.isCancelled {

@@ -13,7 +13,7 @@ public import ServiceLifecycle
 public struct OutboxRelay: Service {
     public typealias Configuration = OutboxSettings
 
-    /// What `event_store.outbox`'s trigger notifies.
+    /// The name of its `OutboxDoorbell` (rung when an append committed).
     public static let channel = "event_store_outbox"
 
     let publisher: OutboxPublisher<EventOutbox>

@@ -17,6 +17,7 @@ extension PostgresEventStore {
         _ batch: [AppendBatcher.Request], client: PostgresClient, logger: Logger
     ) async -> [Result<AppendOutcome, EventStoreError>] {
         let (results, refused) = await writeTransaction(batch, client: client, logger: logger)
+        defer { OutboxDoorbell.named(OutboxRelay.channel).ring() }
         guard batch.count > 1, refused else { return results }
         logger.warning("append batch failed; writing its appends one by one", metadata: ["appends": "\(batch.count)"])
         var individual: [Result<AppendOutcome, EventStoreError>] = []

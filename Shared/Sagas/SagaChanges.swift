@@ -73,9 +73,13 @@ struct SagaChanges<Definition: SagaDefinition> {
     let definition: Definition
     var instances: [String: Working]
     private(set) var history: [HistoryRow] = []
-    private(set) var outbox: [OutboxRow] = []
+    private(set) var outbox: [OutboxRow] = [] {
+        didSet { counts.outboxRows = outbox.count + deadLetters.count }
+    }
     private(set) var parked: [ParkedRow] = []
-    private(set) var deadLetters: [DeadLetterRow] = []
+    private(set) var deadLetters: [DeadLetterRow] = [] {
+        didSet { counts.outboxRows = outbox.count + deadLetters.count }
+    }
     /// Instances started and finished (by outcome), counted once the transaction committed.
     private(set) var counts = SagaCounts()
 
@@ -406,8 +410,13 @@ struct ArrivalMoves {
 struct SagaCounts: Sendable {
     var started = 0
     var finished: [String] = []
+    /// Commands and dead letters written to `sagas.outbox` (the relay is woken when any were).
+    var outboxRows = 0
 
+    /// Counts the committed transaction in the metrics, and wakes this process's command relay
+    /// when it wrote outbox rows.
     func record(saga: String) {
+        if outboxRows > 0 { OutboxDoorbell.named(SagaCommandRelay.channel).ring() }
         if started > 0 { Counter(label: "sagas_started_total", dimensions: [("saga", saga)]).increment(by: started) }
         for outcome in finished { Counter(label: "sagas_finished_total", dimensions: [("saga", saga), ("outcome", outcome)]).increment() }
     }

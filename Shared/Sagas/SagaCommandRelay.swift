@@ -11,13 +11,13 @@ public import ServiceLifecycle
 /// the command service executes an id once. One orchestrator publishes at a time; the others
 /// stand by.
 public struct SagaCommandRelay: Service {
-    /// What `sagas.outbox`'s trigger notifies.
+    /// The name of its `OutboxDoorbell` (rung when a saga transaction committed commands).
     public static let channel = "sagas_outbox"
 
     let publisher: OutboxPublisher<SagaCommandOutbox>
 
     public init(
-        client: PostgresClient, producer: KafkaProducer, logger: Logger, batchSize: Int = 5_000, idleInterval: Duration = .seconds(1),
+        client: PostgresClient, producer: KafkaProducer, logger: Logger, batchSize: Int = 5_000, idleInterval: Duration = .milliseconds(200),
         hold: CommandHold = CommandHold()
     ) {
         var settings = OutboxPublisher<SagaCommandOutbox>.Settings()

@@ -102,6 +102,13 @@ public enum SagaSchema {
                 // the deadline counts from when the last of them was consumed.
                 "ALTER TABLE sagas.instances ADD COLUMN deadline_wait_ms bigint, ADD COLUMN deadline_commands bigint[]",
             ]),
+        Migration(
+            version: 8, name: "no NOTIFY in the commits of saga steps",
+            statements: [
+                // The relay is woken in process (`OutboxDoorbell`): see event store migration 9.
+                "DROP TRIGGER IF EXISTS outbox_wakes_relay ON sagas.outbox",
+                "DROP FUNCTION IF EXISTS sagas.notify_outbox()",
+            ]),
     ]
 
     public static func migrator(roles: ServiceRoles) -> Migrator {

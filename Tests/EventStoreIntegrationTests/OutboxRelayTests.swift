@@ -175,7 +175,7 @@ struct OutboxRelayTests {
         try kafka.createSuiteTopics(CheckoutNames.Topics.all)
         try await withEventStore { store in
             let producer = try kafka.producer()
-            // The safety net is an hour away: only the outbox trigger's notification can wake it.
+            // The poll is an hour away: only the appending process's doorbell can wake it.
             let running = Task { try await relay(store, producer, batchSize: 50, idleInterval: .seconds(3_600)).run() }
             try await waitUntil("the relay to lead", timeout: .seconds(30)) { try await relayBackend(store) != nil }
             for round in 1...3 {
