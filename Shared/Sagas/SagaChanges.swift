@@ -5,6 +5,7 @@ import Kafka
 import Logging
 import Metrics
 import PostgresNIO
+import ServiceSupport
 
 /// What one transaction of the saga store does to its instances, computed in memory and then
 /// written in one statement: the instances' final rows, the commands for the outbox and the
@@ -301,7 +302,7 @@ struct SagaChanges<Definition: SagaDefinition> {
         let updates = rows.filter { !$0.working.isNew }
         let epoch = Date(timeIntervalSince1970: 0)
         let sends = rows.flatMap { row in (row.working.newDeadline?.commandIDs ?? []).map { (correlationID: row.id, commandID: $0) } }
-        let moved = try await connection.query(
+        let moved = try await connection.prepared(
             """
             WITH arrival AS (
                 SELECT * FROM unnest(\(arrivals.streams)::text[], \(arrivals.versions)::int8[], \(arrivals.seen)::bool[])
@@ -378,8 +379,7 @@ struct SagaChanges<Definition: SagaDefinition> {
                 ORDER BY e.n
             )
             SELECT (SELECT count(*) FROM arrival_inserted) + (SELECT count(*) FROM arrival_updated)
-            """, logger: logger
-        ).collect()
+            """, as: SagaWriteStatement.self, logger: logger)
         return try moved.first?.decode(Int64.self) ?? 0
     }
 }
@@ -427,4 +427,11 @@ extension SagaChanges.Cause {
     init(_ event: RecordedEvent) {
         self.init(kind: "event", detail: "\(event.type) from \(event.streamID)@\(event.streamVersion)", causationID: event.eventID.uuidString)
     }
+}
+
+/// The saga store's write, prepared once per connection (every saga definition's: the name is
+/// a bind).
+enum SagaWriteStatement: PreparedQueryTag {
+    static let statementName = "sagas_write_changes"
+    static let text = PreparedQueryText()
 }

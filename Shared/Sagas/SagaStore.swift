@@ -159,7 +159,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         var clock: (now: Date, epoch: Date)?
         var positions: [String: Int64] = [:]
         var instances: [String: Changes.Working] = [:]
-        for row in try await connection.query(
+        for row in try await connection.prepared(
             """
             WITH positions AS (
                 SELECT stream_id, version FROM sagas.stream_positions WHERE saga = \(definition.name) AND stream_id = ANY(\(streams))
@@ -174,8 +174,8 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                    NULL::text, NULL::int8, NULL::text, NULL::text, NULL::text, NULL::timestamptz, NULL::text
             UNION ALL SELECT 1, NULL, NULL, stream_id, version, NULL, NULL, NULL, NULL, NULL FROM positions
             UNION ALL SELECT 2, NULL, NULL, correlation_id, parked, state, status, step, deadline_at, error FROM instances
-            """, logger: logger
-        ).collect() {
+            """, as: ArrivalProbeStatement.self, logger: logger
+        ) {
             // Column 5 is a stream's arrival position (kind 1) or an instance's parked events (kind 2).
             let (kind, now, epoch, id, number, state, status, step, deadline, error) = try row.decode(
                 (Int32, Date?, Date?, String?, Int64?, String?, String?, String?, Date?, String?).self)
@@ -280,4 +280,10 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
 public struct SagaStoreError: Error, CustomStringConvertible, Sendable {
     public var reason: String
     public var description: String { "saga store: \(reason)" }
+}
+
+/// The saga store's first read of a batch, prepared once per connection.
+enum ArrivalProbeStatement: PreparedQueryTag {
+    static let statementName = "sagas_arrival_probe"
+    static let text = PreparedQueryText()
 }

@@ -1,0 +1,46 @@
+package import Logging
+package import PostgresNIO
+import Synchronization
+
+/// A hot query whose SQL text is the same at every call (every value a bind), run as a prepared
+/// statement: PostgreSQL parses and plans it once per connection instead of at every call. The
+/// saga store's write (ten CTEs) spent longer being planned than executed (measured with
+/// pg_stat_statements' planning time at 100 checkouts/s: 2.6 ms of planning a call).
+///
+/// A tag type names the statement; its text is taken from the first call. A later call whose
+/// text differs (it would be a bug: the text is meant to be fixed) runs as a plain query.
+package protocol PreparedQueryTag {
+    static var statementName: String { get }
+    static var text: PreparedQueryText { get }
+}
+
+/// Where a tag keeps its statement's text.
+package final class PreparedQueryText: Sendable {
+    let sql = Mutex<String?>(nil)
+    package init() {}
+}
+
+struct PreparedQuery<Tag: PreparedQueryTag>: PostgresPreparedStatement {
+    typealias Row = PostgresRow
+    static var name: String { Tag.statementName }
+    static var sql: String { Tag.text.sql.withLock { $0 ?? "" } }
+    let binds: PostgresBindings
+
+    func makeBindings() -> PostgresBindings { binds }
+    func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
+}
+
+extension PostgresConnection {
+    /// Runs `query` as the prepared statement `tag` names (see `PreparedQueryTag`).
+    package func prepared<Tag: PreparedQueryTag>(_ query: PostgresQuery, as tag: Tag.Type, logger: Logger) async throws -> [PostgresRow] {
+        let fixed = Tag.text.sql.withLock { text in
+            if text == nil { text = query.sql }
+            return text == query.sql
+        }
+        guard fixed else { return try await self.query(query, logger: logger).collect() }
+        let rows: AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow> = try await execute(PreparedQuery<Tag>(binds: query.binds), logger: logger)
+        var collected: [PostgresRow] = []
+        for try await row in rows { collected.append(row) }
+        return collected
+    }
+}
