@@ -86,7 +86,7 @@ package struct LeaseLeadership: Sendable {
     /// Takes the lease if it is free or expired, renews it if this instance holds it; false when
     /// another instance holds it. Inside a transaction it keeps the row locked until the end.
     private func claim(on connection: RelayConnection) async throws -> Bool {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.timeInterval
         let rows = try await connection.run(
             """
             INSERT INTO \(unescaped: table) AS lease (relay, owner, expires_at) VALUES (\(role), \(owner), now() + make_interval(secs => \(seconds)))

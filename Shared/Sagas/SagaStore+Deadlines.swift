@@ -57,12 +57,6 @@ public struct DeadlineWatch: Sendable {
     }
 }
 
-extension Date {
-    static func + (date: Date, duration: Duration) -> Date {
-        date.addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
-    }
-}
-
 extension SagaStore {
     /// What one round of due deadlines did.
     public struct DeadlineRound: Sendable, Equatable {

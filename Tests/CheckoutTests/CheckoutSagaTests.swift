@@ -152,8 +152,15 @@ struct CheckoutSagaTests {
     func silentGateway() throws {
         let authorizing = spec.given(placed([("PEN", 1)]), reserved("PEN", 1))
         let sent = try #require(try authorizing.reaction()).commands.map(\.id)
-        authorizing.whenDeadlinePassed(at: now.addingTimeInterval(5)).then(status: .running, commandIDs: sent, deadline: .at(now.addingTimeInterval(10)))
-        let givenUp = authorizing.givenDeadlinePassed(at: now.addingTimeInterval(5)).whenDeadlinePassed(at: now.addingTimeInterval(10))
+        let resent = authorizing.whenDeadlinePassed(at: now.addingTimeInterval(5)).then(status: .running, commandIDs: sent)
+        // The resend waits the payment step's 5 s doubled, plus up to a fifth more, spread by order.
+        guard case .at(let next) = resent?.deadline else {
+            Issue.record("no deadline after the resend")
+            return
+        }
+        let wait = next.timeIntervalSince(now.addingTimeInterval(5))
+        #expect(wait >= 10 && wait < 12, "\(wait)")
+        let givenUp = authorizing.givenDeadlinePassed(at: now.addingTimeInterval(5)).whenDeadlinePassed(at: next)
             .then(sends: ["ReleaseStock"])
         #expect(givenUp?.state.reason?.contains("did not answer") == true)
     }

@@ -157,7 +157,7 @@ public struct CheckoutSaga: SagaDefinition {
             state.attempt += 1
             return SagaReaction(
                 state: state, status: .running, step: state.phase.rawValue, commands: commands(for: state, causation: nil),
-                deadline: deadline(for: state.phase, now: now),
+                deadline: .at(now + resendWait(state)),
                 note: "no answer in time; sending \(state.phase.rawValue) commands again (retry \(state.attempt) of \(timeouts.retries))")
         }
         switch state.phase {
@@ -237,10 +237,21 @@ public struct CheckoutSaga: SagaDefinition {
         SagaReaction(state: state, status: state.status, step: state.phase.rawValue, deadline: .keep, note: note)
     }
 
+    /// How long a resend waits: the step's wait doubled per resend, plus up to a fifth more,
+    /// spread by order and attempt (a fixed hash, so the saga stays a pure function), so that
+    /// sagas a stalled participant left silent at once do not all resend at once again.
+    public func resendWait(_ state: CheckoutSagaState) -> Duration {
+        let wait = state.phase == .authorizing ? timeouts.payment : timeouts.step
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for byte in "\(state.orderID)#\(state.attempt)".utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+        let spread = Double(hash % 1_000) / 5_000
+        return wait * (1 << min(state.attempt, 6)) + wait * spread
+    }
+
     private func deadline(for phase: CheckoutSagaState.Phase, now: Date) -> SagaDeadline {
         guard !phase.isTerminal else { return .none }
         let wait = phase == .authorizing ? timeouts.payment : timeouts.step
-        return .at(now.addingTimeInterval(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18))
+        return .at(now + wait)
     }
 
     // MARK: - Commands

@@ -98,7 +98,7 @@ public struct ReturnsProcess: SagaDefinition {
     private func refunding(_ state: ReturnProcessState, now: Date, extra: [SagaCommand], note: String) -> SagaReaction<ReturnProcessState> {
         let refund = checkout(.refundPayment, state, suffix: "refund:\(state.attempt)", amount: state.amountCents)
         return SagaReaction(
-            state: state, status: .running, step: "refunding", commands: extra + [refund], deadline: .at(now.addingTimeInterval(refundDeadline.seconds)),
+            state: state, status: .running, step: "refunding", commands: extra + [refund], deadline: .at(now + refundDeadline),
             note: note)
     }
 
@@ -127,8 +127,4 @@ public struct ReturnsProcess: SagaDefinition {
     private static func encode(_ message: some Encodable) -> [UInt8] {
         (try? Array(EventJSON.encoder().encode(message))) ?? []
     }
-}
-
-extension Duration {
-    var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
