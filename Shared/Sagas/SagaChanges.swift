@@ -204,10 +204,12 @@ struct SagaChanges<Definition: SagaDefinition> {
             state: reaction.state, status: status, step: reaction.step, deadline: deadline, error: status == .failed ? previous?.error : nil,
             isNew: previous?.isNew ?? true, changes: (previous?.changes ?? 0) + 1, parked: previous?.parked ?? 0, newDeadline: newDeadline)
         outbox += reaction.commands.map { OutboxRow(correlationID: correlationID, command: $0, causationID: cause.causationID) }
-        var entries: [(String, String)] = [(cause.kind, cause.detail)]
-        entries += reaction.commands.map { ("command", "\($0.type) to \($0.key) (id \($0.id))") }
-        if let note = reaction.note { entries.append(("step", note)) }
-        history += entries.map { HistoryRow(correlationID: correlationID, kind: $0.0, detail: $0.1, step: reaction.step, status: status) }
+        // One line per input: what came, what it sent, why (a line per command and per note
+        // tripled the rows a checkout wrote, and the events say the rest).
+        var detail = cause.detail
+        if !reaction.commands.isEmpty { detail += "; sent " + reaction.commands.map { "\($0.type) to \($0.key) (id \($0.id))" }.joined(separator: ", ") }
+        if let note = reaction.note { detail += " — " + note }
+        history.append(HistoryRow(correlationID: correlationID, kind: cause.kind, detail: detail, step: reaction.step, status: status))
         if previous?.state == nil { counts.started += 1 }
         if status != .running && status != previous?.status { counts.finished.append(status.rawValue) }
     }

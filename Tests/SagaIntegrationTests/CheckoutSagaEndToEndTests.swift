@@ -29,7 +29,9 @@ struct CheckoutSagaEndToEndTests {
             }
             // The silent gateway's payment was asked twice (one retry), with the same command id.
             let silentHistory = try #require(try await stack.saga(silent)?["history"] as? [[String: Any]])
-            let authorizations = silentHistory.compactMap { $0["detail"] as? String }.filter { $0.hasPrefix("AuthorizePayment") }
+            let authorizations = silentHistory.compactMap { $0["detail"] as? String }.flatMap { detail in
+                detail.matches(of: /AuthorizePayment to \S+ \(id [^)]+\)/).map { String($0.output) }
+            }
             #expect(authorizations.count == 2 && Set(authorizations).count == 1, "\(authorizations)")
             _ = try await orderView(stack, success, status: "confirmed")
 
