@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import PostgresNIO
+import ServiceSupport
 import ServiceLifecycle
 import Synchronization
 
@@ -41,9 +42,9 @@ final class RunningSagas: Service, Sendable {
     func refresh() async throws {
         let before = admitted.withLock { $0 }
         var counts: [String: Int] = [:]
-        for row in try await client.query(
+        for row in try await client.liveQuery(
             "SELECT saga, count(*)::int8 FROM sagas.instances WHERE status = 'running' GROUP BY saga", logger: logger
-        ).collect() {
+        ) {
             let (saga, count) = try row.decode((String, Int64).self)
             counts[saga] = Int(count)
         }
