@@ -18,6 +18,8 @@ final class RunningSagas: Service, Sendable {
     private let reading = Mutex<[String: (running: Int, admittedBefore: Int)]>([:])
     private let admitted = Mutex<[String: Int]>([:])
     private let readable = Atomic<Bool>(false)
+    /// The sagas whose starts are bounded (only their rows are counted: an index lookup each).
+    private let watched = Mutex<Set<String>>([])
 
     init(client: PostgresClient, interval: Duration = .milliseconds(200), logger: Logger) {
         self.client = client
@@ -34,23 +36,29 @@ final class RunningSagas: Service, Sendable {
         return last.running + since
     }
 
-    func admit(_ saga: String) {
-        admitted.withLock { $0[saga, default: 0] += 1 }
+    func watch(_ saga: String) {
+        _ = watched.withLock { $0.insert(saga) }
+    }
+
+    /// Counts a start as admitted; `by: -1` gives the place back (the command failed).
+    func admit(_ saga: String, by count: Int = 1) {
+        admitted.withLock { $0[saga, default: 0] += count }
     }
 
     /// One reading of `sagas.instances`.
     func refresh() async throws {
         let before = admitted.withLock { $0 }
+        let sagas = watched.withLock { Array($0) }
         var counts: [String: Int] = [:]
         for row in try await client.liveQuery(
-            "SELECT saga, count(*)::int8 FROM sagas.instances WHERE status = 'running' GROUP BY saga", logger: logger
+            "SELECT saga, count(*)::int8 FROM sagas.instances WHERE saga = ANY(\(sagas)) AND status = 'running' GROUP BY saga", logger: logger
         ) {
             let (saga, count) = try row.decode((String, Int64).self)
             counts[saga] = Int(count)
         }
-        let sagas = Set(counts.keys).union(before.keys)
+        let named = Set(counts.keys).union(before.keys)
         reading.withLock { reading in
-            for saga in sagas { reading[saga] = (counts[saga] ?? 0, before[saga] ?? 0) }
+            for saga in named { reading[saga] = (counts[saga] ?? 0, before[saga] ?? 0) }
         }
         readable.store(true, ordering: .releasing)
     }
@@ -62,6 +70,9 @@ final class RunningSagas: Service, Sendable {
                 do {
                     try await self.refresh()
                 } catch {
+                    // A stale count would only grow with the starts admitted since: unbounded
+                    // (as the log says) until a reading succeeds again.
+                    self.readable.store(false, ordering: .releasing)
                     if lastComplaint.map({ .now - $0 > .seconds(60) }) ?? true {
                         self.logger.warning(
                             "cannot count running sagas; saga starts are admitted without that bound",

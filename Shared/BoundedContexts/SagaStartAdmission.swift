@@ -18,6 +18,7 @@ struct SagaStartAdmission<Context: RequestContext>: RouterMiddleware {
         self.saga = saga
         self.limit = limit
         self.running = running
+        running.watch(saga)
         shed = Counter(label: "saga_starts_shed_total", dimensions: [("saga", saga)])
     }
 
@@ -31,9 +32,16 @@ struct SagaStartAdmission<Context: RequestContext>: RouterMiddleware {
             error.retryAfterSeconds = 1
             throw error
         }
-        let response = try await next(request, context)
-        // Counted once the start was accepted: its saga exists before the next reading ends.
-        if (200..<300).contains(response.status.code) { running.admit(saga) }
-        return response
+        // Counted before it runs, so that the requests in flight at once count each other; the
+        // place is given back if it did not start anything.
+        running.admit(saga)
+        do {
+            let response = try await next(request, context)
+            if !(200..<300).contains(response.status.code) { running.admit(saga, by: -1) }
+            return response
+        } catch {
+            running.admit(saga, by: -1)
+            throw error
+        }
     }
 }

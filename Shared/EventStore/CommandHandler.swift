@@ -145,7 +145,7 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
     ) async throws(CommandError) -> CommandOutcome<State, Event> {
         let streamID = stream.description
         var attempt = 0
-        // The command log is asked at most once per command: a repeat is one lookup.
+        // The command log is asked once per stream state decided on: a repeat is one lookup.
         var askedLog = false
         while true {
             attempt += 1
@@ -161,14 +161,16 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
                 // saga's resend) is answered as the first time, not refused by what the first one
                 // changed; asked before reloading anything, so a repeat costs one lookup.
                 if !askedLog, let stored = try await storedResult(context, result: result) { return .duplicate(storedResult: stored) }
-                askedLog = true
+                // Asked on a cached state: asked again after the reload (a first run of the same
+                // id elsewhere may commit in between).
+                askedLog = cached == nil
                 // No append checks a refusal: decide it again on the stream as stored.
                 if cached != nil { continue }
                 throw .rejected(error)
             }
             guard !events.isEmpty else {
                 if !askedLog, let stored = try await storedResult(context, result: result) { return .duplicate(storedResult: stored) }
-                askedLog = true
+                askedLog = cached == nil
                 if cached != nil { continue }
                 cache?.remember(state, version: version, of: streamID)
                 return .unchanged(state: state, version: version)

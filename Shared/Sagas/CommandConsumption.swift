@@ -80,12 +80,11 @@ public final class CommandConsumption: Service, Sendable {
                 } else if let last = marks.last, offset > last.committed {
                     marks.append(Mark(committed: offset, seenAt: instant))
                 }
-                // Forget readings older than `memory`; the newest of them stays as the floor.
+                // Forget readings older than `memory`; the newest of them stays as the floor, with
+                // its time: a command below it was consumed at or before then, so a deadline
+                // counted from then errs towards waiting, never fires early.
                 let old = marks.prefix { mark in mark.seenAt.map { instant - $0 >= memory } ?? true }.count
-                if old > 1 {
-                    marks.removeFirst(old - 1)
-                    marks[0].seenAt = nil
-                }
+                if old > 1 { marks.removeFirst(old - 1) }
                 history[partition] = marks
             }
         }

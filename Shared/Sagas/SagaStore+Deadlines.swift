@@ -26,6 +26,8 @@ public struct DeadlineWatch: Sendable {
     struct SentCommand {
         var type: String
         var topic: String
+        var published: Bool
+        /// Where it landed (nil: not published, or published by a relay that did not keep it).
         var partition: Int32?
         var offset: Int64?
     }
@@ -43,7 +45,9 @@ public struct DeadlineWatch: Sendable {
         var lastConsumed: Duration?
         for command in commands {
             guard let partition = command.partition, let offset = command.offset else {
-                if hold.heldTypes.contains(command.type) { continue }
+                // Published by a relay that kept no landing (before migration 7): as before,
+                // the deadline counts from the send.
+                if command.published || hold.heldTypes.contains(command.type) { continue }
                 return .postpone(until: now + recheck, queued: true)
             }
             switch consumption.progress(of: KafkaTopicPartition(topic: command.topic, partition: partition), offset: offset) {
@@ -139,10 +143,11 @@ extension SagaStore {
         var sent: [Int64: DeadlineWatch.SentCommand] = [:]
         if !positions.isEmpty {
             for row in try await connection.query(
-                "SELECT position, command_type, topic, kafka_partition, kafka_offset FROM sagas.outbox WHERE position = ANY(\(positions))", logger: logger
+                "SELECT position, command_type, topic, published_at IS NOT NULL, kafka_partition, kafka_offset FROM sagas.outbox WHERE position = ANY(\(positions))",
+                logger: logger
             ).collect() {
-                let (position, type, topic, partition, offset) = try row.decode((Int64, String, String, Int32?, Int64?).self)
-                sent[position] = DeadlineWatch.SentCommand(type: type, topic: topic, partition: partition, offset: offset)
+                let (position, type, topic, published, partition, offset) = try row.decode((Int64, String, String, Bool, Int32?, Int64?).self)
+                sent[position] = DeadlineWatch.SentCommand(type: type, topic: topic, published: published, partition: partition, offset: offset)
             }
         }
         var postponed: [String: Date] = [:]
