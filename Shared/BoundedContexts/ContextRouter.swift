@@ -33,8 +33,8 @@ public struct ContextRouter {
     /// progress.
     public var commands: RouterGroup<BasicRequestContext> { commandGroup }
 
-    /// Command routes that start an instance of saga `name` (placing an order starts a
-    /// checkout): also refused with 503 and `Retry-After` while `MAX_RUNNING_SAGAS` instances
+    /// Command routes that start an instance of saga `name` (a booking that starts its
+    /// process): also refused with 503 and `Retry-After` while `MAX_RUNNING_SAGAS` instances
     /// of it are running, so the suite takes on no more work than it can finish.
     public func startingSaga(_ name: String) -> RouterGroup<BasicRequestContext> {
         guard let sagaStarts else { return commandGroup }

@@ -2,9 +2,9 @@ import Hummingbird
 import Metrics
 import ServiceHTTP
 
-/// Admission tied to the work in flight: a command that starts a saga (placing an order) is
+/// Admission tied to the work in flight: a command that starts a saga (placing a booking) is
 /// refused at once with 503 `overloaded` and `Retry-After` while `limit` instances of that saga
-/// are running. Past saturation every admitted checkout would otherwise queue behind every other
+/// are running. Past saturation every admitted instance would otherwise queue behind every other
 /// at each of its hops, so latency grows without bound; bounding the running sagas keeps the
 /// admitted ones finishing at the rate the suite can complete them and tells the rest to come
 /// back (`saga_starts_shed_total`).

@@ -205,7 +205,7 @@ struct SagaChanges<Definition: SagaDefinition> {
             isNew: previous?.isNew ?? true, changes: (previous?.changes ?? 0) + 1, parked: previous?.parked ?? 0, newDeadline: newDeadline)
         outbox += reaction.commands.map { OutboxRow(correlationID: correlationID, command: $0, causationID: cause.causationID) }
         // One line per input: what came, what it sent, why (a line per command and per note
-        // tripled the rows a checkout wrote, and the events say the rest).
+        // tripled the rows an instance wrote, and the events say the rest).
         var detail = cause.detail
         if !reaction.commands.isEmpty { detail += "; sent " + reaction.commands.map { "\($0.type) to \($0.key) (id \($0.id))" }.joined(separator: ", ") }
         if let note = reaction.note { detail += " — " + note }

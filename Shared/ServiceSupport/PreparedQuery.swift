@@ -5,7 +5,7 @@ import Synchronization
 /// A hot query whose SQL text is the same at every call (every value a bind), run as a prepared
 /// statement: PostgreSQL parses and plans it once per connection instead of at every call. The
 /// saga store's write (ten CTEs) spent longer being planned than executed (measured with
-/// pg_stat_statements' planning time at 100 checkouts/s: 2.6 ms of planning a call).
+/// pg_stat_statements' planning time under the suite's benchmark load: 2.6 ms of planning a call).
 ///
 /// A tag type names the statement; its text is taken from the first call. A later call whose
 /// text differs (it would be a bug: the text is meant to be fixed) runs as a plain query. So do
