@@ -1,4 +1,5 @@
 import CRdKafka
+import Synchronization
 
 /// librdkafka properties for one client. Every property passes through unchanged, so TLS,
 /// SASL and tuning settings work against a real cluster without code changes.
@@ -38,6 +39,13 @@ public struct KafkaConfiguration: Sendable {
         return configuration
     }
 
+    /// The consumers' `fetch.wait.max.ms` in this process (50 unless the service was started
+    /// with `KAFKA_FETCH_WAIT_MS`); read by every consumer made after it is set.
+    static let consumerFetchWait = Atomic<Int>(50)
+
+    /// Sets `fetch.wait.max.ms` for the consumers this process makes from now on.
+    public static func setConsumerFetchWait(milliseconds: Int) { consumerFetchWait.store(milliseconds, ordering: .relaxed) }
+
     /// Consumer group member with manual commits and cooperative-sticky assignment.
     /// `auto.offset.reset=error`: a position that vanished is an incident to report, never a silent skip.
     public static func consumer(
@@ -53,9 +61,11 @@ public struct KafkaConfiguration: Sendable {
                 "auto.offset.reset": "error",
                 "session.timeout.ms": "6000",
                 "heartbeat.interval.ms": "500",
-                // A fetch returns after at most 50 ms when there is little to read (librdkafka
-                // waits 500 ms by default): a saga may cross Kafka many times in sequence.
-                "fetch.wait.max.ms": "50",
+                // A fetch returns after at most this long when there is little to read
+                // (librdkafka waits 500 ms by default): a saga may cross Kafka many times in
+                // sequence. A broker answers as soon as data arrives; kafka-dev's mock holds
+                // every fetch this long, so it is a setting (`KAFKA_FETCH_WAIT_MS`).
+                "fetch.wait.max.ms": "\(consumerFetchWait.load(ordering: .relaxed))",
                 "socket.nagle.disable": "true",
             ])
         configuration.properties.merge(overrides) { _, override in override }

@@ -54,6 +54,7 @@ public enum ServiceHost {
             configuration = try ServiceConfiguration.fromEnvironment(
                 service: service, defaultPort: defaultPort, defaultRole: roles.role(forService: service), defaultDatabase: defaultDatabase)
             try CrashPoint.installFromEnvironment()
+            KafkaConfiguration.setConsumerFetchWait(milliseconds: configuration.kafkaFetchWaitMilliseconds)
         } catch {
             FileHandle.standardError.write(Data("\(service): configuration error: \(error)\n".utf8))
             exit(2)

@@ -30,6 +30,8 @@ public struct ServiceConfiguration: Sendable {
     /// Instances of one saga the command service lets run at once: a command that would start
     /// one more is refused with 503 and `Retry-After` (`MAX_RUNNING_SAGAS`).
     public var maxRunningSagas = 400
+    /// The consumers' longest wait for a fetch with little to read (`fetch.wait.max.ms`).
+    public var kafkaFetchWaitMilliseconds = 50
     /// `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS` (see `TransactionBounds`).
     public var transactionBounds = TransactionBounds()
 
@@ -56,7 +58,7 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `MIGRATION_DATABASE_URL`, `DATABASE_ROLE`, `KAFKA_BROKERS`, `HOST`, `PORT`, `INSTANCE_ID`, `ADMIN_TOKEN`,
-    /// `LOG_LEVEL`, `LOG_FORMAT`, `MAX_COMMANDS_IN_FLIGHT`, `MAX_RUNNING_SAGAS`, `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS`; an invalid value is an error naming the variable.
+    /// `LOG_LEVEL`, `LOG_FORMAT`, `MAX_COMMANDS_IN_FLIGHT`, `MAX_RUNNING_SAGAS`, `KAFKA_FETCH_WAIT_MS`, `DATABASE_LOCK_TIMEOUT_MS` and `DATABASE_IDLE_IN_TRANSACTION_MS`; an invalid value is an error naming the variable.
     /// `defaultRole` is the service's own role (see `ServiceRoles`), taken on unless `DATABASE_ROLE` says otherwise;
     /// `defaultDatabase` names the local database used without `DATABASE_URL`.
     public static func fromEnvironment(
@@ -114,6 +116,8 @@ public struct ServiceConfiguration: Sendable {
             configuration.maxCommandsInFlight = number
         }
         configuration.maxRunningSagas = try integerSetting("MAX_RUNNING_SAGAS", in: environment, default: configuration.maxRunningSagas, range: 1...1_000_000)
+        configuration.kafkaFetchWaitMilliseconds = try integerSetting(
+            "KAFKA_FETCH_WAIT_MS", in: environment, default: configuration.kafkaFetchWaitMilliseconds, range: 1...10_000)
         configuration.transactionBounds = TransactionBounds(
             lockTimeoutMilliseconds: try integerSetting(
                 "DATABASE_LOCK_TIMEOUT_MS", in: environment, default: configuration.transactionBounds.lockTimeoutMilliseconds, range: 100...600_000),

@@ -18,6 +18,7 @@ struct SettingsExitTests {
         ("LOG_FORMAT", "xml", services),
         ("MAX_COMMANDS_IN_FLIGHT", "0", services),
         ("MAX_RUNNING_SAGAS", "none", services),
+        ("KAFKA_FETCH_WAIT_MS", "0", services),
         ("DATABASE_LOCK_TIMEOUT_MS", "forever", services),
         ("DATABASE_IDLE_IN_TRANSACTION_MS", "0", services),
         ("PROJECTION_RETRY_ATTEMPTS", "0", ["projection-service"]),
