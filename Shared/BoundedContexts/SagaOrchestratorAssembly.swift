@@ -7,6 +7,11 @@ import ServiceLifecycle
 /// group over the topics of the stream types it reacts to), its deadline scheduler and its
 /// routes; one command relay for every saga's commands.
 enum SagaOrchestratorAssembly {
+    /// Saga batch transactions at once in one orchestrator (its partitions' workers share
+    /// them): enough to keep PostgreSQL's commits grouped, few enough that under load batches
+    /// gather instead of every partition committing one event at a time.
+    static let concurrentSagaBatches = 4
+
     static func setup(_ suite: Suite) -> ServiceHost.Setup {
         { context, router in
             let hold = CommandHold()
@@ -19,7 +24,8 @@ enum SagaOrchestratorAssembly {
                 group: Suite.commandGroup, topics: suite.commandTopics, bootstrapServers: context.configuration.kafkaBrokers, logger: context.logger)
             let environment = SagaEnvironment(
                 client: context.postgres, logger: context.logger, commandTopic: { suite.commandTopic(of: $0) },
-                deadlineWatch: DeadlineWatch(consumption: consumption, hold: hold))
+                deadlineWatch: DeadlineWatch(consumption: consumption, hold: hold),
+                writeGate: SagaWriteGate(limit: Self.concurrentSagaBatches))
             let queries = SagaQueries(client: context.postgres, logger: context.logger)
             var services: [any Service] = [consumption]
             var commandTypes: Set<String> = []

@@ -39,6 +39,7 @@ public struct SagaSide: Sendable {
             let saga = try definition(environment.commandTopic)
             var watched = SagaStore(definition: saga, client: environment.client, logger: environment.logger)
             watched.deadlineWatch = environment.deadlineWatch
+            watched.writeGate = environment.writeGate
             let store = watched
             return SagaRuntime(
                 name: saga.name,
@@ -79,6 +80,8 @@ struct SagaEnvironment: Sendable {
     let commandTopic: @Sendable (String) -> String
     /// Tells queued commands from silent participants for every saga's deadlines.
     let deadlineWatch: DeadlineWatch
+    /// Every saga's event batches share it: a bound on transactions at once, finishing first.
+    let writeGate: SagaWriteGate
 }
 
 /// A saga as the orchestrator runs it, its definition's type erased.

@@ -20,6 +20,11 @@ public protocol SagaDefinition: Sendable {
     /// (such an event without an instance is ignored).
     func start(with event: RecordedEvent, now: Date) throws -> SagaReaction<State>?
 
+    /// Whether `event` could start an instance (whether one runs already is not asked). The
+    /// orchestrator lets batches without such events go first under load; the default asks
+    /// `start`, a definition may answer from the event type alone.
+    func mayStart(_ event: RecordedEvent) -> Bool
+
     /// The reaction of a running (or finished) instance to one of its events. Throwing marks
     /// the instance failed with the error, for an operator to look at and retry.
     func react(to event: RecordedEvent, in state: State, now: Date) throws -> SagaReaction<State>
@@ -29,6 +34,10 @@ public protocol SagaDefinition: Sendable {
 
     /// An operator's retry of a failed instance: send the current step's commands again.
     func retry(_ state: State, now: Date) -> SagaReaction<State>
+}
+
+extension SagaDefinition {
+    public func mayStart(_ event: RecordedEvent) -> Bool { (try? start(with: event, now: event.recordedAt)) != nil }
 }
 
 public enum SagaStatus: String, Codable, Sendable, CaseIterable {

@@ -43,6 +43,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     /// What tells a queued command from a silent participant (nil: a deadline fires when it
     /// passes, as the definition set it).
     public var deadlineWatch: DeadlineWatch?
+    /// Bounds this process's saga transactions and lets batches that only move running
+    /// instances on go before starts (nil: every batch goes at once).
+    public var writeGate: SagaWriteGate?
     /// Runs inside a batch's transaction after the arrival positions were read and before they
     /// move: tests use it to let another transaction in at that moment.
     public var afterArrivalProbe: @Sendable () async throws -> Void = {}
@@ -85,8 +88,9 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     /// from the event store to fill a gap) is copied as the event relay would publish it.
     public func handle(_ events: [RecordedEvent], records: [KafkaConsumedMessage] = [], now givenNow: Date? = nil) async throws -> [Outcome] {
         guard !events.isEmpty else { return [] }
+        let lane: SagaWriteGate.Lane = events.contains { definition.mayStart($0) } ? .starting : .finishing
         let (outcomes, counts) = try await retryingConflicts {
-            try await transaction { connection in
+            try await gated(lane) { try await transaction { connection in
                 let streams = Array(Set(events.map(\.streamID))).sorted()
                 let correlationIDs = Set(events.compactMap { definition.correlationID(of: $0) })
                 let probe = try await arrivalProbe(of: streams, instances: correlationIDs, on: connection)
@@ -143,7 +147,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                     throw ConcurrentArrival()
                 }
                 return (outcomes, changes.counts)
-            }
+            } }
         }
         counts.record(saga: definition.name)
         return outcomes
@@ -268,6 +272,12 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
         }
         counts.record(saga: definition.name)
         return status
+    }
+
+    /// `body` through the write gate, when there is one.
+    private func gated<T>(_ lane: SagaWriteGate.Lane, _ body: () async throws -> T) async throws -> T {
+        guard let writeGate else { return try await body() }
+        return try await writeGate.pass(lane, body)
     }
 
     /// One transaction on a live connection (see `liveTransaction`).

@@ -209,6 +209,13 @@ struct CheckoutSagaTests {
         spec.given(placed([("PEN", 1)])).when(garbage).thenThrows()
     }
 
+    @Test("only an order placed may start a checkout (the orchestrator lets the other events' batches go first under load)")
+    func mayStart() {
+        #expect(saga.mayStart(placed([("PEN", 1)])))
+        #expect(!saga.mayStart(reserved("PEN", 1)))
+        #expect(!saga.mayStart(TestEvents.record(stream: "order-\(order)", streamType: "order", version: 2, type: "OrderConfirmed", payload: "{")))
+    }
+
     // MARK: - Found in review
 
     @Test("a failed step that an event moves on runs again with a deadline (not failed, not deadline-less)")
