@@ -65,6 +65,7 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                     }
                 let cpuTotal = cpuAfter.reduce(0.0) { total, entry in total + (cpuBefore[entry.key].map { entry.value - $0 } ?? 0) }
                 let outcome = try await timestamps.outcome(of: phase.orderIDs, until: phase.serverEnd)
+                let hops = try await HopTimes.measure(orders: phase.orderIDs, client: client, logger: logger)
                 let peaks = pids.peakRSS()
                 var result = BenchmarkResult(
                     name: "checkout", throughput: Double(outcome.completedInPhase) / Double(seconds), unit: "checkouts/s",
@@ -90,7 +91,8 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                     ].merging(peaks.map { ("peak_rss_mb_\($0.key)", String(format: "%.0f", $0.value)) }) { $1 }
                         .merging(cpu) { $1 }
                         .merging(["cpu_ms_per_checkout": String(format: "%.2f", cpuTotal * 1_000 / Double(checkouts))]) { $1 }
-                        .merging(counters) { $1 })
+                        .merging(counters) { $1 }
+                        .merging(hops.details) { $1 })
                 result.peak_rss_mb = peaks.values.max()
                 result.printLine()
                 print("  end to end p50 \(result.details["end_to_end_p50_ms"] ?? "?") ms, p99 \(result.details["end_to_end_p99_ms"] ?? "?") ms; "
@@ -102,6 +104,7 @@ struct CheckoutBenchmark: AsyncParsableCommand {
                     "  offered \(rate * seconds), admitted \(phase.orderIDs.count), shed \(phase.shed) (503, p99 \(result.details["shed_answer_p99_ms"] ?? "?") ms); "
                         + "completed \(outcome.completedInPhase) within the phase, \(outcome.completed - outcome.completedInPhase) after; "
                         + "compensated \(outcome.compensated), failed \(outcome.failed); deadlines fired \(outcome.deadlinesFired)")
+                print(hops.line)
                 for (reason, count) in phase.failureReasons.sorted(by: { $0.value > $1.value }).prefix(3) {
                     print("  placement failed \(count)×: \(reason)")
                 }
