@@ -2,15 +2,15 @@ import Hummingbird
 import Sagas
 import ServiceHTTP
 import ServiceLifecycle
+import ServiceSupport
 
 /// The saga orchestrator, assembled from a suite: per saga its processor (its own consumer
 /// group over the topics of the stream types it reacts to), its deadline scheduler and its
 /// routes; one command relay for every saga's commands.
 enum SagaOrchestratorAssembly {
-    /// Saga batch transactions at once in one orchestrator (its partitions' workers share
-    /// them): enough to keep PostgreSQL's commits grouped, few enough that under load batches
-    /// gather instead of every partition committing one event at a time.
-    static let concurrentSagaBatches = 4
+    /// Saga batch transactions at once in one orchestrator by default (its partitions' workers
+    /// share them; `SAGA_CONCURRENT_BATCHES`).
+    static let defaultConcurrentSagaBatches = 16
 
     static func setup(_ suite: Suite) -> ServiceHost.Setup {
         { context, router in
@@ -25,7 +25,8 @@ enum SagaOrchestratorAssembly {
             let environment = SagaEnvironment(
                 client: context.postgres, logger: context.logger, commandTopic: { suite.commandTopic(of: $0) },
                 deadlineWatch: DeadlineWatch(consumption: consumption, hold: hold),
-                writeGate: SagaWriteGate(limit: Self.concurrentSagaBatches))
+                writeGate: SagaWriteGate(
+                    limit: try integerSetting("SAGA_CONCURRENT_BATCHES", default: Self.defaultConcurrentSagaBatches, range: 1...1_000)))
             let queries = SagaQueries(client: context.postgres, logger: context.logger)
             var services: [any Service] = [consumption]
             var commandTypes: Set<String> = []

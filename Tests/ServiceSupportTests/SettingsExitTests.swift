@@ -26,6 +26,7 @@ struct SettingsExitTests {
         ("SAGA_STEP_DEADLINE_MS", "-1", ["saga-orchestrator"]),
         ("SAGA_PAYMENT_DEADLINE_MS", "60000", ["saga-orchestrator"]),
         ("SAGA_MAX_RETRIES", "many", ["saga-orchestrator"]),
+        ("SAGA_CONCURRENT_BATCHES", "0", ["saga-orchestrator"]),
         ("RETURN_WINDOW_DAYS", "-1", ["command-service"]),
         ("RETURN_REFUND_DEADLINE_MS", "soon", ["saga-orchestrator"]),
         ("SUITE_CRASH_POINT", "nowhere", services),
