@@ -60,6 +60,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-service-context.git", from: "1.5.1"),
     ],
     targets: [
         // MARK: The library (Shared/): generic, no domain name anywhere.
@@ -77,6 +78,7 @@ let package = Package(
                 "Kafka", log, metrics, lifecycle, postgres,
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceContextModule", package: "swift-service-context"),
             ],
             path: "Shared/ServiceSupport", swiftSettings: strict),
         .target(

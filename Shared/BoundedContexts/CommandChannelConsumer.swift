@@ -94,11 +94,20 @@ struct CommandBatchHandler: BatchHandler {
             await deadLetter(delivery.record, reason: reason)
             return true
         }
+        let record = delivery.record
+        return await MessageContext(
+            correlationID: record.headers.string("correlation-id"), causationID: record.headers.string("causation-id"), commandID: command.id,
+            streamID: record.keyString
+        ).run { await execute(command, from: record) }
+    }
+
+    private func execute(_ command: ChannelCommand, from record: KafkaConsumedMessage) async -> Bool {
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {
                 try await command.run()
                 executed.increment()
+                logger.info("command executed", metadata: ["type": "\(command.type)"])
                 return true
             } catch .rejected(let rule) {
                 rejected.increment()
@@ -106,7 +115,7 @@ struct CommandBatchHandler: BatchHandler {
                     "command rejected", metadata: ["commandId": "\(command.id)", "type": "\(command.type)", "reason": "\(rule)"])
                 return true
             } catch let error where Self.isPermanent(error) {
-                await deadLetter(delivery.record, reason: "command \(command.id.prefix(120)) cannot succeed: \(error)")
+                await deadLetter(record, reason: "command \(command.id.prefix(120)) cannot succeed: \(error)")
                 return true
             } catch {
                 logger.error("command failed; retrying", metadata: ["commandId": "\(command.id)", "error": "\(error)"])

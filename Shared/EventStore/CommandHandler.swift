@@ -1,6 +1,7 @@
 public import EventSourcing
 public import Foundation
 import Logging
+import ServiceSupport
 public import Metrics
 
 /// Who asked, and why: carried onto every event the command causes.
@@ -20,7 +21,9 @@ public struct CommandContext: Sendable {
         self.commandID = commandID
         self.requestHash = requestHash
         self.correlationID = correlationID
-        self.causationID = causationID
+        // A request's first event is caused by the request's command: its id, or the request's
+        // own (set by the HTTP edge) when the command has none.
+        self.causationID = causationID ?? commandID ?? MessageContext.current?.causationID
         self.metadata = metadata
     }
 }

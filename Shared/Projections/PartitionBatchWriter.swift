@@ -222,10 +222,11 @@ struct PartitionBatchWriter: Sendable {
                 // id too long for an index): retrying cannot help, park it now.
                 let permanent = DatabaseErrors.isPermanent(sqlState: DatabaseErrors.sqlState(of: error))
                 logger.warning(
-                    "projection failed on event", metadata: [
+                    "projection failed on event",
+                    metadata: MessageContext(of: event).metadata.merging([
                         "projection": "\(projection.name)", "stream": "\(event.streamID)", "version": "\(event.streamVersion)",
                         "attempt": "\(attempt)", "error": "\(DatabaseErrors.describe(error))",
-                    ])
+                    ]) { $1 })
                 if permanent { break }
                 if attempt < retry.attempts {
                     try await Task.sleep(for: delay)

@@ -93,12 +93,15 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
                 refused.increment()
                 logger.error(
                     "event refused by the saga: kept with its instance and dead-lettered",
-                    metadata: ["topic": "\(records[index].topic)", "offset": "\(records[index].offset)", "error": "\(reason)"])
+                    metadata: MessageContext(of: event).metadata.merging(["topic": "\(records[index].topic)", "offset": "\(records[index].offset)", "error": "\(reason)"]) { $1 })
             case .heldBehindRefused:
                 heldBehindRefused.increment()
-            case .advanced(_, let commands):
+            case .advanced(let status, let commands):
                 handled.increment()
                 commandsWritten.increment(by: commands)
+                logger.info(
+                    "saga advanced",
+                    metadata: MessageContext(of: event).metadata.merging(["type": "\(event.type)", "status": "\(status.rawValue)", "commands": "\(commands)"]) { $1 })
             case .duplicate:
                 duplicates.increment()
             case .ignored, .none:

@@ -128,13 +128,21 @@ public enum RequestJSON {
         throw ServiceError.invalidField(name, reason: "must be an ISO-8601 time such as 2026-01-31T12:00:00Z")
     }
 
-    /// The caller's correlation id (`X-Correlation-ID`), or a new one.
+    /// The request's correlation id: the one `RequestLogMiddleware` gave the request (the
+    /// caller's `X-Correlation-ID`, or a new one), so that its log lines and its events agree.
     public static func correlationID(of request: Request) -> String {
-        if let field = HTTPField.Name("X-Correlation-ID"), let value = request.headers[field], !value.isEmpty, value.utf8.count <= 200 {
-            return value
-        }
-        return UUID().uuidString.lowercased()
+        MessageContext.current?.correlationID ?? headerCorrelationID(of: request) ?? newCorrelationID()
     }
+
+    /// The caller's `X-Correlation-ID` when it is usable (1 to 200 bytes).
+    static func headerCorrelationID(of request: Request) -> String? {
+        guard let field = HTTPField.Name("X-Correlation-ID"), let value = request.headers[field], !value.isEmpty, value.utf8.count <= 200 else {
+            return nil
+        }
+        return value
+    }
+
+    static func newCorrelationID() -> String { UUID().uuidString.lowercased() }
 
     public static func idempotencyKey(of request: Request) throws -> String? {
         guard let field = HTTPField.Name("Idempotency-Key"), let value = request.headers[field] else { return nil }

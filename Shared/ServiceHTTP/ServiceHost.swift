@@ -91,6 +91,7 @@ public enum ServiceHost {
 
         let router = Router()
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestLogMiddleware(logger: logger))
         router.addOperationalRoutes(
             checks: [.postgres(postgres, logger: logger), .kafka(producer)], registry: registry)
         let plan = try await setup(context, router)

@@ -6,6 +6,8 @@ public import Logging
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
+    /// Metadata of the task in hand (the request's or message's ids), added to every line.
+    public var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let output: @Sendable (String) -> Void
 
@@ -21,6 +23,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields = metadata
+        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
         var line = "{\"ts\":"
         JSONText.appendString(Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)), to: &line)

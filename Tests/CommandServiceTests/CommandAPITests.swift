@@ -8,6 +8,7 @@ import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
 import SuiteTesting
+import ServiceHTTP
 import Testing
 
 /// The command service's HTTP API against a real, migrated event store.
@@ -20,6 +21,7 @@ struct CommandAPITests {
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await store.migrate(roles: CheckoutNames.roles)
             let router = Router()
+            router.add(middleware: RequestLogMiddleware(logger: testLogger("http")))
             try CommandSides(checkoutSuite, CommandEnvironment(store: store)).register(
                 on: ContextRouter(router: router, service: .commandService, adminToken: nil, client: client, logger: testLogger("routes"), maxCommandsInFlight: 256))
             try await Application(router: router).test(.router) { client in try await body(client, store) }
@@ -92,6 +94,8 @@ struct CommandAPITests {
                 let events = try #require(try json(response.body)["events"] as? [[String: Any]])
                 #expect(events.map { $0["type"] as? String } == ["OrderPlaced"])
                 #expect(events.first?["correlationId"] as? String == placed["correlationId"] as? String)
+                // Without an Idempotency-Key the command has no id: the request is the cause.
+                #expect((events.first?["causationId"] as? String)?.hasPrefix("http-request:") == true)
                 #expect((events.first?["data"] as? [String: Any])?["totalCents"] as? Int == 2598)
             }
             try await client.execute(uri: "/streams/\(streamID)/state", method: .get) { response in
@@ -125,6 +129,9 @@ struct CommandAPITests {
             #expect(first["orderId"] as? String == second["orderId"] as? String)
             #expect(first["version"] as? Int == second["version"] as? Int)
             #expect(try await eventCount(store) == 1)
+            // The request's command is its first event's cause.
+            let events = try await store.readStream("order-\(try #require(first["orderId"] as? String))")
+            #expect(events.first?.causationID == "http:orders:c-1:key-1")
         }
     }
 

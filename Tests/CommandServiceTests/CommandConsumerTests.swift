@@ -16,6 +16,7 @@ struct CommandConsumerTests {
     func executesOnceAndDeadLetters() async throws {
         let kafka = try TestKafka()
         try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 3)
+        let logs = CapturedLogs()
         try await TestDatabase.withFresh { client, databaseURL in
             let store = PostgresEventStore(client: client, logger: testLogger("store"), topicForStreamType: CheckoutNames.Topics.topic(forStreamType:))
             try await store.migrate(roles: CheckoutNames.roles)
@@ -28,8 +29,11 @@ struct CommandConsumerTests {
             let payment = CheckoutCommandMessage(
                 commandId: "saga:o-1:authorize", type: .authorizePayment, orderId: "o-1", amountCents: 500, paymentMethod: "card", correlationId: "o-1")
             let encoder = JSONEncoder()
+            // With the headers the saga's relay sets (the message context of the command's lines).
             var messages = try [reserve, reserve, payment].map {
-                KafkaOutgoingMessage(topic: CheckoutNames.Topics.commands, key: $0.targetStream, value: Array(try encoder.encode($0)))
+                KafkaOutgoingMessage(
+                    topic: CheckoutNames.Topics.commands, key: $0.targetStream, value: Array(try encoder.encode($0)),
+                    headers: [KafkaHeader(key: "correlation-id", string: $0.correlationId), KafkaHeader(key: "ce_id", string: $0.commandId)])
             }
             messages.insert(KafkaOutgoingMessage(topic: CheckoutNames.Topics.commands, key: "stock-SKU-1", value: Array("not json".utf8)), at: 1)
             for result in await producer.send(messages) { _ = try result.get() }
@@ -37,7 +41,7 @@ struct CommandConsumerTests {
             let configuration = ServiceConfiguration(serviceName: "command-service", databaseURL: databaseURL, kafkaBrokers: kafka.bootstrapServers, port: 0)
             let consumer = CommandChannelConsumer(
                 channels: try CommandSides(checkoutSuite, CommandEnvironment(store: store)).channels, group: Suite.commandGroup,
-                deadLetterTopic: checkoutSuite.deadLetterTopic, configuration: configuration, producer: producer, logger: testLogger("consumer"))
+                deadLetterTopic: checkoutSuite.deadLetterTopic, configuration: configuration, producer: producer, logger: logs.logger("consumer"))
             let running = Task { try await consumer.run() }
             try await waitUntil("the payment authorized", timeout: .seconds(60)) {
                 try await store.version(of: Payment.stream("o-1").description) == 1
@@ -54,7 +58,12 @@ struct CommandConsumerTests {
             #expect(letters.first.map { String(decoding: $0.value, as: UTF8.self) } == "not json")
             #expect(letters.first?.headers.string("dlq-reason")?.hasPrefix("unreadable command") == true)
             let events = try await store.readStream(Stock.stream("SKU-1").description)
-            #expect(events.last?.causationID == nil && events.last?.correlationID == "o-1")
+            // A command that names no cause is its events' cause.
+            #expect(events.last?.causationID == "saga:o-1:reserve:SKU-1" && events.last?.correlationID == "o-1")
+            // Grepping the correlation id finds the command service's lines for both commands.
+            let lines = logs.with("correlation_id", "o-1").filter { $0["msg"] == "command executed" }
+            #expect(Set(lines.compactMap { $0["command_id"] }) == ["saga:o-1:reserve:SKU-1", "saga:o-1:authorize"])
+            #expect(lines.allSatisfy { $0["stream_id"] != nil })
         }
     }
 
