@@ -37,8 +37,8 @@ struct SagaWriteGateTests {
         }
     }
 
-    /// One batch holds the only slot; a start, then a finishing batch queue behind it.
-    private func queueStartThenFinishing(_ gate: SagaWriteGate, _ recorder: Recorder) async throws -> [Task<Void, any Error>] {
+    /// A batch that takes a slot and keeps it until the recorder releases it.
+    private func holdSlot(_ gate: SagaWriteGate, _ recorder: Recorder) async throws -> Task<Void, any Error> {
         let holder = Task {
             try await gate.pass(.finishing) {
                 recorder.record("holder")
@@ -46,6 +46,12 @@ struct SagaWriteGateTests {
             }
         }
         try await waitUntil("the holder is inside", timeout: .seconds(5)) { recorder.entered.withLock { $0 == ["holder"] } }
+        return holder
+    }
+
+    /// One batch holds the only slot; a start, then a finishing batch queue behind it.
+    private func queueStartThenFinishing(_ gate: SagaWriteGate, _ recorder: Recorder) async throws -> [Task<Void, any Error>] {
+        let holder = try await holdSlot(gate, recorder)
         let start = Task { try await gate.pass(.starting) { recorder.record("start") } }
         try await waitUntil("the start waits", timeout: .seconds(5)) { gate.waitingCounts[.starting] == 1 }
         let finishing = Task { try await gate.pass(.finishing) { recorder.record("finishing") } }
@@ -102,13 +108,7 @@ struct SagaWriteGateTests {
     func cancelledWaiter() async throws {
         let gate = SagaWriteGate(limit: 1)
         let recorder = Recorder()
-        let holder = Task {
-            try await gate.pass(.finishing) {
-                recorder.record("holder")
-                await recorder.holdUntilReleased()
-            }
-        }
-        try await waitUntil("the holder is inside", timeout: .seconds(5)) { recorder.entered.withLock { $0 == ["holder"] } }
+        let holder = try await holdSlot(gate, recorder)
         let waiter = Task { try await gate.pass(.starting) { recorder.record("cancelled one ran") } }
         try await waitUntil("the waiter waits", timeout: .seconds(5)) { gate.waitingCounts[.starting] == 1 }
         waiter.cancel()
