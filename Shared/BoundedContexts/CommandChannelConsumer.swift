@@ -95,9 +95,13 @@ struct CommandBatchHandler: BatchHandler {
             return true
         }
         let record = delivery.record
+        // Header values reach every log line: only printable ones no longer than an event's.
+        func printable(_ value: String?) -> String? {
+            value.flatMap { EnvelopeText.check(Array($0.utf8), maxBytes: PostgresEventStore.Limits.maxTraceIDBytes) == nil ? $0 : nil }
+        }
         return await MessageContext(
-            correlationID: record.headers.string("correlation-id"), causationID: record.headers.string("causation-id"), commandID: command.id,
-            streamID: record.keyString
+            correlationID: printable(record.headers.string("correlation-id")), causationID: printable(record.headers.string("causation-id")),
+            commandID: printable(command.id), streamID: printable(record.keyString)
         ).run { await execute(command, from: record) }
     }
 
@@ -112,13 +116,13 @@ struct CommandBatchHandler: BatchHandler {
             } catch .rejected(let rule) {
                 rejected.increment()
                 logger.warning(
-                    "command rejected", metadata: ["commandId": "\(command.id)", "type": "\(command.type)", "reason": "\(rule)"])
+                    "command rejected", metadata: ["type": "\(command.type)", "reason": "\(rule)"])
                 return true
             } catch let error where Self.isPermanent(error) {
                 await deadLetter(record, reason: "command \(command.id.prefix(120)) cannot succeed: \(error)")
                 return true
             } catch {
-                logger.error("command failed; retrying", metadata: ["commandId": "\(command.id)", "error": "\(error)"])
+                logger.error("command failed; retrying", metadata: ["type": "\(command.type)", "error": "\(error)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }

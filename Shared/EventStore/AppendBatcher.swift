@@ -54,7 +54,8 @@ final class AppendBatcher: Sendable {
                 state.flushers += 1
                 return true
             }
-            if lead { Task { await flush() } }
+            // Detached: a flusher serves many callers, so it must not log as the first one.
+            if lead { Task.detached { await self.flush() } }
         }
     }
 

@@ -22,8 +22,10 @@ public struct CommandContext: Sendable {
         self.requestHash = requestHash
         self.correlationID = correlationID
         // A request's first event is caused by the request's command: its id, or the request's
-        // own (set by the HTTP edge) when the command has none.
-        self.causationID = causationID ?? commandID ?? MessageContext.current?.causationID
+        // own (set by the HTTP edge) when the command has none or a longer one than a cause may
+        // be (command ids may be longer than causes).
+        let fittingCommandID = commandID.flatMap { $0.utf8.count <= PostgresEventStore.Limits.maxTraceIDBytes ? $0 : nil }
+        self.causationID = causationID ?? fittingCommandID ?? MessageContext.current?.causationID
         self.metadata = metadata
     }
 }

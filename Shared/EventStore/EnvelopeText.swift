@@ -2,9 +2,9 @@
 /// log line sees it. A record on an event topic can be written by anyone: a NUL byte or invalid
 /// UTF-8 makes PostgreSQL refuse the statement (SQLSTATE 22021), an over-long id makes an index
 /// refuse it (54000), and either, taken for an outage, would hold the partition for good.
-enum EnvelopeText {
+public enum EnvelopeText {
     /// What a header value is allowed to be; the reason when it is not.
-    static func check(_ bytes: [UInt8], maxBytes: Int) -> String? {
+    public static func check(_ bytes: [UInt8], maxBytes: Int) -> String? {
         guard bytes.count <= maxBytes else { return "longer than \(maxBytes) bytes (\(bytes.count)): \(quoted(bytes))" }
         guard let text = String(validating: bytes, as: UTF8.self) else { return "not valid UTF-8: \(quoted(bytes))" }
         if text.unicodeScalars.contains(where: isControl) { return "contains a control character: \(quoted(bytes))" }

@@ -224,7 +224,7 @@ struct PartitionBatchWriter: Sendable {
                 logger.warning(
                     "projection failed on event",
                     metadata: MessageContext(of: event).metadata.merging([
-                        "projection": "\(projection.name)", "stream": "\(event.streamID)", "version": "\(event.streamVersion)",
+                        "projection": "\(projection.name)", "version": "\(event.streamVersion)",
                         "attempt": "\(attempt)", "error": "\(DatabaseErrors.describe(error))",
                     ]) { $1 })
                 if permanent { break }

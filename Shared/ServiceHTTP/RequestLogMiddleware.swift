@@ -25,8 +25,9 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
                 let response = try await next(request, context)
                 log(request, status: response.status.code, since: started)
                 return response
-            } catch let error as any HTTPResponseError {
-                log(request, status: error.status.code, since: started)
+            } catch {
+                // An error that maps to no response becomes a 500: the line an operator needs most.
+                log(request, status: (error as? any HTTPResponseError)?.status.code ?? 500, since: started)
                 throw error
             }
         }

@@ -135,6 +135,19 @@ struct CommandAPITests {
         }
     }
 
+    @Test("an Idempotency-Key of 200 bytes places the order; its command id is too long to be a cause, so the request is the cause")
+    func longestKey() async throws {
+        try await withAPI { client, store in
+            let headers: HTTPFields = [try #require(HTTPField.Name("Idempotency-Key")): String(repeating: "k", count: 200)]
+            let placed = try await client.execute(uri: "/orders", method: .post, headers: headers, body: ByteBuffer(string: Self.order)) { response in
+                #expect(response.status == .created)
+                return try json(response.body)
+            }
+            let events = try await store.readStream("order-\(try #require(placed["orderId"] as? String))")
+            #expect(events.first?.causationID?.hasPrefix("http-request:") == true)
+        }
+    }
+
     @Test("customer details are stored sealed under one key per customer, shown opened by the events route, and a repeated key reuses the first order")
     func customerDetailsSealed() async throws {
         try await withAPI { client, store in

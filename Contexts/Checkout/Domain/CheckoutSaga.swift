@@ -58,6 +58,8 @@ public struct CheckoutSaga: SagaDefinition {
         return orderID
     }
 
+    public func mayStart(_ event: RecordedEvent) -> Bool { event.streamType == Order.category && event.type == "OrderPlaced" }
+
     public func start(with event: RecordedEvent, now: Date) throws -> SagaReaction<CheckoutSagaState>? {
         guard case .order(.placed(let placed)) = try CheckoutEvent.decode(event) else { return nil }
         var quantities: [String: Int] = [:]

@@ -62,6 +62,8 @@ public struct ReturnsProcess: SagaDefinition {
         }
     }
 
+    public func mayStart(_ event: RecordedEvent) -> Bool { event.streamType == Return.category && event.type == "ReturnReceived" }
+
     public func start(with event: RecordedEvent, now: Date) throws -> SagaReaction<ReturnProcessState>? {
         guard event.streamType == Return.category, case .received(let received) = try Return.codec.decode(event.encoded) else { return nil }
         let state = ReturnProcessState(
