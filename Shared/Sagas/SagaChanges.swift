@@ -176,7 +176,7 @@ struct SagaChanges<Definition: SagaDefinition> {
         history.append(HistoryRow(correlationID: correlationID, kind: cause.kind, detail: cause.detail, step: Self.notStarted, status: .failed))
         history.append(HistoryRow(correlationID: correlationID, kind: "error", detail: "cannot start from it: \(reason)", step: Self.notStarted, status: .failed))
         if previous?.status != .failed { counts.finished.append(SagaStatus.failed.rawValue) }
-        logger.error("saga cannot start", metadata: ["correlationId": "\(correlationID)", "error": "\(reason)"])
+        logger.error("saga cannot start", metadata: ["saga_instance": "\(correlationID)", "cause": "\(cause.causationID ?? "")", "error": "\(reason)"])
     }
 
     /// The step of an instance whose first event was refused.
@@ -225,7 +225,8 @@ struct SagaChanges<Definition: SagaDefinition> {
         history.append(HistoryRow(correlationID: correlationID, kind: cause.kind, detail: cause.detail, step: current.step, status: .failed))
         history.append(HistoryRow(correlationID: correlationID, kind: "error", detail: "cannot handle it: \(error)", step: current.step, status: .failed))
         if !wasFailed { counts.finished.append(SagaStatus.failed.rawValue) }
-        logger.error("saga failed", metadata: ["correlationId": "\(correlationID)", "input": "\(cause.detail)", "error": "\(error)"])
+        logger.error(
+            "saga failed", metadata: ["saga_instance": "\(correlationID)", "cause": "\(cause.causationID ?? "")", "input": "\(cause.detail)", "error": "\(error)"])
     }
 
     // MARK: - Reading and writing

@@ -120,7 +120,7 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                         }
                         logger.warning(
                             "event ahead of a gap in its stream: missing events read from the event store",
-                            metadata: ["stream": "\(event.streamID)", "version": "\(event.streamVersion)", "filled": "\(missing.count)"])
+                            metadata: MessageContext(of: event).metadata.merging(["version": "\(event.streamVersion)", "filled": "\(missing.count)"]) { $1 })
                         chain = missing.filter { $0.recordedAt >= epoch } + [event]
                     }
                     arrived[event.streamID] = event.streamVersion
