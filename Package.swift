@@ -18,6 +18,7 @@ let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummi
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let tracing = Target.Dependency.product(name: "Tracing", package: "swift-distributed-tracing")
 
 let package = Package(
     name: "checkout-suite",
@@ -61,13 +62,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-service-context.git", from: "1.5.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // Only the three services' executables export traces (OTLP over HTTP or gRPC); the library
+        // speaks swift-distributed-tracing's API alone.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0"),
     ],
     targets: [
         // MARK: The library (Shared/): generic, no domain name anywhere.
 
         // librdkafka from Debian (librdkafka-dev), found through pkg-config.
         .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
-        .target(name: "Kafka", dependencies: ["CRdKafka", log], path: "Shared/Kafka", swiftSettings: strict),
+        .target(
+            name: "Kafka", dependencies: ["CRdKafka", log, tracing, .product(name: "Instrumentation", package: "swift-distributed-tracing")], path: "Shared/Kafka",
+            swiftSettings: strict),
         // The pure core: envelope, deciders, sagas as pure functions, codecs with upcasting. No I/O.
         .target(name: "EventSourcing", path: "Shared/EventSourcing", swiftSettings: strict),
         // Configuration, PostgreSQL access and migrations, roles, logging and metrics set-up:
@@ -78,22 +85,22 @@ let package = Package(
                 "Kafka", log, metrics, lifecycle, postgres,
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "ServiceContextModule", package: "swift-service-context"),
+                .product(name: "ServiceContextModule", package: "swift-service-context"), tracing,
             ],
             path: "Shared/ServiceSupport", swiftSettings: strict),
         .target(
-            name: "EventStore", dependencies: ["EventSourcing", "Kafka", "ServiceSupport", postgres, lifecycle, log, metrics, crypto],
+            name: "EventStore", dependencies: ["EventSourcing", "Kafka", "ServiceSupport", postgres, lifecycle, log, metrics, crypto, tracing],
             path: "Shared/EventStore", swiftSettings: strict),
         // One consumer-group runtime for every reader of the event log: a worker per partition,
         // batches, retries, commits, lag, rejoin and drain.
         .target(
-            name: "ConsumerRuntime", dependencies: ["Kafka", log, metrics, crypto, lifecycle], path: "Shared/ConsumerRuntime", swiftSettings: strict),
+            name: "ConsumerRuntime", dependencies: ["Kafka", log, metrics, crypto, lifecycle, tracing], path: "Shared/ConsumerRuntime", swiftSettings: strict),
         .target(
-            name: "Projections", dependencies: ["ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport", postgres, lifecycle, log, metrics],
+            name: "Projections", dependencies: ["ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport", postgres, lifecycle, log, metrics, tracing],
             path: "Shared/Projections", swiftSettings: strict),
         // The saga runtime: instances, stream arrival positions, deadlines, command outbox and relay.
         .target(
-            name: "Sagas", dependencies: ["ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport", postgres, lifecycle, log, metrics],
+            name: "Sagas", dependencies: ["ConsumerRuntime", "EventSourcing", "EventStore", "Kafka", "ServiceSupport", postgres, lifecycle, log, metrics, tracing],
             path: "Shared/Sagas", swiftSettings: strict),
         // Invariants that must hold after a run, checked from PostgreSQL and Kafka.
         .target(
@@ -104,7 +111,7 @@ let package = Package(
         .target(
             name: "ServiceHTTP",
             dependencies: [
-                "ServiceSupport", "EventSourcing", "Kafka", log, metrics, lifecycle, hummingbird, postgres, crypto,
+                "ServiceSupport", "EventSourcing", "Kafka", log, metrics, lifecycle, hummingbird, postgres, crypto, tracing,
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Shared/ServiceHTTP", swiftSettings: strict),
@@ -114,7 +121,7 @@ let package = Package(
             name: "BoundedContexts",
             dependencies: [
                 "ServiceHTTP", "ServiceSupport", "EventSourcing", "EventStore", "ConsumerRuntime", "Projections", "Sagas", "InvariantChecks",
-                "Kafka", hummingbird, postgres, lifecycle, log, metrics,
+                "Kafka", hummingbird, postgres, lifecycle, log, metrics, tracing,
             ],
             path: "Shared/BoundedContexts",
             resources: [
@@ -170,13 +177,20 @@ let package = Package(
 
         // MARK: The executables (Services/): they only assemble.
 
+        // OpenTelemetry export for the three services, configured by the standard OTEL_* variables.
+        .target(
+            name: "SuiteTelemetry",
+            dependencies: ["ServiceHTTP", log, tracing, lifecycle, .product(name: "OTel", package: "swift-otel")],
+            path: "Services/SuiteTelemetry", swiftSettings: strict),
         .executableTarget(
-            name: "CommandService", dependencies: ["BoundedContexts", "CheckoutSuite"], path: "Services/CommandService", swiftSettings: strict),
-        .executableTarget(
-            name: "ProjectionService", dependencies: ["BoundedContexts", "CheckoutSuite"], path: "Services/ProjectionService",
+            name: "CommandService", dependencies: ["BoundedContexts", "CheckoutSuite", "SuiteTelemetry"], path: "Services/CommandService",
             swiftSettings: strict),
         .executableTarget(
-            name: "SagaOrchestrator", dependencies: ["BoundedContexts", "CheckoutSuite"], path: "Services/SagaOrchestrator", swiftSettings: strict),
+            name: "ProjectionService", dependencies: ["BoundedContexts", "CheckoutSuite", "SuiteTelemetry"], path: "Services/ProjectionService",
+            swiftSettings: strict),
+        .executableTarget(
+            name: "SagaOrchestrator", dependencies: ["BoundedContexts", "CheckoutSuite", "SuiteTelemetry"], path: "Services/SagaOrchestrator",
+            swiftSettings: strict),
         // The operator CLI: the services' HTTP APIs, and the suite's topology.
         .executableTarget(
             name: "Suitectl", dependencies: ["BoundedContexts", "CheckoutSuite", "JSONClient", argumentParser], path: "Services/Suitectl",
@@ -253,7 +267,8 @@ let package = Package(
             name: "SagaIntegrationTests",
             dependencies: [
                 "CheckoutSuite", "CheckoutContext", "BoundedContexts", "SuiteTesting", "Checkout", "Sagas", "EventSourcing", "EventStore",
-                "ServiceSupport", "InvariantChecks", "Kafka", "JSONClient", "ChildProcesses", "Returns", "ReturnsContext", postgres,
+                "ServiceSupport", "InvariantChecks", "Kafka", "JSONClient", "ChildProcesses", "Returns", "ReturnsContext", postgres, hummingbird,
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/SagaIntegrationTests", swiftSettings: strict),
         .testTarget(

@@ -2,6 +2,7 @@ import ConsumerRuntime
 import EventSourcing
 import EventStore
 import Foundation
+import Instrumentation
 import Kafka
 import Logging
 import Metrics
@@ -99,10 +100,14 @@ struct CommandBatchHandler: BatchHandler {
         func printable(_ value: String?) -> String? {
             value.flatMap { EnvelopeText.check(Array($0.utf8), maxBytes: PostgresEventStore.Limits.maxTraceIDBytes) == nil ? $0 : nil }
         }
-        return await MessageContext(
-            correlationID: printable(record.headers.string("correlation-id")), causationID: printable(record.headers.string("causation-id")),
-            commandID: printable(command.id), streamID: printable(record.keyString)
-        ).run { await execute(command, from: record) }
+        // In the record's span (continuing the saga step's trace), so the command's events
+        // store that trace and carry it on.
+        return await InstrumentationContext.withValue(delivery.trace) {
+            await MessageContext(
+                correlationID: printable(record.headers.string("correlation-id")), causationID: printable(record.headers.string("causation-id")),
+                commandID: printable(command.id), streamID: printable(record.keyString)
+            ).run { await execute(command, from: record) }
+        }
     }
 
     private func execute(_ command: ChannelCommand, from record: KafkaConsumedMessage) async -> Bool {

@@ -3,7 +3,8 @@ public import ServiceHTTP
 
 /// Runs one of a suite's three services: its executable's whole `main`.
 public enum SuiteService {
-    public static func run(_ kind: ServiceKind, suite: Suite) async -> Never {
+    /// `tracing` is how its spans leave the process (`.none`: not at all).
+    public static func run(_ kind: ServiceKind, suite: Suite, tracing: TracingExport = .none) async -> Never {
         let document: String
         do {
             document = try openAPIDocument(kind, suite: suite)
@@ -13,7 +14,7 @@ public enum SuiteService {
         }
         await ServiceHost.run(
             service: kind.rawValue, defaultPort: kind.defaultPort, roles: suite.roles, defaultDatabase: suite.name, openAPI: document,
-            setup: setup(kind, suite: suite))
+            tracing: tracing, setup: setup(kind, suite: suite))
     }
 
     /// The service's routes and background services (tests build the same router with it).

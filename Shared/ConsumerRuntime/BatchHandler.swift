@@ -1,3 +1,4 @@
+public import Instrumentation
 public import Kafka
 
 /// What a consumer of the event log writes: the work for one partition's batch. The runtime
@@ -31,10 +32,14 @@ extension BatchHandler {
 public struct Delivery<Item: Sendable>: Sendable {
     public let record: KafkaConsumedMessage
     public let item: Item
+    /// The context of the record's own span (a child of the trace its headers carry): what the
+    /// handler runs the record's work in, and stores with what the record causes.
+    public let trace: InstrumentationContext
 
-    public init(record: KafkaConsumedMessage, item: Item) {
+    public init(record: KafkaConsumedMessage, item: Item, trace: InstrumentationContext = .topLevel) {
         self.record = record
         self.item = item
+        self.trace = trace
     }
 }
 

@@ -43,7 +43,9 @@ final class PartitionWorker<Handler: BatchHandler>: Sendable {
             let floor = nextWanted.withLock { $0 }
             let fresh = floor.map { floor in records.filter { $0.offset >= floor } } ?? records
             guard let last = fresh.last else { continue }
-            let batch = fresh.map { Delivery(record: $0, item: handler.decode($0)) }
+            let spans = BatchSpans(fresh, group: metrics.group, partition: partition)
+            defer { spans.end() }
+            let batch = zip(fresh, spans.contexts(count: fresh.count)).map { Delivery(record: $0, item: handler.decode($0), trace: $1) }
             var delay = settings.retryInitialDelay
             while !Task.isCancelled {
                 do {
@@ -75,6 +77,7 @@ final class PartitionWorker<Handler: BatchHandler>: Sendable {
                         return
                     }
                     metrics.retries.increment()
+                    spans.recordError(error)
                     logger.error(
                         "batch failed; retrying it", metadata: ["partition": "\(partition)", "records": "\(batch.count)", "error": "\(String(reflecting: error))"])
                     // A little jitter, so that two partitions that deadlocked do not meet again.

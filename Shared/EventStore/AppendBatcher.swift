@@ -1,5 +1,9 @@
 import EventSourcing
+import Instrumentation
+import Kafka
+import ServiceSupport
 import Synchronization
+import Tracing
 
 /// Group commit for appends: concurrent appends are queued and written by a few flushers, each
 /// taking every queued append it can into one transaction. An idle store writes a batch of one
@@ -17,6 +21,8 @@ final class AppendBatcher: Sendable {
         var expected: Int64
         var events: [NewEventRow]
         var command: CommandRecord?
+        /// The caller's trace context: the batch's span links to it.
+        var trace: InstrumentationContext?
         var continuation: CheckedContinuation<Result<AppendOutcome, EventStoreError>, Never>
     }
 
@@ -47,7 +53,7 @@ final class AppendBatcher: Sendable {
         await withCheckedContinuation { continuation in
             let request = Request(
                 stream: stream, category: category, topic: topic, expected: expected, events: events, command: command,
-                continuation: continuation)
+                trace: InstrumentationContext.current, continuation: continuation)
             let lead = state.withLock { state -> Bool in
                 state.queue.append(request)
                 guard state.flushers < maxFlushers else { return false }
@@ -62,7 +68,15 @@ final class AppendBatcher: Sendable {
     /// Takes batches while there is work this flusher may take, then retires.
     private func flush() async {
         while let batch = takeBatch() {
+            // One span per transaction, linked to the commands it carries (each its own trace).
+            let span = startSpan("append batch", context: .topLevel)
+            span.updateAttributes { attributes in
+                attributes["append.batch.appends"] = batch.count
+                attributes["append.batch.events"] = batch.reduce(0) { $0 + $1.events.count }
+            }
+            TraceHeaders.link(span, to: batch.lazy.compactMap(\.trace))
             let results = await write(batch)
+            span.end()
             state.withLock { state in
                 for request in batch {
                     state.streamsInFlight.remove(request.stream)

@@ -1,8 +1,10 @@
 public import EventSourcing
 public import Foundation
 import Logging
+import Kafka
 import ServiceSupport
 public import Metrics
+import Tracing
 
 /// Who asked, and why: carried onto every event the command causes.
 public struct CommandContext: Sendable {
@@ -144,9 +146,35 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
         }
     }
 
+    /// Decides and appends in a span (`command <stream type>`) whose context every event of the
+    /// command stores (`TraceHeaders`), so that whatever the events cause joins the trace.
     public func handle(
         _ command: Command, on stream: StreamName, context: CommandContext,
         result: @escaping @Sendable (AppendedVersion) -> [UInt8] = { _ in Array("{}".utf8) }
+    ) async throws(CommandError) -> CommandOutcome<State, Event> {
+        let span = startSpan("command \(stream.category)")
+        defer { span.end() }
+        span.updateAttributes { attributes in
+            attributes["stream.id"] = stream.description
+            attributes["correlation.id"] = context.correlationID
+            if let commandID = context.commandID { attributes["command.id"] = commandID }
+        }
+        var traced = context
+        traced.metadata.merge(TraceHeaders.of(span.context)) { own, _ in own }
+        do {
+            return try await InstrumentationContext.withValue(span.context) { try await decideAndAppend(command, on: stream, context: traced, result: result) }
+        } catch let error as CommandError {
+            if case .rejected = error {} else { span.recordError(error) }
+            throw error
+        } catch {
+            // `decideAndAppend` throws only `CommandError`; `withValue` forgets the type.
+            span.recordError(error)
+            throw .store(.database(error, stream: stream.description))
+        }
+    }
+
+    private func decideAndAppend(
+        _ command: Command, on stream: StreamName, context: CommandContext, result: @escaping @Sendable (AppendedVersion) -> [UInt8]
     ) async throws(CommandError) -> CommandOutcome<State, Event> {
         let streamID = stream.description
         var attempt = 0

@@ -1,6 +1,7 @@
 public import EventSourcing
 import Foundation
 public import Kafka
+import ServiceSupport
 
 /// An event on Kafka: the payload as the value, the stream id as the key (one stream lives in
 /// one partition), the envelope in headers per the CloudEvents Kafka binary binding plus the
@@ -27,6 +28,9 @@ public enum EventKafkaMapping {
             KafkaHeader(key: "correlation-id", string: event.correlationID),
         ]
         if let causation = event.causationID { headers.append(KafkaHeader(key: "causation-id", string: causation)) }
+        // The trace context stored with the event (`traceparent`, ...): the consumer's work
+        // continues the trace of the command that appended it.
+        headers += TraceHeaders.kafkaHeaders(fromStored: event.metadata)
         return KafkaOutgoingMessage(topic: topic, key: event.streamID, value: event.payload, headers: headers)
     }
 

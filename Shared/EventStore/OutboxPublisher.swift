@@ -4,6 +4,7 @@ package import Logging
 import Metrics
 import ServiceSupport
 package import PostgresNIO
+import Tracing
 
 /// One outbox row, ready to send.
 package struct OutboxMessage: Sendable {
@@ -132,6 +133,12 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
             return 0
         }
         await beforeSend?()
+        // One span per round, linked to the traces of the rows it sends (each row's record
+        // carries its own trace onwards).
+        let span = startSpan("\(source.role) publish", context: .topLevel, ofKind: .producer)
+        defer { span.end() }
+        span.updateAttributes { $0["messaging.batch.message_count"] = rows.count }
+        TraceHeaders.link(span, to: rows.lazy.map { TraceHeaders.context(from: $0.message.headers) })
         // Only the lease's holder sends: a leader paused past its lease stops here.
         try await leadership.confirm(on: connection)
         let results = await producer.send(rows.map(\.message))

@@ -62,6 +62,8 @@ struct SagaChanges<Definition: SagaDefinition> {
         var correlationID: String
         var command: SagaCommand
         var causationID: String?
+        /// The step's trace context as a JSON object ("" when not traced).
+        var traceHeaders: String
     }
 
     /// The input that caused a change, for the history and the commands' causation id.
@@ -69,6 +71,9 @@ struct SagaChanges<Definition: SagaDefinition> {
         var kind: String
         var detail: String
         var causationID: String?
+        /// The trace context of the input's handling (its span), stored with the commands it
+        /// sends as a JSON object; "" when not traced.
+        var traceHeaders = ""
     }
 
     let definition: Definition
@@ -93,9 +98,10 @@ struct SagaChanges<Definition: SagaDefinition> {
     /// with its instance, which is failed with the reason (created failed, not started, when the
     /// event should have started it), and every later event of the instance is kept behind it,
     /// so the operator's retry can hand them all to the definition again, in sequence.
-    mutating func react(to event: RecordedEvent, now: Date, logger: Logger) -> SagaStore<Definition>.Outcome {
+    mutating func react(to event: RecordedEvent, now: Date, traceHeaders: String = "", logger: Logger) -> SagaStore<Definition>.Outcome {
         guard let correlationID = definition.correlationID(of: event) else { return .ignored }
-        let cause = Cause(event)
+        var cause = Cause(event)
+        cause.traceHeaders = traceHeaders
         if let current = instances[correlationID], current.parked > 0 {
             park(event, of: correlationID, reason: nil, cause: cause)
             return .heldBehindRefused
@@ -203,7 +209,9 @@ struct SagaChanges<Definition: SagaDefinition> {
         instances[correlationID] = Working(
             state: reaction.state, status: status, step: reaction.step, deadline: deadline, error: status == .failed ? previous?.error : nil,
             isNew: previous?.isNew ?? true, changes: (previous?.changes ?? 0) + 1, parked: previous?.parked ?? 0, newDeadline: newDeadline)
-        outbox += reaction.commands.map { OutboxRow(correlationID: correlationID, command: $0, causationID: cause.causationID) }
+        outbox += reaction.commands.map {
+            OutboxRow(correlationID: correlationID, command: $0, causationID: cause.causationID, traceHeaders: cause.traceHeaders)
+        }
         // One line per input: what came, what it sent, why (a line per command and per note
         // tripled the rows an instance wrote, and the events say the rest).
         var detail = cause.detail
@@ -320,12 +328,14 @@ struct SagaChanges<Definition: SagaDefinition> {
                 WHERE a.seen AND p.saga = \(definition.name) AND p.stream_id = a.stream_id AND p.version < a.version
                 RETURNING 1
             ), commands AS (
-                INSERT INTO sagas.outbox (saga, correlation_id, command_id, command_type, topic, key, payload, causation_id)
-                SELECT \(definition.name), c.correlation_id, c.id, c.type, c.topic, c.key, c.payload::jsonb, nullif(c.causation, '')
+                INSERT INTO sagas.outbox (saga, correlation_id, command_id, command_type, topic, key, payload, causation_id, trace_headers)
+                SELECT \(definition.name), c.correlation_id, c.id, c.type, c.topic, c.key, c.payload::jsonb, nullif(c.causation, ''),
+                       nullif(c.trace, '')::jsonb
                 FROM unnest(\(outbox.map(\.correlationID))::text[], \(outbox.map(\.command.id))::text[], \(outbox.map(\.command.type))::text[],
                             \(outbox.map(\.command.topic))::text[], \(outbox.map(\.command.key))::text[],
-                            \(outbox.map { String(decoding: $0.command.payload, as: UTF8.self) })::text[], \(outbox.map { $0.causationID ?? "" })::text[])
-                     WITH ORDINALITY AS c(correlation_id, id, type, topic, key, payload, causation, n)
+                            \(outbox.map { String(decoding: $0.command.payload, as: UTF8.self) })::text[], \(outbox.map { $0.causationID ?? "" })::text[],
+                            \(outbox.map(\.traceHeaders))::text[])
+                     WITH ORDINALITY AS c(correlation_id, id, type, topic, key, payload, causation, trace, n)
                 ORDER BY c.n
                 RETURNING position, correlation_id, command_id
             ), deadline_sends AS (

@@ -2,6 +2,7 @@ public import ConsumerRuntime
 public import EventSourcing
 public import EventStore
 import Foundation
+import Instrumentation
 public import Kafka
 public import Logging
 import Metrics
@@ -76,16 +77,18 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     public func handle(_ batch: [Delivery<DecodedEvent>], of partition: KafkaTopicPartition) async throws -> BatchOutcome {
         var events: [RecordedEvent] = []
         var records: [KafkaConsumedMessage] = []
+        var traces: [InstrumentationContext] = []
         var unreadable: [(KafkaConsumedMessage, String)] = []
         for delivery in batch {
             switch delivery.item {
             case .event(let event):
                 events.append(event)
                 records.append(delivery.record)
+                traces.append(delivery.trace)
             case .unreadable(let reason): unreadable.append((delivery.record, "unreadable event: \(reason)"))
             }
         }
-        let outcomes = try await handleIsolatingDataErrors(Array(zip(events, records))[...])
+        let outcomes = try await handleIsolatingDataErrors(Array(zip(events, zip(records, traces)).map { ($0, $1.0, $1.1) })[...])
         for (index, (event, outcome)) in zip(events, outcomes).enumerated() {
             switch outcome {
             case .refused(let reason):
@@ -128,12 +131,14 @@ public struct SagaBatchHandler<Definition: SagaDefinition>: BatchHandler {
     /// sequence, until the event the database refuses is alone. That one is parked (copied to the
     /// dead-letter topic with the database's words; nothing of it was written, so its stream's
     /// later events stay behind it) and the others go on. Nil for a parked event.
-    private func handleIsolatingDataErrors(_ batch: ArraySlice<(RecordedEvent, KafkaConsumedMessage)>) async throws -> [SagaStore<Definition>.Outcome?] {
+    private func handleIsolatingDataErrors(
+        _ batch: ArraySlice<(RecordedEvent, KafkaConsumedMessage, InstrumentationContext)>
+    ) async throws -> [SagaStore<Definition>.Outcome?] {
         guard !batch.isEmpty else { return [] }
         do {
-            return try await store.handle(batch.map(\.0), records: batch.map(\.1))
+            return try await store.handle(batch.map(\.0), records: batch.map(\.1), traces: batch.map(\.2))
         } catch let error where DatabaseErrors.isPermanent(sqlState: DatabaseErrors.sqlState(of: error)) {
-            if batch.count == 1, let (event, record) = batch.first {
+            if batch.count == 1, let (event, record, _) = batch.first {
                 await parkRefusedByDatabase(event, record, error)
                 return [nil]
             }

@@ -109,6 +109,13 @@ public enum SagaSchema {
                 "DROP TRIGGER IF EXISTS outbox_wakes_relay ON sagas.outbox",
                 "DROP FUNCTION IF EXISTS sagas.notify_outbox()",
             ]),
+        Migration(
+            version: 9, name: "commands carry the trace of the step that sent them",
+            statements: [
+                // The propagator's headers (`traceparent`, ...) as a JSON object, sent with the
+                // command: the command service's work continues the saga step's trace.
+                "ALTER TABLE sagas.outbox ADD COLUMN trace_headers jsonb"
+            ]),
     ]
 
     public static func migrator(roles: ServiceRoles) -> Migrator {

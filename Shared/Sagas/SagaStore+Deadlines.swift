@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Metrics
 import PostgresNIO
+import Tracing
 
 /// What the deadline scheduler asks before a deadline fires: was the step's work consumed, or
 /// is it still queued? A deadline is for silence (a participant that got the command and did
@@ -121,9 +122,18 @@ extension SagaStore {
                 var changes = Changes(definition: definition, instances: instances)
                 for (correlationID, current) in instances.sorted(by: { $0.key < $1.key }) {
                     guard let state = current.state else { continue }
+                    // The deadline's own span: the commands it sends carry its trace.
+                    let span = startSpan("saga deadline \(definition.name)", context: .topLevel)
+                    span.updateAttributes { attributes in
+                        attributes["saga.correlation_id"] = correlationID
+                        attributes["saga.step"] = current.step
+                    }
+                    defer { span.end() }
                     changes.save(
                         definition.deadlinePassed(in: state, now: now), correlationID,
-                        cause: .init(kind: "deadline", detail: "deadline passed in step \(current.step)"), now: now)
+                        cause: .init(
+                            kind: "deadline", detail: "deadline passed in step \(current.step)", traceHeaders: TraceHeaders.jsonText(of: span.context)),
+                        now: now)
                     round.fired += 1
                 }
                 try await changes.write(arrivals: .none, on: connection, logger: logger)

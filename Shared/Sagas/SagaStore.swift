@@ -1,11 +1,13 @@
 public import EventSourcing
 import EventStore
 public import Foundation
+public import Instrumentation
 public import Kafka
 public import Logging
 import Metrics
 public import PostgresNIO
 import ServiceSupport
+import Tracing
 
 /// Stores the instances of one saga definition and advances them. A batch of events (many
 /// instances), a round of due deadlines or an operator's retry is handled in ONE transaction of
@@ -86,8 +88,14 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
     /// `records` are the Kafka records the events came from (same sequence), copied to the
     /// dead-letter topic (`deadLetters`) when their event is refused; an event without one (read
     /// from the event store to fill a gap) is copied as the event relay would publish it.
-    public func handle(_ events: [RecordedEvent], records: [KafkaConsumedMessage] = [], now givenNow: Date? = nil) async throws -> [Outcome] {
+    ///
+    /// `traces` are the contexts the events are handled in (the consumer's record spans, same
+    /// sequence): the commands an event's step sends store its context and carry it onwards.
+    public func handle(
+        _ events: [RecordedEvent], records: [KafkaConsumedMessage] = [], traces: [InstrumentationContext] = [], now givenNow: Date? = nil
+    ) async throws -> [Outcome] {
         guard !events.isEmpty else { return [] }
+        let traced = !traces.isEmpty && TraceHeaders.isTracing
         let lane: SagaWriteGate.Lane = events.contains { definition.mayStart($0) } ? .starting : .finishing
         let (outcomes, counts) = try await retryingConflicts {
             try await gated(lane) { try await transaction { connection in
@@ -136,7 +144,18 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                 try await Changes.refreshParked(&instances, saga: definition.name, on: connection, logger: logger)
                 var changes = Changes(definition: definition, instances: instances)
                 for (index, event) in inOrder {
-                    let outcome = changes.react(to: event, now: givenNow ?? now, logger: logger)
+                    // The step's span, in its event's trace: the commands it sends store it.
+                    let step = traced && index < traces.count ? startSpan("saga step \(definition.name)", context: traces[index]) : nil
+                    let outcome = changes.react(
+                        to: event, now: givenNow ?? now, traceHeaders: step.map { TraceHeaders.jsonText(of: $0.context) } ?? "", logger: logger)
+                    if let step {
+                        step.updateAttributes { attributes in
+                            attributes["saga.correlation_id"] = definition.correlationID(of: event)
+                            attributes["saga.event_type"] = event.type
+                            attributes["saga.outcome"] = "\(outcome)"
+                        }
+                        step.end()
+                    }
                     outcomes[index] = outcome
                     guard case .refused(let reason) = outcome, let deadLetters, let correlationID = definition.correlationID(of: event) else { continue }
                     let record = events[index].eventID == event.eventID && index < records.count ? records[index] : nil

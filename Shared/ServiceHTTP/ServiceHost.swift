@@ -48,7 +48,12 @@ public enum ServiceHost {
     /// `openAPI` is the service's OpenAPI document (JSON), served at `/openapi.json`; the service
     /// does not start when it and the routes disagree.
     /// `defaultDatabase` names the local database used when `DATABASE_URL` is not set.
-    public static func run(service: String, defaultPort: Int, roles: ServiceRoles, defaultDatabase: String, openAPI: String, setup: Setup) async -> Never {
+    /// `tracing` exports the service's spans (started before anything logs, so that log lines
+    /// carry the trace id).
+    public static func run(
+        service: String, defaultPort: Int, roles: ServiceRoles, defaultDatabase: String, openAPI: String, tracing: TracingExport = .none,
+        setup: Setup
+    ) async -> Never {
         let configuration: ServiceConfiguration
         do {
             configuration = try ServiceConfiguration.fromEnvironment(
@@ -59,9 +64,18 @@ public enum ServiceHost {
             FileHandle.standardError.write(Data("\(service): configuration error: \(error)\n".utf8))
             exit(2)
         }
-        let (logger, registry) = Observability.bootstrap(configuration)
+        let export: TracingExport.Started?
         do {
-            try await run(configuration, roles: roles, logger: logger, registry: registry, openAPI: openAPI, setup: setup)
+            export = try tracing.start(configuration.serviceName)
+        } catch {
+            FileHandle.standardError.write(Data("\(service): tracing configuration error (OTEL_* variables): \(error)\n".utf8))
+            exit(2)
+        }
+        let (logger, registry) = Observability.bootstrap(configuration, traceMetadata: export?.logMetadata)
+        do {
+            try await run(
+                configuration, roles: roles, logger: logger, registry: registry, openAPI: openAPI, exporters: export.map { [$0.service] } ?? [],
+                setup: setup)
             exit(0)
         } catch let error as ConfigurationError {
             // A service-specific variable (read in `setup`) is as fatal as a common one.
@@ -75,7 +89,7 @@ public enum ServiceHost {
 
     static func run(
         _ configuration: ServiceConfiguration, roles: ServiceRoles, logger: Logger, registry: PrometheusCollectorRegistry, openAPI: String,
-        setup: Setup
+        exporters: [any Service], setup: Setup
     ) async throws {
         var database = try DatabaseURL(configuration.databaseURL)
         database.bounds = configuration.transactionBounds
@@ -91,6 +105,9 @@ public enum ServiceHost {
 
         let router = Router()
         router.add(middleware: MetricsMiddleware())
+        // The request's span (continuing the caller's `traceparent`) is the context every later
+        // middleware and handler runs in.
+        router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestLogMiddleware(logger: logger))
         router.addOperationalRoutes(
             checks: [.postgres(postgres, logger: logger), .kafka(producer)], registry: registry)
@@ -101,7 +118,9 @@ public enum ServiceHost {
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serviceName),
-            services: [postgres, migrationPostgres, KafkaProducerService(producer: producer)] + plan.services.map { GatedService(gate: gate, inner: $0) },
+            // The exporters come first, so that they stop last and flush the spans of the drain.
+            services: exporters + [postgres, migrationPostgres, KafkaProducerService(producer: producer)]
+                + plan.services.map { GatedService(gate: gate, inner: $0) },
             onServerRunning: { channel in
                 logger.info(
                     "listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])

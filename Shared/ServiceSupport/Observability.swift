@@ -7,8 +7,13 @@ public enum Observability {
     /// Bootstraps swift-log (text or JSON lines, each with the current `MessageContext`'s ids)
     /// and swift-metrics (Prometheus). Returns the
     /// registry that `/metrics` renders and the service's root logger. Call once per process.
-    public static func bootstrap(_ configuration: ServiceConfiguration) -> (logger: Logger, registry: PrometheusCollectorRegistry) {
+    /// `traceMetadata` adds the current span's ids (from the tracer the executable installed).
+    public static func bootstrap(
+        _ configuration: ServiceConfiguration, traceMetadata: Logger.MetadataProvider? = nil
+    ) -> (logger: Logger, registry: PrometheusCollectorRegistry) {
         let level = configuration.logLevel
+        let metadataProvider = traceMetadata.map { Logger.MetadataProvider.multiplex([MessageContext.metadataProvider, $0]) }
+            ?? MessageContext.metadataProvider
         switch configuration.logFormat {
         case .json:
             LoggingSystem.bootstrap(
@@ -17,14 +22,14 @@ public enum Observability {
                     handler.metadataProvider = provider
                     handler.logLevel = level
                     return handler
-                }, metadataProvider: MessageContext.metadataProvider)
+                }, metadataProvider: metadataProvider)
         case .text:
             LoggingSystem.bootstrap(
                 { label, provider in
                     var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
                     handler.logLevel = level
                     return handler
-                }, metadataProvider: MessageContext.metadataProvider)
+                }, metadataProvider: metadataProvider)
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -19,6 +19,8 @@ final class CheckoutStack: Sendable {
     let sagaPort: Int
     let sagaEnvironment: [String: String]
     let logLevel: String?
+    /// Set on every service (after their defaults).
+    let environment: [String: String]
     let commandPort: Int
     let projectionPort: Int
     private let processes: Mutex<(command: ChildProcess, projection: ChildProcess)>
@@ -30,8 +32,14 @@ final class CheckoutStack: Sendable {
     var sagaURL: String { "http://127.0.0.1:\(sagaPort)" }
 
     /// `logLevel` overrides every service's LOG_LEVEL (otherwise TEST_SERVICE_LOG_LEVEL or warning).
-    init(databaseURL: String, sagaEnvironment: [String: String] = CheckoutStack.quickDeadlines, logLevel: String? = nil) async throws {
+    /// `environment` is set on every service.
+    init(
+        databaseURL: String, sagaEnvironment: [String: String] = CheckoutStack.quickDeadlines, logLevel: String? = nil,
+        environment: [String: String] = [:]
+    ) async throws {
         self.logLevel = logLevel
+        self.environment = environment
+        let sagaEnvironment = environment.merging(sagaEnvironment) { _, saga in saga }
         self.sagaEnvironment = logLevel.map { sagaEnvironment.merging(["LOG_LEVEL": $0]) { _, new in new } } ?? sagaEnvironment
         kafka = try TestKafka()
         try kafka.createSuiteTopics(CheckoutNames.Topics.all, partitions: 6)
@@ -43,7 +51,8 @@ final class CheckoutStack: Sendable {
         projectionURL = "http://127.0.0.1:\(projectionPort)"
         processes = Mutex(
             try Self.commandAndProjection(
-                commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka, logLevel: logLevel))
+                commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka, logLevel: logLevel,
+                environment: environment))
         try await startOrchestrator()
         try await waitReady(commandURL)
         try await waitReady(projectionURL)
@@ -61,16 +70,17 @@ final class CheckoutStack: Sendable {
     /// Starts (new) command and projection processes on the stack's ports and waits until they are ready.
     func restartCommandAndProjection() async throws {
         let started = try Self.commandAndProjection(
-            commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka, logLevel: logLevel)
+            commandPort: commandPort, projectionPort: projectionPort, databaseURL: databaseURL, kafka: kafka, logLevel: logLevel,
+            environment: environment)
         processes.withLock { $0 = started }
         try await waitReady(commandURL)
         try await waitReady(projectionURL)
     }
 
     private static func commandAndProjection(
-        commandPort: Int, projectionPort: Int, databaseURL: String, kafka: TestKafka, logLevel: String?
+        commandPort: Int, projectionPort: Int, databaseURL: String, kafka: TestKafka, logLevel: String?, environment: [String: String]
     ) throws -> (command: ChildProcess, projection: ChildProcess) {
-        let extra = logLevel.map { ["LOG_LEVEL": $0] } ?? [:]
+        let extra = environment.merging(logLevel.map { ["LOG_LEVEL": $0] } ?? [:]) { _, level in level }
         return (
             try service("command-service", port: commandPort, databaseURL: databaseURL, kafka: kafka, extra: extra),
             try service("projection-service", port: projectionPort, databaseURL: databaseURL, kafka: kafka, extra: extra)
