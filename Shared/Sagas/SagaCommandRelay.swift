@@ -48,11 +48,11 @@ struct SagaCommandOutbox: OutboxSource {
         let rows = try await connection.run(
             heldTypes.isEmpty
                 ? """
-                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at, kind
+                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at, kind, trace_headers::text
                 FROM sagas.outbox WHERE published_at IS NULL ORDER BY position LIMIT \(limit)
                 """
                 : """
-                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at, kind
+                SELECT position, correlation_id, command_id, command_type, topic, key, payload::text, causation_id, created_at, kind, trace_headers::text
                 FROM sagas.outbox o WHERE published_at IS NULL
                   AND NOT EXISTS (
                       SELECT 1 FROM sagas.outbox h
@@ -60,8 +60,8 @@ struct SagaCommandOutbox: OutboxSource {
                 ORDER BY position LIMIT \(limit)
                 """)
         return try rows.map { row in
-            let (position, correlationID, commandID, type, topic, key, payload, causationID, createdAt, kind) =
-                try row.decode((Int64, String, String, String, String, String, String, String?, Date, String).self)
+            let (position, correlationID, commandID, type, topic, key, payload, causationID, createdAt, kind, trace) =
+                try row.decode((Int64, String, String, String, String, String, String, String?, Date, String, String?).self)
             if kind == "dead-letter" {
                 // A refused event's copy: the record as it was consumed, with its dlq-* headers.
                 return OutboxMessage(position: position, key: key, message: try StoredKafkaRecord.message(fromText: payload, topic: topic), writtenAt: createdAt)
@@ -72,6 +72,8 @@ struct SagaCommandOutbox: OutboxSource {
                 KafkaHeader(key: "correlation-id", string: correlationID), KafkaHeader(key: "content-type", string: "application/json"),
             ]
             if let causationID { headers.append(KafkaHeader(key: "causation-id", string: causationID)) }
+            // The saga step's trace: the command's execution continues it.
+            headers += TraceHeaders.kafkaHeaders(fromStored: TraceHeaders.fromJSONText(trace))
             return OutboxMessage(
                 position: position, key: key, message: KafkaOutgoingMessage(topic: topic, key: key, value: Array(payload.utf8), headers: headers),
                 writtenAt: createdAt)
