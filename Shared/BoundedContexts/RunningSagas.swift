@@ -60,6 +60,7 @@ final class RunningSagas: Service, Sendable {
         reading.withLock { reading in
             for saga in named { reading[saga] = (counts[saga] ?? 0, before[saga] ?? 0) }
         }
+        for saga in sagas { Gauge(label: "sagas_running", dimensions: [("saga", saga)]).record(counts[saga] ?? 0) }
         readable.store(true, ordering: .releasing)
     }
 

@@ -47,6 +47,9 @@ final class PartitionWorker<Handler: BatchHandler>: Sendable {
             defer { spans.end() }
             let batch = zip(fresh, spans.contexts(count: fresh.count)).map { Delivery(record: $0, item: handler.decode($0), trace: $1) }
             var delay = settings.retryInitialDelay
+            let started = ContinuousClock.now
+            defer { metrics.batchLatency.record(duration: .now - started) }
+            metrics.batchSize.record(batch.count)
             while !Task.isCancelled {
                 do {
                     switch try await handler.handle(batch, of: partition) {
@@ -103,6 +106,10 @@ struct ConsumerMetrics: Sendable {
     let batches: Counter
     let retries: Counter
     let fenced: Counter
+    /// A batch's handling, retries included.
+    let batchLatency: Metrics.Timer
+    /// Records per batch.
+    let batchSize: Recorder
 
     init(group: String) {
         self.group = group
@@ -110,6 +117,8 @@ struct ConsumerMetrics: Sendable {
         batches = Counter(label: "consumer_batches_total", dimensions: [("group", group)])
         retries = Counter(label: "consumer_batch_retries_total", dimensions: [("group", group)])
         fenced = Counter(label: "consumer_batches_fenced_total", dimensions: [("group", group)])
+        batchLatency = Metrics.Timer(label: "consumer_batch_seconds", dimensions: [("group", group)])
+        batchSize = Recorder(label: "consumer_batch_size", dimensions: [("group", group)], aggregate: true)
     }
 
     func handled(_ count: Int, partition: KafkaTopicPartition, next: Int64, consumer: KafkaConsumer) {

@@ -1,6 +1,7 @@
 import EventSourcing
 import Instrumentation
 import Kafka
+import Metrics
 import ServiceSupport
 import Synchronization
 import Tracing
@@ -37,6 +38,12 @@ final class AppendBatcher: Sendable {
     private let maxBatch: Int
     private let maxFlushers: Int
     private let write: @Sendable ([Request]) async -> [Result<AppendOutcome, EventStoreError>]
+    /// An append's wait, from submission to its batch's commit.
+    private let appendLatency = Metrics.Timer(label: "eventstore_append_seconds")
+    /// A batch's transaction.
+    private let batchLatency = Metrics.Timer(label: "eventstore_append_batch_seconds")
+    /// Appends per transaction.
+    private let batchSize = Recorder(label: "eventstore_append_batch_size", aggregate: true)
 
     init(maxBatch: Int = 256, maxFlushers: Int = 2, write: @escaping @Sendable ([Request]) async -> [Result<AppendOutcome, EventStoreError>]) {
         self.maxBatch = maxBatch
@@ -50,7 +57,9 @@ final class AppendBatcher: Sendable {
     func submit(
         stream: String, category: String, topic: String, expected: Int64, events: [NewEventRow], command: CommandRecord?
     ) async -> Result<AppendOutcome, EventStoreError> {
-        await withCheckedContinuation { continuation in
+        let submitted = ContinuousClock.now
+        defer { appendLatency.record(duration: .now - submitted) }
+        return await withCheckedContinuation { continuation in
             let request = Request(
                 stream: stream, category: category, topic: topic, expected: expected, events: events, command: command,
                 trace: InstrumentationContext.current, continuation: continuation)
@@ -75,7 +84,10 @@ final class AppendBatcher: Sendable {
                 attributes["append.batch.events"] = batch.reduce(0) { $0 + $1.events.count }
             }
             TraceHeaders.link(span, to: batch.lazy.compactMap(\.trace))
+            let started = ContinuousClock.now
             let results = await write(batch)
+            batchLatency.record(duration: .now - started)
+            batchSize.record(batch.count)
             span.end()
             state.withLock { state in
                 for request in batch {

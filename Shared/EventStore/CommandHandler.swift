@@ -234,6 +234,7 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
                     return .appended(events: events, result: appended, state: newState)
                 }
             } catch where error.code == .wrongExpectedVersion {
+                Counter(label: "eventstore_version_conflicts_total", dimensions: [("stream_type", stream.category)], factory: metrics).increment()
                 cache?.forget(streamID)
                 askedLog = false
                 if attempt >= maxAttempts { throw .conflict(error) }

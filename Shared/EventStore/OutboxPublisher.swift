@@ -85,6 +85,8 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
     private let overtaken: Counter
     /// From a row's transaction to the broker's acknowledgement (`<prefix>_publish_delay_seconds`).
     private let delay: Metrics.Timer
+    /// A round's send, from the first record handed to the producer to the last acknowledgement.
+    private let roundLatency: Metrics.Timer
 
     package init(
         source: Source, client: PostgresClient, producer: KafkaProducer, settings: Settings, logger: Logger,
@@ -103,6 +105,7 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
         failures = Counter(label: "\(source.metricPrefix)_publish_failures_total")
         overtaken = Counter(label: "\(source.metricPrefix)_keys_overtaken_total")
         delay = Metrics.Timer(label: "\(source.metricPrefix)_publish_delay_seconds")
+        roundLatency = Metrics.Timer(label: "\(source.metricPrefix)_publish_round_seconds")
     }
 
     /// Publishes while leading, until cancelled.
@@ -141,7 +144,9 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
         TraceHeaders.link(span, to: rows.lazy.map { TraceHeaders.context(from: $0.message.headers) })
         // Only the lease's holder sends: a leader paused past its lease stops here.
         try await leadership.confirm(on: connection)
+        let sending = ContinuousClock.now
         let results = await producer.send(rows.map(\.message))
+        roundLatency.record(duration: .now - sending)
         let acknowledgedAt = Date()
         for (row, result) in zip(rows, results) where (try? result.get()) != nil {
             delay.recordNanoseconds(Int64(max(0, acknowledgedAt.timeIntervalSince(row.writtenAt)) * 1e9))

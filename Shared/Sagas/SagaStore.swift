@@ -148,6 +148,11 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                     let step = traced && index < traces.count ? startSpan("saga step \(definition.name)", context: traces[index]) : nil
                     let outcome = changes.react(
                         to: event, now: givenNow ?? now, traceHeaders: step.map { TraceHeaders.jsonText(of: $0.context) } ?? "", logger: logger)
+                    if case .advanced = outcome, let correlationID = definition.correlationID(of: event), let reached = changes.instances[correlationID] {
+                        // From the event's recording to the step it moved the instance to.
+                        Metrics.Timer(label: "saga_step_seconds", dimensions: [("saga", definition.name), ("step", reached.step)])
+                            .recordNanoseconds(Int64(max(0, (givenNow ?? now).timeIntervalSince(event.recordedAt)) * 1e9))
+                    }
                     if let step {
                         step.updateAttributes { attributes in
                             attributes["saga.correlation_id"] = definition.correlationID(of: event)

@@ -1,6 +1,7 @@
 import Foundation
 public import Hummingbird
 public import Prometheus
+import ServiceSupport
 
 /// One dependency the service needs to serve requests (PostgreSQL, Kafka, ...).
 public struct ReadinessCheck: Sendable {
@@ -38,7 +39,8 @@ extension Router {
                 status, ["status": results.allReady ? "ready" : "not_ready", "checks": results.checks, "details": results.details])
         }
         get("/metrics") { _, _ in
-            Response(
+            ProcessGauges.sample()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }

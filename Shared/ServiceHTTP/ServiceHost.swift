@@ -93,7 +93,9 @@ public enum ServiceHost {
     ) async throws {
         var database = try DatabaseURL(configuration.databaseURL)
         database.bounds = configuration.transactionBounds
-        let postgres = PostgresClient(configuration: database.clientConfiguration(role: configuration.databaseRole), backgroundLogger: logger)
+        let poolConfiguration = database.clientConfiguration(role: configuration.databaseRole)
+        ProcessGauges.recordPoolSize(poolConfiguration.options.maximumConnections)
+        let postgres = PostgresClient(configuration: poolConfiguration, backgroundLogger: logger)
         var owner = try DatabaseURL(configuration.migrationDatabaseURL ?? configuration.databaseURL)
         owner.bounds = configuration.transactionBounds
         let migrationPostgres = PostgresClient(configuration: owner.clientConfiguration, backgroundLogger: logger)

@@ -52,8 +52,17 @@ extension PostgresConnection {
 
 extension PostgresClient {
     /// `withConnection`, failing with `ConnectionClosed` as soon as the leased connection closes.
+    /// Counted in `ProcessGauges` (waiting for the pool, then holding a connection).
     public func withLiveConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await withConnection { connection in try await connection.failingOnClose(body) }
+        ProcessGauges.waitingForConnection.add(1, ordering: .relaxed)
+        let leased = Settled()
+        defer { if leased.claim() { ProcessGauges.waitingForConnection.subtract(1, ordering: .relaxed) } }
+        return try await withConnection { connection in
+            if leased.claim() { ProcessGauges.waitingForConnection.subtract(1, ordering: .relaxed) }
+            ProcessGauges.holdingConnection.add(1, ordering: .relaxed)
+            defer { ProcessGauges.holdingConnection.subtract(1, ordering: .relaxed) }
+            return try await connection.failingOnClose(body)
+        }
     }
 
     /// `withTransaction` on a live connection: the body's and the commit's errors come as
