@@ -74,6 +74,8 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
     public let metrics: any MetricsFactory
     /// States of recently decided streams (nil: every command reads its stream).
     public let cache: StreamStateCache?
+    /// Appends refused for a stale expected version (each then re-read and re-decided).
+    private let conflicts: Counter
 
     public init(
         decider: Decider<Command, State, Event>, codec: EventCodec<Event>, store: PostgresEventStore,
@@ -88,6 +90,7 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
         self.maxAttempts = maxAttempts
         self.metrics = metrics
         self.cache = cache
+        conflicts = Counter(label: "eventstore_version_conflicts_total", factory: metrics)
     }
 
     /// The current state and version of a stream (0 when it does not exist).
@@ -234,7 +237,7 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
                     return .appended(events: events, result: appended, state: newState)
                 }
             } catch where error.code == .wrongExpectedVersion {
-                Counter(label: "eventstore_version_conflicts_total", dimensions: [("stream_type", stream.category)], factory: metrics).increment()
+                conflicts.increment()
                 cache?.forget(streamID)
                 askedLog = false
                 if attempt >= maxAttempts { throw .conflict(error) }

@@ -26,6 +26,10 @@ public struct SagaDeadlineScheduler<Definition: SagaDefinition>: Service {
         self.minimumGap = minimumGap
         self.batch = batch
         self.logger = logger
+        // Exported from the start (at 0), so that the dashboard's query has a series to read.
+        for reason in ["queued", "consumed_recently"] {
+            _ = Counter(label: "saga_deadlines_postponed_total", dimensions: [("saga", store.definition.name), ("reason", reason)])
+        }
     }
 
     public func run() async throws {
