@@ -214,7 +214,7 @@ let package = Package(
             name: "SuiteBench",
             dependencies: [
                 "CheckoutSuite", "EventSourcing", "EventStore", "ServiceSupport", "Projections", "CheckoutReadModels", "Checkout", "Kafka",
-                "JSONClient", argumentParser, metrics, postgres, httpClient,
+                "JSONClient", "SuiteTelemetry", "ServiceHTTP", argumentParser, metrics, postgres, httpClient, tracing,
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Services/SuiteBench", swiftSettings: strict),

@@ -3,7 +3,9 @@ import ArgumentParser
 import EventSourcing
 import EventStore
 import Foundation
+import Kafka
 import Logging
+import Tracing
 import PostgresNIO
 import ServiceSupport
 
@@ -32,6 +34,8 @@ struct AppendBenchmark: AsyncParsableCommand {
     func run() async throws {
         let logger = BenchEnvironment.logger(level: .warning)
         let base = try BenchEnvironment.databaseURL(databaseURL)
+        let exporter = try BenchTracing.start("suite-bench")
+        defer { exporter?.cancel() }
         let result = try await BenchDatabase.withFresh(baseURL: base, logger: logger) { client in
             try await measure(client: client, logger: logger)
         }
@@ -78,10 +82,16 @@ struct AppendBenchmark: AsyncParsableCommand {
             baselineLatency.add(baseline.latency)
 
             let suite = try await runWriters(round: round) { writer, stream, version in
-                let batch = (0..<eventsPerAppend).map { _ in
-                    NewEvent(encoded: EncodedEvent(type: "Noted", schemaVersion: 1, payload: Array(payload.utf8)), correlationID: "bench")
+                // As a command does it: the append in a span whose context the events store
+                // (no-ops with no tracer; `scripts/bench-tracing` measures both).
+                try await withSpan("command bench") { span in
+                    let trace = TraceHeaders.of(span.context)
+                    let batch = (0..<eventsPerAppend).map { _ in
+                        NewEvent(
+                            encoded: EncodedEvent(type: "Noted", schemaVersion: 1, payload: Array(payload.utf8)), correlationID: "bench", metadata: trace)
+                    }
+                    _ = try await store.append(to: StreamName(category: "bench", id: stream), expected: .exact(version), events: batch)
                 }
-                _ = try await store.append(to: StreamName(category: "bench", id: stream), expected: .exact(version), events: batch)
             }
             suiteRates.append(Double(events) / suite.seconds)
             suiteLatency.add(suite.latency)

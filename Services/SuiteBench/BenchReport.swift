@@ -11,7 +11,7 @@ struct BenchReport: AsyncParsableCommand {
     @Option(help: "Directory with bench-<name>.json files.") var results = ".stack"
     @Option(help: "The report to write.") var output = "bench/report.md"
 
-    static let order = ["append", "relay", "project", "scale", "checkout"]
+    static let order = ["append", "relay", "project", "scale", "checkout", "tracing"]
 
     func run() throws {
         var sections: [(rows: String, details: String)] = []
@@ -96,6 +96,7 @@ struct BenchReport: AsyncParsableCommand {
             "issue 24: all complete within the phase + 10 s up to ≥ 150/s offered; at 300/s ≥ 90% of that within the phase, p99 < 5 s, "
                 + "none compensated for queueing, the rest 503 at once; at 100/s ≤ 10 ms CPU and ≤ 45 rows per checkout; p50 < 700 ms at 50/s"
         case "project": "≥ 50,000 events/s; 1M-event rebuild < 30 s"
+        case "tracing": "issue 25: tracing on (every span exported) beside off (no exporter: no tracer); off pays nothing measurable"
         default: "-"
         }
     }
