@@ -15,8 +15,10 @@ import ServiceSupport
 /// (the record key) run in sequence, different streams of a batch concurrently.
 /// Offsets are committed only after every command of the batch is done, so a crash redelivers,
 /// and the command log makes that harmless.
-struct CommandChannelConsumer: Service {
+struct CommandChannelConsumer: Service, ConsumerGroupMember {
     let runtime: ConsumerRuntime<CommandBatchHandler>
+    var status: ConsumerStatus { runtime.status }
+    var groupID: String { runtime.groupID }
 
     /// `channels`: each command topic's reader.
     init(

@@ -33,7 +33,7 @@ enum CommandServiceAssembly {
                     { try await EventStoreSchema.migrator(roles: context.roles).run(on: context.migrationPostgres, logger: context.logger) },
                     { try await SuiteGrants.run(suite, on: context) },
                 ],
-                services: services)
+                services: services, readiness: ReadinessCheck.consumers(in: services))
         }
     }
 }

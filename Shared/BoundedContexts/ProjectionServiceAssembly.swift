@@ -29,7 +29,7 @@ enum ProjectionServiceAssembly {
                     },
                     { try await SuiteGrants.run(suite, on: context) },
                 ],
-                services: [runtime.processor])
+                services: [runtime.processor], readiness: [.consumer(runtime.processor)])
         }
     }
 }

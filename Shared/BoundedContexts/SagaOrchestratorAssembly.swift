@@ -47,7 +47,7 @@ enum SagaOrchestratorAssembly {
                     { try await SagaSchema.migrator(roles: context.roles).run(on: context.migrationPostgres, logger: context.logger) },
                     { try await SuiteGrants.run(suite, on: context) },
                 ],
-                services: services)
+                services: services, readiness: ReadinessCheck.consumers(in: services))
         }
     }
 }

@@ -8,6 +8,9 @@ public final class ConsumerStatus: Sendable {
         var owned: [KafkaTopicPartition: Int64?] = [:]
         var consumer: KafkaConsumer?
         var lostAssignment = false
+        /// Since when the group has given this member no partition (set by an assignment that
+        /// left it with none; nil while it owns any, or before it joined).
+        var idleSince: ContinuousClock.Instant?
     }
 
     private let storage = Mutex(State())
@@ -25,6 +28,19 @@ public final class ConsumerStatus: Sendable {
     func assigned(_ partitions: [KafkaTopicPartition], checkpoints: [KafkaTopicPartition: Int64]) {
         storage.withLock { state in
             for partition in partitions { state.owned[partition] = checkpoints[partition] }
+            state.idleSince = state.owned.isEmpty ? (state.idleSince ?? .now) : nil
+        }
+    }
+
+    /// Why this member should not count as ready, or nil: its loop stalled, or the group (which
+    /// has members, since it just assigned) has given it no partition for longer than `grace`.
+    public func readinessProblem(grace: Duration, now: ContinuousClock.Instant = .now) -> String? {
+        storage.withLock { state in
+            if state.state.hasPrefix("stalled") { return state.state }
+            if let since = state.idleSince, now - since > grace {
+                return "no partition assigned for \((now - since).components.seconds) s: the group's other members hold them all"
+            }
+            return nil
         }
     }
 

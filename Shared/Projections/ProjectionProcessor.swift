@@ -13,7 +13,7 @@ import ServiceSupport
 /// partition's batch is applied to PostgreSQL with the partition's checkpoint in the same
 /// transaction; on assignment a partition starts where PostgreSQL says. Instances of the same
 /// processor share the work.
-public struct ProjectionProcessor: Service {
+public struct ProjectionProcessor: Service, ConsumerGroupMember {
     public struct Configuration: Sendable {
         /// Also the consumer group id.
         public var name: String
@@ -38,6 +38,7 @@ public struct ProjectionProcessor: Service {
 
     public let runtime: ConsumerRuntime<ProjectionBatchHandler>
     public var status: ConsumerStatus { runtime.status }
+    public var groupID: String { runtime.groupID }
 
     public init(
         configuration: Configuration, projections: [any Projection], client: PostgresClient, producer: KafkaProducer?, logger: Logger,

@@ -14,7 +14,7 @@ import ServiceSupport
 /// instances at once), partitions concurrently. Offsets are committed after the batch, so a
 /// crash redelivers and the streams' arrival positions make that harmless. Several
 /// orchestrators may run; instance row locks let one advance an instance at a time.
-public struct SagaProcessor<Definition: SagaDefinition>: Service {
+public struct SagaProcessor<Definition: SagaDefinition>: Service, ConsumerGroupMember {
     public struct Configuration: Sendable {
         public var groupID: String
         public var topics: [String]
@@ -34,6 +34,8 @@ public struct SagaProcessor<Definition: SagaDefinition>: Service {
     }
 
     public let runtime: ConsumerRuntime<SagaBatchHandler<Definition>>
+    public var status: ConsumerStatus { runtime.status }
+    public var groupID: String { runtime.groupID }
 
     public init(configuration: Configuration, store: SagaStore<Definition>, producer: KafkaProducer, logger: Logger) {
         var runtimeConfiguration = ConsumerRuntime<SagaBatchHandler<Definition>>.Configuration(

@@ -111,34 +111,29 @@ public enum ServiceHost {
         // middleware and handler runs in.
         router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestLogMiddleware(logger: logger))
-        router.addOperationalRoutes(
-            checks: [.postgres(postgres, logger: logger), .kafka(producer)], registry: registry)
         let plan = try await setup(context, router)
-        try router.addOpenAPIDocument(openAPI)
         let gate = StartupGate()
+        router.addOperationalRoutes(
+            checks: [.postgres(postgres, logger: logger), .kafka(producer), .migrations(gate)] + plan.readiness, registry: registry)
+        try router.addOpenAPIDocument(openAPI)
+        let migrations = MigrationRun(
+            gate: gate,
+            migrate: {
+                try await AuditSchema.migrator(roles: roles).run(on: migrationPostgres, logger: logger)
+                for migrate in plan.migrations { try await migrate() }
+            }, logger: logger)
 
-        var app = Application(
+        let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serviceName),
             // The exporters come first, so that they stop last and flush the spans of the drain.
-            services: exporters + [postgres, migrationPostgres, KafkaProducerService(producer: producer)]
+            services: exporters + [postgres, migrationPostgres, KafkaProducerService(producer: producer), migrations]
                 + plan.services.map { GatedService(gate: gate, inner: $0) },
             onServerRunning: { channel in
                 logger.info(
                     "listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
             },
             logger: logger)
-        app.beforeServerStarts {
-            do {
-                try await AuditSchema.migrator(roles: roles).run(on: migrationPostgres, logger: logger)
-                for migrate in plan.migrations { try await migrate() }
-                gate.open(succeeded: true)
-            } catch {
-                gate.open(succeeded: false)
-                logger.critical("migrations failed", metadata: ["error": "\(String(reflecting: error))"])
-                throw error
-            }
-        }
         logger.info(
             "starting", metadata: ["database": "\(DatabaseURL.redacted(configuration.databaseURL))", "kafka": "\(configuration.kafkaBrokers)"])
         // SIGTERM drains; a drain stuck past 20 s becomes cancellation, bounded again by 5 s.

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 public import ServiceLifecycle
 
@@ -18,6 +19,14 @@ final class StartupGate: Sendable {
             return waiters
         }
         for waiter in waiters { waiter.resume(returning: succeeded) }
+    }
+
+    /// Nil while closed; whether it opened successfully after.
+    var opened: Bool? {
+        state.withLock { state in
+            if case .open(let succeeded) = state { return succeeded }
+            return nil
+        }
     }
 
     func wait() async -> Bool {
@@ -55,9 +64,51 @@ struct GatedService: Service {
 public struct ServicePlan: Sendable {
     public var migrations: [@Sendable () async throws -> Void]
     public var services: [any Service]
+    /// Checks `/health/ready` runs beside PostgreSQL, Kafka and the migrations (consumers).
+    public var readiness: [ReadinessCheck]
 
-    public init(migrations: [@Sendable () async throws -> Void] = [], services: [any Service] = []) {
+    public init(migrations: [@Sendable () async throws -> Void] = [], services: [any Service] = [], readiness: [ReadinessCheck] = []) {
         self.migrations = migrations
         self.services = services
+        self.readiness = readiness
     }
+}
+
+/// Runs the migrations once the service is up, then opens the gate: the HTTP server answers
+/// meanwhile, and `/health/ready` says the migrations are running (a long migration is not
+/// mistaken for a dead process, and no traffic is sent before the schema is there).
+struct MigrationRun: Service {
+    let gate: StartupGate
+    let migrate: @Sendable () async throws -> Void
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await migrate()
+            gate.open(succeeded: true)
+        } catch {
+            gate.open(succeeded: false)
+            logger.critical("migrations failed", metadata: ["error": "\(String(reflecting: error))"])
+            throw error
+        }
+        // Stays in the group until shutdown: a service that returns would end the group.
+        await cancelWhenGracefulShutdown { try? await Task.sleep(for: .seconds(365 * 86_400 * 100)) }
+    }
+}
+
+extension ReadinessCheck {
+    /// Ready once the migrations have run; "running" (or "failed") before.
+    static func migrations(_ gate: StartupGate) -> Self {
+        Self(name: "migrations") {
+            switch gate.opened {
+            case true?: return
+            case false?: throw MigrationState(description: "failed")
+            case nil: throw MigrationState(description: "running")
+            }
+        }
+    }
+}
+
+struct MigrationState: Error, CustomStringConvertible {
+    var description: String
 }
