@@ -96,7 +96,9 @@ struct BenchReport: AsyncParsableCommand {
             "issue 24: all complete within the phase + 10 s up to ≥ 150/s offered; at 300/s ≥ 90% of that within the phase, p99 < 5 s, "
                 + "none compensated for queueing, the rest 503 at once; at 100/s ≤ 10 ms CPU and ≤ 45 rows per checkout; p50 < 700 ms at 50/s"
         case "project": "≥ 50,000 events/s; 1M-event rebuild < 30 s"
-        case "tracing": "issue 25: tracing on (every span exported) beside off (no exporter: no tracer); off pays nothing measurable"
+        case "tracing":
+            "issue 25: tracing on (every span sampled, exported over OTLP/HTTP to scripts/otlp-sink) beside off (no endpoint: no tracer); "
+                + "off pays nothing measurable"
         default: "-"
         }
     }

@@ -106,7 +106,8 @@ struct CommandBatchHandler: BatchHandler {
         // store that trace and carry it on.
         return await InstrumentationContext.withValue(delivery.trace) {
             await MessageContext(
-                correlationID: printable(record.headers.string("correlation-id")), causationID: printable(record.headers.string("causation-id")),
+                correlationID: printable(command.correlationID) ?? printable(record.headers.string("correlation-id")),
+                causationID: printable(record.headers.string("causation-id")),
                 commandID: printable(command.id), streamID: printable(record.keyString)
             ).run { await execute(command, from: record) }
         }

@@ -52,11 +52,16 @@ public struct CommandPart: Sendable {
 public struct ChannelCommand: Sendable {
     public var id: String
     public var type: String
+    /// The business transaction the command belongs to (the one its events will carry), when
+    /// the message names it: the command's log lines carry it, so that one `grep` finds them
+    /// with the request's and the saga's. The record's `correlation-id` header is used otherwise.
+    public var correlationID: String?
     public var run: @Sendable () async throws(CommandError) -> Void
 
-    public init(id: String, type: String, run: @escaping @Sendable () async throws(CommandError) -> Void) {
+    public init(id: String, type: String, correlationID: String? = nil, run: @escaping @Sendable () async throws(CommandError) -> Void) {
         self.id = id
         self.type = type
+        self.correlationID = correlationID
         self.run = run
     }
 }

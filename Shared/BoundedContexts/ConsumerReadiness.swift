@@ -1,5 +1,4 @@
 import ConsumerRuntime
-import Kafka
 import ServiceHTTP
 
 extension ReadinessCheck {
@@ -8,18 +7,11 @@ extension ReadinessCheck {
     static let consumerGrace: Duration = .seconds(30)
 
     /// A consumer-group member is ready while its loop runs, its group has given it partitions
-    /// (or did so less than `grace` ago), and its own consumer reaches a broker (a metadata
-    /// request, bounded to 2 s). The detail names the partitions it owns.
+    /// (or left it without for less than `grace`), and its own consumer reaches a broker
+    /// (`ConsumerGroupMember.readinessProblem`). The detail says how many partitions it owns.
     static func consumer(_ member: any ConsumerGroupMember, grace: Duration = consumerGrace) -> Self {
         .reporting("consumer \(member.groupID)") {
-            if let problem = member.status.readinessProblem(grace: grace) { throw ConsumerNotReady(reason: problem) }
-            if let consumer = member.status.consumer {
-                do {
-                    _ = try await consumer.metadata(timeout: .seconds(2))
-                } catch {
-                    throw ConsumerNotReady(reason: "lost its broker connection: \(error)")
-                }
-            }
+            if let problem = await member.readinessProblem(grace: grace) { throw ConsumerNotReady(reason: problem) }
             return "\(member.status.ownedPartitions.count) partitions"
         }
     }

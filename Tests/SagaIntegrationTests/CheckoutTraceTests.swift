@@ -84,6 +84,16 @@ struct CheckoutTraceTests {
                     causes.insert(eventID.lowercased())
                 }
 
+                // The checkout's story from its correlation id alone, across the services' logs:
+                // the request, the saga's steps, the commands the saga sent.
+                let lines = stack.logFiles.flatMap { file in
+                    ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(correlationID) }
+                        .map { (service: file.lastPathComponent, line: $0) }
+                }
+                for (service, message) in [("command-service", "request handled"), ("saga-orchestrator", "saga advanced"), ("command-service", "command executed")] {
+                    #expect(lines.contains { $0.service.hasPrefix(service) && $0.line.contains(message) }, "no \(service) line '\(message)' with \(correlationID)")
+                }
+
                 // The command service's log lines of this checkout carry the trace id.
                 let commandLog = try String(contentsOf: try #require(stack.command.logFile), encoding: .utf8)
                 let traced = commandLog.split(separator: "\n").filter { $0.contains("\"trace_id\":\"\(Self.traceID)\"") }

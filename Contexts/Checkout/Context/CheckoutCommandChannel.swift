@@ -11,7 +11,7 @@ enum CheckoutCommandChannel {
     static func reader(_ commands: CheckoutCommands) -> @Sendable ([UInt8]) throws -> ChannelCommand {
         { value in
             let message = try JSONDecoder().decode(CheckoutCommandMessage.self, from: Data(value))
-            return ChannelCommand(id: message.commandId, type: message.type.rawValue) { () async throws(CommandError) in
+            return ChannelCommand(id: message.commandId, type: message.type.rawValue, correlationID: message.correlationId) { () async throws(CommandError) in
                 try await execute(message, with: commands)
             }
         }

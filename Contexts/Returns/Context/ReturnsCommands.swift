@@ -115,7 +115,7 @@ struct ReturnsCommands: Sendable {
             case .completeReturn: .complete(returnID: message.returnId, refundedCents: message.refundedCents ?? 0)
             case .failReturnRefund: .failRefund(returnID: message.returnId, reason: message.reason ?? "refund failed")
             }
-        return ChannelCommand(id: message.commandId, type: message.type.rawValue) { () async throws(CommandError) in
+        return ChannelCommand(id: message.commandId, type: message.type.rawValue, correlationID: message.correlationId) { () async throws(CommandError) in
             _ = try await handler(orderID).handle(
                 command, on: Return.stream(orderID: orderID), context: CommandContext(commandID: message.commandId, correlationID: message.correlationId))
         }
