@@ -180,7 +180,7 @@ let package = Package(
         // OpenTelemetry export for the three services, configured by the standard OTEL_* variables.
         .target(
             name: "SuiteTelemetry",
-            dependencies: ["ServiceHTTP", log, tracing, lifecycle, .product(name: "OTel", package: "swift-otel")],
+            dependencies: ["ServiceHTTP", "ServiceSupport", log, tracing, lifecycle, .product(name: "OTel", package: "swift-otel")],
             path: "Services/SuiteTelemetry", swiftSettings: strict),
         .executableTarget(
             name: "CommandService", dependencies: ["BoundedContexts", "CheckoutSuite", "SuiteTelemetry"], path: "Services/CommandService",

@@ -1,3 +1,4 @@
+import Logging
 import ServiceHTTP
 import SuiteTelemetry
 
@@ -6,7 +7,7 @@ import SuiteTelemetry
 enum BenchTracing {
     /// Starts the exporter's background work when configured; cancel the task when done.
     static func start(_ name: String) throws -> Task<Void, Never>? {
-        guard let export = try TracingExport.openTelemetry.start(name) else { return nil }
-        return Task { try? await export.service.run() }
+        guard let exporter = try TracingExport.openTelemetry.start(name, Logger(label: name)) else { return nil }
+        return Task { try? await exporter.run() }
     }
 }

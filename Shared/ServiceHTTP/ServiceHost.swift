@@ -48,8 +48,8 @@ public enum ServiceHost {
     /// `openAPI` is the service's OpenAPI document (JSON), served at `/openapi.json`; the service
     /// does not start when it and the routes disagree.
     /// `defaultDatabase` names the local database used when `DATABASE_URL` is not set.
-    /// `tracing` exports the service's spans (started before anything logs, so that log lines
-    /// carry the trace id).
+    /// `tracing` exports the service's spans (its log metadata is installed with logging, so
+    /// that log lines carry the trace id).
     public static func run(
         service: String, defaultPort: Int, roles: ServiceRoles, defaultDatabase: String, openAPI: String, tracing: TracingExport = .none,
         setup: Setup
@@ -64,17 +64,17 @@ public enum ServiceHost {
             FileHandle.standardError.write(Data("\(service): configuration error: \(error)\n".utf8))
             exit(2)
         }
-        let export: TracingExport.Started?
+        let (logger, registry) = Observability.bootstrap(configuration, traceMetadata: tracing.logMetadata)
+        let exporter: (any Service)?
         do {
-            export = try tracing.start(configuration.serviceName)
+            exporter = try tracing.start(configuration.serviceName, logger)
         } catch {
-            FileHandle.standardError.write(Data("\(service): tracing configuration error (OTEL_* variables): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("\(service): configuration error: \(error)\n".utf8))
             exit(2)
         }
-        let (logger, registry) = Observability.bootstrap(configuration, traceMetadata: export?.logMetadata)
         do {
             try await run(
-                configuration, roles: roles, logger: logger, registry: registry, openAPI: openAPI, exporters: export.map { [$0.service] } ?? [],
+                configuration, roles: roles, logger: logger, registry: registry, openAPI: openAPI, exporters: exporter.map { [$0] } ?? [],
                 setup: setup)
             exit(0)
         } catch let error as ConfigurationError {

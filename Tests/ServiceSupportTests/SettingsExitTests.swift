@@ -30,9 +30,14 @@ struct SettingsExitTests {
         ("RETURN_WINDOW_DAYS", "-1", ["command-service"]),
         ("RETURN_REFUND_DEADLINE_MS", "soon", ["saga-orchestrator"]),
         ("SUITE_CRASH_POINT", "nowhere", services),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", services),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "pigeon", services),
+        ("OTEL_TRACES_SAMPLER", "sometimes", services),
+        ("OTEL_TRACES_SAMPLER_ARG", "two", services),
+        ("OTEL_SDK_DISABLED", "maybe", services),
     ]
     /// Settings any value of which is valid (a name, a token, an address list).
-    static let freeForm: Set<String> = ["KAFKA_BROKERS", "HOST", "INSTANCE_ID", "ADMIN_TOKEN", "DRILL_POSTGRES_RESTART"]
+    static let freeForm: Set<String> = ["KAFKA_BROKERS", "HOST", "INSTANCE_ID", "ADMIN_TOKEN", "DRILL_POSTGRES_RESTART", "OTEL_SERVICE_NAME"]
 
     /// The variables in the README's configuration table.
     static func documented() throws -> Set<String> {
