@@ -48,23 +48,26 @@ struct OpenTelemetryVariables {
     /// Whether they ask for traces to be exported.
     var exportsTraces: Bool {
         if value("OTEL_SDK_DISABLED")?.lowercased() == "true" { return false }
-        if value("OTEL_TRACES_EXPORTER")?.lowercased() == "none" { return false }
+        if value("OTEL_TRACES_EXPORTER") == "none" { return false }
         return value("OTEL_EXPORTER_OTLP_ENDPOINT") != nil || value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != nil
     }
 
     /// Throws for the first documented variable with a value OpenTelemetry does not define.
     func check() throws(ConfigurationError) {
-        for name in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] {
-            guard let text = value(name) else { continue }
+        let endpoints = [("OTEL_EXPORTER_OTLP_ENDPOINT", value("OTEL_EXPORTER_OTLP_ENDPOINT")),
+                         ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))]
+        for case let (name, text?) in endpoints {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
                 throw ConfigurationError(variable: name, value: text, reason: "must be an http or https URL, e.g. http://localhost:4318")
             }
         }
-        for name in ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] {
-            guard let text = value(name) else { continue }
-            guard Self.protocols.contains(text) else {
-                throw ConfigurationError(variable: name, value: text, reason: "must be one of \(Self.protocols.sorted().joined(separator: ", "))")
-            }
+        let protocols = [("OTEL_EXPORTER_OTLP_PROTOCOL", value("OTEL_EXPORTER_OTLP_PROTOCOL")),
+                         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", value("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"))]
+        for case let (name, text?) in protocols where !Self.protocols.contains(text) {
+            throw ConfigurationError(variable: name, value: text, reason: "must be one of \(Self.protocols.sorted().joined(separator: ", "))")
+        }
+        if let exporter = value("OTEL_TRACES_EXPORTER"), !["otlp", "none"].contains(exporter) {
+            throw ConfigurationError(variable: "OTEL_TRACES_EXPORTER", value: exporter, reason: "must be otlp or none")
         }
         if let sampler = value("OTEL_TRACES_SAMPLER"), !Self.samplers.contains(sampler) {
             throw ConfigurationError(

@@ -33,7 +33,9 @@ enum CommandServiceAssembly {
                     { try await EventStoreSchema.migrator(roles: context.roles).run(on: context.migrationPostgres, logger: context.logger) },
                     { try await SuiteGrants.run(suite, on: context) },
                 ],
-                services: services, readiness: ReadinessCheck.consumers(in: services))
+                // The command consumer is not a readiness check here: a replica its group leaves
+                // without a partition still serves its HTTP API (the producer's check covers Kafka).
+                services: services)
         }
     }
 }

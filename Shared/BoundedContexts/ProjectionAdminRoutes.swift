@@ -114,7 +114,8 @@ struct ProjectionAdminRoutes: Sendable {
             }
             // Runs in the background; progress is in GET /projections (read_models.rebuilds); a
             // failure is recorded there by the rebuilder.
-            Task {
+            // Detached: the rebuild outlives the request and must not log or trace as it.
+            Task.detached {
                 do { _ = try await rebuilder.runClaimed() } catch {
                     logger.error("rebuild failed", metadata: ["projection": "\(name)", "error": "\(String(reflecting: error))"])
                 }

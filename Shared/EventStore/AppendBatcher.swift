@@ -83,7 +83,7 @@ final class AppendBatcher: Sendable {
                 attributes["append.batch.appends"] = batch.count
                 attributes["append.batch.events"] = batch.reduce(0) { $0 + $1.events.count }
             }
-            TraceHeaders.link(span, to: batch.lazy.compactMap(\.trace))
+            if TraceHeaders.isTracing { TraceHeaders.link(span, to: batch.lazy.compactMap(\.trace)) }
             let started = ContinuousClock.now
             let results = await write(batch)
             batchLatency.record(duration: .now - started)

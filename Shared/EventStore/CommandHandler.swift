@@ -155,6 +155,8 @@ public struct CommandHandler<Command: Sendable, State: Codable & Sendable, Event
         _ command: Command, on stream: StreamName, context: CommandContext,
         result: @escaping @Sendable (AppendedVersion) -> [UInt8] = { _ in Array("{}".utf8) }
     ) async throws(CommandError) -> CommandOutcome<State, Event> {
+        // No tracer: no span, no headers (the events store none).
+        guard TraceHeaders.isTracing else { return try await decideAndAppend(command, on: stream, context: context, result: result) }
         let span = startSpan("command \(stream.category)")
         defer { span.end() }
         span.updateAttributes { attributes in

@@ -141,7 +141,7 @@ package struct OutboxPublisher<Source: OutboxSource>: Sendable {
         let span = startSpan("\(source.role) publish", context: .topLevel, ofKind: .producer)
         defer { span.end() }
         span.updateAttributes { $0["messaging.batch.message_count"] = rows.count }
-        TraceHeaders.link(span, to: rows.lazy.map { TraceHeaders.context(from: $0.message.headers) })
+        if TraceHeaders.isTracing { TraceHeaders.link(span, to: rows.lazy.map { TraceHeaders.context(from: $0.message.headers) }) }
         // Only the lease's holder sends: a leader paused past its lease stops here.
         try await leadership.confirm(on: connection)
         let sending = ContinuousClock.now

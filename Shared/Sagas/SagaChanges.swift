@@ -107,7 +107,13 @@ struct SagaChanges<Definition: SagaDefinition> {
             return .heldBehindRefused
         }
         switch handOver(event, of: correlationID, now: now, cause: cause, logger: logger) {
-        case .handled(let outcome): return outcome
+        case .handled(let outcome):
+            if case .advanced = outcome, let reached = instances[correlationID] {
+                // From the event's recording to the step it moved the instance to (counted once
+                // the transaction committed).
+                counts.steps.append((reached.step, max(0, now.timeIntervalSince(event.recordedAt))))
+            }
+            return outcome
         case .refused(let reason):
             park(event, of: correlationID, reason: reason, cause: cause)
             return .refused(reason: reason)
@@ -425,6 +431,9 @@ struct SagaCounts: Sendable {
     var finished: [String] = []
     /// Commands and dead letters written to `sagas.outbox` (the relay is woken when any were).
     var outboxRows = 0
+    /// Each event that moved an instance on: the step it reached and how long after the event
+    /// was recorded (`saga_step_seconds`).
+    var steps: [(step: String, seconds: Double)] = []
 
     /// Counts the committed transaction in the metrics, and wakes this process's command relay
     /// when it wrote outbox rows.
@@ -432,6 +441,9 @@ struct SagaCounts: Sendable {
         if outboxRows > 0 { OutboxDoorbell.named(SagaCommandRelay.channel).ring() }
         if started > 0 { Counter(label: "sagas_started_total", dimensions: [("saga", saga)]).increment(by: started) }
         for outcome in finished { Counter(label: "sagas_finished_total", dimensions: [("saga", saga), ("outcome", outcome)]).increment() }
+        for (step, seconds) in steps {
+            Metrics.Timer(label: "saga_step_seconds", dimensions: [("saga", saga), ("step", step)]).recordNanoseconds(Int64(seconds * 1e9))
+        }
     }
 }
 

@@ -144,15 +144,14 @@ public struct SagaStore<Definition: SagaDefinition>: Sendable {
                 try await Changes.refreshParked(&instances, saga: definition.name, on: connection, logger: logger)
                 var changes = Changes(definition: definition, instances: instances)
                 for (index, event) in inOrder {
-                    // The step's span, in its event's trace: the commands it sends store it.
-                    let step = traced && index < traces.count ? startSpan("saga step \(definition.name)", context: traces[index]) : nil
+                    // The step's span, in its event's trace: the commands it sends store it. An event
+                    // read to fill a gap continues its own stored trace, not the arrival's.
+                    let arrived = events[index].eventID == event.eventID
+                    let step =
+                        traced && index < traces.count
+                        ? startSpan("saga step \(definition.name)", context: arrived ? traces[index] : TraceHeaders.context(from: event.metadata)) : nil
                     let outcome = changes.react(
                         to: event, now: givenNow ?? now, traceHeaders: step.map { TraceHeaders.jsonText(of: $0.context) } ?? "", logger: logger)
-                    if case .advanced = outcome, let correlationID = definition.correlationID(of: event), let reached = changes.instances[correlationID] {
-                        // From the event's recording to the step it moved the instance to.
-                        Metrics.Timer(label: "saga_step_seconds", dimensions: [("saga", definition.name), ("step", reached.step)])
-                            .recordNanoseconds(Int64(max(0, (givenNow ?? now).timeIntervalSince(event.recordedAt)) * 1e9))
-                    }
                     if let step {
                         step.updateAttributes { attributes in
                             attributes["saga.correlation_id"] = definition.correlationID(of: event)

@@ -94,8 +94,8 @@ public enum ServiceHost {
         var database = try DatabaseURL(configuration.databaseURL)
         database.bounds = configuration.transactionBounds
         let poolConfiguration = database.clientConfiguration(role: configuration.databaseRole)
-        ProcessGauges.recordPoolSize(poolConfiguration.options.maximumConnections)
         let postgres = PostgresClient(configuration: poolConfiguration, backgroundLogger: logger)
+        ProcessGauges.watch(postgres, maximumConnections: poolConfiguration.options.maximumConnections)
         var owner = try DatabaseURL(configuration.migrationDatabaseURL ?? configuration.databaseURL)
         owner.bounds = configuration.transactionBounds
         let migrationPostgres = PostgresClient(configuration: owner.clientConfiguration, backgroundLogger: logger)
@@ -106,13 +106,14 @@ public enum ServiceHost {
             migrationPostgres: migrationPostgres, kafkaProducer: producer)
 
         let router = Router()
+        let gate = StartupGate()
         router.add(middleware: MetricsMiddleware())
         // The request's span (continuing the caller's `traceparent`) is the context every later
         // middleware and handler runs in.
-        router.add(middleware: TracingMiddleware())
+        router.add(middleware: RequestTracingMiddleware())
         router.add(middleware: RequestLogMiddleware(logger: logger))
+        router.add(middleware: MigrationGateMiddleware(gate: gate))
         let plan = try await setup(context, router)
-        let gate = StartupGate()
         router.addOperationalRoutes(
             checks: [.postgres(postgres, logger: logger), .kafka(producer), .migrations(gate)] + plan.readiness, registry: registry)
         try router.addOpenAPIDocument(openAPI)

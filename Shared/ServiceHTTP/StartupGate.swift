@@ -59,8 +59,9 @@ struct GatedService: Service {
     }
 }
 
-/// What a service adds to the host: schema migrations (run after the PostgreSQL pool is up and
-/// before HTTP and background work start), and its background services.
+/// What a service adds to the host: schema migrations (run once the service is up; until they
+/// are done its routes answer 503 `starting` and the background services wait), its background
+/// services, and its readiness checks.
 public struct ServicePlan: Sendable {
     public var migrations: [@Sendable () async throws -> Void]
     public var services: [any Service]
@@ -74,9 +75,9 @@ public struct ServicePlan: Sendable {
     }
 }
 
-/// Runs the migrations once the service is up, then opens the gate: the HTTP server answers
-/// meanwhile, and `/health/ready` says the migrations are running (a long migration is not
-/// mistaken for a dead process, and no traffic is sent before the schema is there).
+/// Runs the migrations once the service is up, then opens the gate: meanwhile the probes and
+/// `/metrics` answer (`/health/ready` says the migrations are running, so a long migration is
+/// not mistaken for a dead process) and every other route answers 503 `starting`.
 struct MigrationRun: Service {
     let gate: StartupGate
     let migrate: @Sendable () async throws -> Void

@@ -54,6 +54,7 @@ extension PostgresClient {
     /// `withConnection`, failing with `ConnectionClosed` as soon as the leased connection closes.
     /// Counted in `ProcessGauges` (waiting for the pool, then holding a connection).
     public func withLiveConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        guard ProcessGauges.isWatched(self) else { return try await withConnection { connection in try await connection.failingOnClose(body) } }
         ProcessGauges.waitingForConnection.add(1, ordering: .relaxed)
         let leased = Settled()
         defer { if leased.claim() { ProcessGauges.waitingForConnection.subtract(1, ordering: .relaxed) } }

@@ -27,7 +27,6 @@ struct ConsumerReadinessTests {
         let group = "ready-\(topic)"
         let members = [member(kafka, topic: topic, group: group, instance: "a"), member(kafka, topic: topic, group: group, instance: "b")]
         let running = members.map { member in Task { try await member.run() } }
-        defer { for task in running { task.cancel() } }
         var idle: ConsumerRuntime<NullHandler>?
         try await waitUntil("one member owns the partition, the other was assigned none", timeout: .seconds(60), every: .milliseconds(100)) {
             let owners = members.filter { $0.status.ownedPartitions.count == 1 }
@@ -41,6 +40,10 @@ struct ConsumerReadinessTests {
         #expect(await spare.readinessProblem(grace: .zero)?.contains("no partition assigned") == true)
         let owner = try #require(members.first { $0.status.ownedPartitions.count == 1 })
         #expect(await owner.readinessProblem(grace: .zero) == nil)
+        for task in running {
+            task.cancel()
+            _ = try? await task.value
+        }
     }
 
     @Test("a member whose consumer cannot reach a broker is not ready, and says so")
@@ -49,7 +52,6 @@ struct ConsumerReadinessTests {
         let topic = try kafka.makeTopic("ready-down", partitions: 2)
         let runtime = member(kafka, topic: topic, group: "ready-down-\(topic)", instance: "a")
         let running = Task { try await runtime.run() }
-        defer { running.cancel() }
         try await waitUntil("the member owns both partitions", timeout: .seconds(60), every: .milliseconds(100)) {
             runtime.status.ownedPartitions.count == 2
         }
@@ -58,5 +60,7 @@ struct ConsumerReadinessTests {
         let problem = await runtime.readinessProblem(grace: .seconds(30), timeout: .seconds(1))
         #expect(problem?.contains("lost its broker connection") == true, "\(problem ?? "ready")")
         try kafka.cluster.bringBrokerUp(1)
+        running.cancel()
+        _ = try? await running.value
     }
 }

@@ -32,6 +32,7 @@ struct SettingsExitTests {
         ("SUITE_CRASH_POINT", "nowhere", services),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", services),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "pigeon", services),
+        ("OTEL_TRACES_EXPORTER", "zipkin", services),
         ("OTEL_TRACES_SAMPLER", "sometimes", services),
         ("OTEL_TRACES_SAMPLER_ARG", "two", services),
         ("OTEL_SDK_DISABLED", "maybe", services),
