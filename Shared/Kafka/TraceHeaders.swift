@@ -12,12 +12,6 @@ public enum TraceHeaders {
     /// that a service with no exporter pays nothing per record.
     public static var isTracing: Bool { !(InstrumentationSystem.tracer is NoOpTracer) }
 
-    /// The current task's context as headers (empty outside any span, or with no tracer).
-    public static func current() -> [String: String] {
-        guard let context = InstrumentationContext.current else { return [:] }
-        return of(context)
-    }
-
     /// `context` as headers.
     public static func of(_ context: InstrumentationContext) -> [String: String] {
         var headers: [String: String] = [:]
